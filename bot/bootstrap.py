@@ -1,0 +1,102 @@
+"""Composition root: wires settings, store, router, messengers, sender and timers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.dispatch import Context, intake_lead, route_lead
+from bot.domain.actors import Actor, Source
+from bot.domain.leads import Lead, NewLead
+from bot.messaging import Messenger
+from bot.outbox_sender import OutboxSender
+from bot.routing.policy import RoutingPolicy, WeightedRotation
+from bot.scheduler import Scheduler
+from bot.store.db import create_engine
+from bot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    ctx: Context
+    messengers: Mapping[str, Messenger]
+    sender: OutboxSender
+    scheduler: Scheduler
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    async def run(
+        self,
+        use_case: Callable[Concatenate[UnitOfWork, Context, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run one use case in its own unit of work."""
+        async with self.uow() as uow:
+            return await use_case(uow, self.ctx, *args, **kwargs)
+
+    async def submit_lead(
+        self, lead: NewLead, *, actor: Actor, source: Source
+    ) -> tuple[Lead, bool, list[int]]:
+        """Store a lead (committed first), then route it at once. Returns (lead, created, offers)."""
+        stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
+        offers: list[int] = []
+        if created:
+            offers = await self.run(route_lead, lead_id=stored.id, actor=actor, source=source)
+        return stored, created, offers
+
+    async def start(self) -> None:
+        """Start the outbox sender and the timers (re-arming every pending offer)."""
+        rearmed = await self.scheduler.start()
+        log.info("timers: %d pending offers re-armed", rearmed)
+        self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    messengers: Mapping[str, Messenger] | None = None,
+    clock: Clock | None = None,
+    router: RoutingPolicy | None = None,
+    poll_interval: float = 1.0,
+) -> Services:
+    """Wire real parts, or the fakes a test or the demo passes in."""
+    engine = create_engine(settings.database_url)
+    ctx = Context(clock=clock or SystemClock(), router=router or WeightedRotation())
+    chats = dict(messengers or {})
+
+    def uow_factory() -> UnitOfWork:
+        return UnitOfWork(engine)
+
+    sender = OutboxSender(uow_factory, ctx, chats, poll_interval=poll_interval)
+    scheduler = Scheduler(uow_factory, ctx, sweep_interval=settings.leadbot_sweep_interval)
+    ctx.hooks.arm, ctx.hooks.disarm, ctx.hooks.poke = scheduler.arm, scheduler.disarm, sender.poke
+    return Services(settings, engine, ctx, chats, sender, scheduler)

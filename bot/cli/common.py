@@ -1,0 +1,46 @@
+"""Helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from bot.bootstrap import Services, build
+from bot.config import Settings
+from bot.domain.errors import ConfigError, LeadbotError
+from bot.store.migrate import migrate as run_migrations
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def run_with_services(
+    action: Callable[[Services], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    """Build services from the environment, bring the schema up to date, run `action`."""
+
+    async def runner() -> T:
+        services = build(settings())
+        try:
+            if migrate:
+                await run_migrations(services.engine)
+            return await action(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(runner())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"refused: {len(exc.problems)} problem(s); nothing was changed", err=True)
+        raise typer.Exit(2) from None
+    except LeadbotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None

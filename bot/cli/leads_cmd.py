@@ -1,0 +1,87 @@
+"""`leadbot leads import CSV` and `leadbot leads show ID`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.bootstrap import Services
+from bot.cli.common import run_with_services
+from bot.csv_import import COLUMNS, read_leads
+from bot.domain.actors import Actor, Source
+from bot.reports.history import LeadHistory, get_lead_history
+
+app = typer.Typer(help="Import and inspect leads.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help=f"CSV with a header row; columns: {', '.join(COLUMNS)}"),
+    source: str = typer.Option("csv", help="Source name for rows without a source column."),
+) -> None:
+    """Import leads; bad rows are reported by line, good ones imported and routed once."""
+
+    async def action(services: Services) -> tuple[int, int, list[str]]:
+        created = repeats = 0
+        problems: list[str] = []
+        actor = Actor.system("csv import")
+        for row in read_leads(file, default_source=source):
+            if row.lead is None:
+                problems += [f"{file}: line {row.line}: {p}" for p in row.problems]
+                continue
+            _lead, new, _offers = await services.submit_lead(row.lead.to_new_lead(), actor=actor,
+                                                             source=Source.CLI)
+            created, repeats = created + new, repeats + (not new)
+        return created, repeats, problems
+
+    try:
+        created, repeats, problems = run_with_services(action)
+    except (ValueError, OSError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    for problem in problems:
+        typer.echo(problem, err=True)
+    bad_rows = len({p.split(": ")[1] for p in problems})
+    typer.echo(f"{created} imported, {repeats} already there, {bad_rows} rejected")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(lead: str = typer.Argument(..., help="The lead's public id, like L7K3F9Q2.")) -> None:
+    """Status, stage, partner, offers and the full event history of one lead."""
+
+    async def action(services: Services) -> LeadHistory | None:
+        async with services.uow() as uow:
+            return await get_lead_history(uow, lead)
+
+    history = run_with_services(action)
+    if history is None:
+        typer.echo(f"no lead '{lead}'", err=True)
+        raise typer.Exit(1)
+    print_history(history, Console(highlight=False))
+
+
+def print_history(h: LeadHistory, console: Console) -> None:
+    lead = h.lead
+    console.print(f"[bold]Lead {lead.public_id}[/]  {lead.country} {lead.postcode} "
+                  f"{lead.city or ''}  needs: {', '.join(lead.specialties) or '-'}")
+    console.print(f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
+                  f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC")
+    offers = Table("offer", "round", "partner", "mode", "status", "delivered", "answered", "by",
+                   "reason", title="Offers", title_justify="left")
+    for o in h.offers:
+        offers.add_row(str(o.id), str(o.round), h.partner_names.get(o.partner_id, "?"), o.mode,
+                       o.status, f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
+                       f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
+                       o.responder or "-", o.decline_reason or "")
+    console.print(offers)
+    events = Table("at (UTC)", "event", "actor", "via", "details", title="History",
+                   title_justify="left")
+    for e in h.events:
+        details = ", ".join(f"{k}={v}" for k, v in e.data.items() if v not in (None, ""))
+        events.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details)
+    console.print(events)

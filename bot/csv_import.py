@@ -1,0 +1,63 @@
+"""Reading leads from a CSV file: every bad row reported by line, good rows kept."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.intake_schema import LeadIn, field_errors
+
+CONTACT_COLUMNS = ("name", "email", "phone", "company", "street")
+LEAD_COLUMNS = ("source", "external_id", "country", "postcode", "city", "lat", "lon",
+                "specialties", "need", "temperature", "qualification", "estimated_value",
+                "consent")
+COLUMNS = LEAD_COLUMNS + CONTACT_COLUMNS
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    lead: LeadIn | None
+    problems: list[str]
+
+
+def _to_document(raw: dict[str, str], default_source: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in raw.items():
+        value = (value or "").strip()
+        if not value:
+            continue
+        if key in CONTACT_COLUMNS:
+            doc.setdefault("contact", {})[key] = value
+        elif key == "specialties":
+            doc[key] = [s.strip() for s in value.replace(",", ";").split(";") if s.strip()]
+        else:
+            doc[key] = value
+    doc.setdefault("source", default_source)
+    return doc
+
+
+def read_leads(path: Path, *, default_source: str = "csv") -> Iterator[Row]:
+    """Yield each data row with its file line number, validated (problems listed when bad)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
+        if unknown or not reader.fieldnames:
+            raise ValueError(
+                f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
+                f"the columns are: {', '.join(COLUMNS)}"
+            )
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                yield Row(line, None, ["has more fields than the header"])
+                continue
+            try:
+                yield Row(line, LeadIn.model_validate(_to_document(raw, default_source)), [])
+            except ValidationError as exc:
+                yield Row(line, None, field_errors(exc))

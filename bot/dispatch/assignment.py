@@ -1,0 +1,55 @@
+"""assign_lead: a manager hands a lead to a partner directly, bypassing the filters."""
+
+from __future__ import annotations
+
+from bot.dispatch.common import pending_offers, settle_offer
+from bot.dispatch.context import Context
+from bot.domain.actors import Actor, Source
+from bot.domain.events import EventKind
+from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.offers import OfferMode, OfferStatus, Outcome
+from bot.domain.partners import PartnerStatus
+from bot.store.outbox import OutboxKind
+from bot.store.uow import UnitOfWork
+
+ASSIGNABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED, DispatchStatus.UNASSIGNED)
+
+
+async def assign_lead(
+    uow: UnitOfWork, ctx: Context, *, lead_id: int, partner_slug: str, actor: Actor, source: Source
+) -> Outcome:
+    """Give the lead to `partner_slug` as accepted; pending offers are withdrawn. Logged."""
+    if not actor.is_manager:
+        return Outcome.refused("Only managers can assign leads.")
+    lead = await uow.leads.lock(lead_id)
+    if lead is None:
+        return Outcome.refused("This lead does not exist.")
+    if lead.status not in ASSIGNABLE:
+        holder = await uow.partners.get_name(lead.partner_id) if lead.partner_id else "nobody"
+        return Outcome.refused(f"Lead {lead.public_id} is already {lead.status} ({holder}).", lead.id)
+    facts = {p.slug: p for p in await uow.partners.list_facts()}
+    partner = facts.get(partner_slug)
+    if partner is None or partner.status is PartnerStatus.RETIRED:
+        return Outcome.refused(f"There is no partner '{partner_slug}'.", lead.id)
+    for offer in await pending_offers(uow, lead.id):
+        await settle_offer(uow, ctx, offer.id, OfferStatus.WITHDRAWN, actor=actor, source=source,
+                           decline_reason="assigned by a manager")
+    now = ctx.now()
+    offer_id = await uow.offers.create(
+        lead_id=lead.id, partner_id=partner.id, round=lead.round, mode=OfferMode.MANUAL, now=now,
+        why=f"assigned by {actor.name}", status=OfferStatus.ACCEPTED, responder=actor.name,
+    )
+    moved = await uow.leads.cas(
+        lead.id, expect={"status": lead.status}, now=now, status=DispatchStatus.ACCEPTED,
+        partner_id=partner.id, stage=Stage.ACCEPTED, stage_changed_at=now,
+    )
+    if not moved:
+        raise RuntimeError(f"lead {lead.id} changed under its lock")
+    await uow.events.append(lead.id, EventKind.ASSIGNED, actor=actor, source=source, at=now,
+                            offer_id=offer_id, partner=partner.slug, previous=lead.status)
+    for dest in await uow.partners.list_destinations(partner_id=partner.id):
+        await uow.outbox.enqueue(OutboxKind.OFFER, now=now, destination_id=dest.id,
+                                 offer_id=offer_id, lead_id=lead.id)
+    uow.after_commit(ctx.hooks.poke)
+    await uow.commit()
+    return Outcome.done(f"Lead {lead.public_id} assigned to {partner.name}.", lead.id)

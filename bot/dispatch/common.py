@@ -1,0 +1,55 @@
+"""Steps shared by several use cases: settling an offer and queueing card edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dispatch.context import Context
+from bot.domain.actors import Actor, Source
+from bot.domain.events import OFFER_EVENT
+from bot.domain.offers import Offer, OfferStatus
+from bot.store.outbox import OutboxKind
+from bot.store.uow import UnitOfWork
+
+
+async def queue_card_edits(uow: UnitOfWork, ctx: Context, offer_id: int) -> None:
+    """Edit every posted copy of an offer's card (copies not yet posted render fresh)."""
+    for message_id in await uow.offers.list_message_ids(offer_id):
+        await uow.outbox.enqueue(
+            OutboxKind.UPDATE, now=ctx.now(), offer_id=offer_id, offer_message_id=message_id
+        )
+    uow.after_commit(ctx.hooks.poke)
+
+
+async def settle_offer(
+    uow: UnitOfWork,
+    ctx: Context,
+    offer_id: int,
+    to: OfferStatus,
+    *,
+    actor: Actor,
+    source: Source,
+    due: bool = False,
+    **values: Any,
+) -> Offer | None:
+    """Compare-and-set a pending offer to `to`, log it once, edit its cards, stop its timer.
+
+    Returns None (and changes nothing) when the offer had already left `pending`.
+    """
+    now = ctx.now()
+    offer = await uow.offers.leave_pending(offer_id, to, now=now, due_by=now if due else None,
+                                           **values)
+    if offer is None:
+        return None
+    data = {k: v for k, v in values.items() if k != "responder" and v is not None}
+    await uow.events.append(
+        offer.lead_id, OFFER_EVENT[to], actor=actor, source=source, at=now, offer_id=offer_id,
+        partner_id=offer.partner_id, **data,
+    )
+    await queue_card_edits(uow, ctx, offer_id)
+    uow.after_commit(lambda: ctx.hooks.disarm(offer_id))
+    return offer
+
+
+async def pending_offers(uow: UnitOfWork, lead_id: int) -> list[Offer]:
+    return [o for o in await uow.offers.list_for_lead(lead_id) if o.status is OfferStatus.PENDING]

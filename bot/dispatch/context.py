@@ -1,0 +1,58 @@
+"""What every use case needs besides the unit of work: time, the router, policies, hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.domain.errors import LeadbotError
+from bot.policy_file import Policy, validate_document
+from bot.routing.policy import RoutingPolicy
+from bot.store.uow import UnitOfWork
+
+
+def _nothing(*_args: object) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """After-commit effects: timers and the sender's wake-up. No-ops until wired."""
+
+    arm: Callable[[int, datetime], None] = _nothing
+    disarm: Callable[[int], None] = _nothing
+    poke: Callable[[], None] = _nothing
+
+
+class PolicyBook:
+    """Policy versions by number; versions never change once stored, so they are cached."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, Policy] = {}
+
+    async def get(self, uow: UnitOfWork, version: int) -> Policy:
+        if version not in self._cache:
+            document = await uow.config.get_document(version)
+            if document is None:
+                raise LeadbotError(f"policy version {version} is missing from the database")
+            self._cache[version] = validate_document(document).policy
+        return self._cache[version]
+
+    async def current(self, uow: UnitOfWork) -> tuple[int, Policy]:
+        version = await uow.config.current_version()
+        if version is None:
+            raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
+        return version, await self.get(uow, version)
+
+
+@dataclass
+class Context:
+    clock: Clock
+    router: RoutingPolicy
+    policies: PolicyBook = field(default_factory=PolicyBook)
+    hooks: Hooks = field(default_factory=Hooks)
+
+    def now(self) -> datetime:
+        return self.clock.now()

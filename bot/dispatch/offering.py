@@ -1,0 +1,103 @@
+"""offer_next: route a lead to its next partner(s), or escalate it to the managers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.dispatch.common import pending_offers, settle_offer
+from bot.dispatch.context import Context
+from bot.dispatch.escalation import escalate
+from bot.domain.actors import Actor, Source
+from bot.domain.events import EventKind
+from bot.domain.leads import DispatchStatus, Lead
+from bot.domain.offers import OfferMode, OfferStatus
+from bot.routing.policy import Filter, LeadFacts
+from bot.store.outbox import OutboxKind
+from bot.store.uow import UnitOfWork
+
+ROUTABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED)
+
+
+def _summary(dropped: dict[str, int]) -> str:
+    if not dropped:
+        return "no partner covers it"
+    return "no partner left: " + ", ".join(f"{n} dropped by {f}" for f, n in dropped.items())
+
+
+async def offer_next(
+    uow: UnitOfWork, ctx: Context, lead: Lead, *, actor: Actor, source: Source
+) -> list[int]:
+    """Offer `lead` (locked by the caller) to the next partner(s); returns the new offer ids.
+
+    Does nothing while an offer is still pending or once the lead has left routing.
+    """
+    if lead.status not in ROUTABLE or await pending_offers(uow, lead.id):
+        return []
+    policy = await ctx.policies.get(uow, lead.policy_version)
+    if lead.round >= policy.max_rounds:
+        await escalate(uow, ctx, lead, f"nobody took it in {lead.round} rounds",
+                       actor=actor, source=source)
+        return []
+    partners = await uow.partners.list_facts(country=lead.country)
+    fresh = await uow.partners.lock_rotation([p.id for p in partners])
+    partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
+    tried = {o.partner_id for o in await uow.offers.list_for_lead(lead.id)}
+    count = 1 if policy.mode == "exclusive" else policy.broadcast_size
+    now = ctx.now()
+    decision = ctx.router.decide(
+        LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon),
+        partners, exclude=tried, count=count, now=now,
+    )
+    await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
+    if not decision.chosen:
+        dropped: dict[str, int] = {}
+        for v in decision.verdicts:
+            if v.dropped_by and v.dropped_by is not Filter.ALREADY_OFFERED:
+                dropped[v.dropped_by] = dropped.get(v.dropped_by, 0) + 1
+        await escalate(uow, ctx, lead, _summary(dropped), actor=actor, source=source)
+        return []
+    await uow.partners.save_rotation(
+        decision.rotation, offered=[p.id for p in decision.chosen], now=now
+    )
+    moved = await uow.leads.cas(
+        lead.id, expect={"status": lead.status, "round": lead.round}, now=now,
+        status=DispatchStatus.OFFERED, round=lead.round + 1,
+    )
+    if not moved:
+        raise RuntimeError(f"lead {lead.id} changed under its lock")
+    mode = OfferMode(policy.mode)
+    created, stranded = [], []
+    for partner in decision.chosen:
+        why = decision.why[partner.id]
+        offer_id = await uow.offers.create(
+            lead_id=lead.id, partner_id=partner.id, round=lead.round + 1, mode=mode, now=now,
+            why=why,
+        )
+        await uow.events.append(lead.id, EventKind.OFFERED, actor=actor, source=source, at=now,
+                                offer_id=offer_id, partner=partner.slug, why=why, mode=mode)
+        targets = await uow.partners.list_destinations(partner_id=partner.id)
+        for dest in targets:
+            await uow.outbox.enqueue(OutboxKind.OFFER, now=now, destination_id=dest.id,
+                                     offer_id=offer_id, lead_id=lead.id)
+        (created if targets else stranded).append(offer_id)
+    for offer_id in stranded:
+        await settle_offer(uow, ctx, offer_id, OfferStatus.UNDELIVERABLE, actor=Actor.system(),
+                           source=Source.SYSTEM, decline_reason="no chat configured")
+    uow.after_commit(ctx.hooks.poke)
+    if not created:
+        relocked = await uow.leads.get(lead.id)
+        assert relocked is not None
+        return await offer_next(uow, ctx, relocked, actor=actor, source=source)
+    return created
+
+
+async def route_lead(
+    uow: UnitOfWork, ctx: Context, *, lead_id: int, actor: Actor, source: Source
+) -> list[int]:
+    """Route a stored lead now (after intake, import, or a sweep finding it still new)."""
+    lead = await uow.leads.lock(lead_id)
+    if lead is None:
+        return []
+    offers = await offer_next(uow, ctx, lead, actor=actor, source=source)
+    await uow.commit()
+    return offers

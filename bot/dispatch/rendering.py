@@ -1,0 +1,39 @@
+"""Reading what a chat should show for an offer, right before it is sent or edited."""
+
+from __future__ import annotations
+
+from bot.cards import build_offer_card
+from bot.dispatch.context import Context
+from bot.domain.offers import OfferStatus
+from bot.messaging import OfferCard
+from bot.store.uow import UnitOfWork
+
+
+async def render_offer(
+    uow: UnitOfWork, ctx: Context, *, offer_id: int, platform: str
+) -> OfferCard | None:
+    """The card for an offer as it stands; None when there is nothing to post any more."""
+    offer = await uow.offers.get(offer_id)
+    if offer is None:
+        return None
+    lead = await uow.leads.get(offer.lead_id)
+    assert lead is not None
+    mine = lead.partner_id == offer.partner_id and offer.status is OfferStatus.ACCEPTED
+    deadline = offer.expires_at
+    if offer.status is OfferStatus.PENDING and deadline is None:
+        policy = await ctx.policies.get(uow, lead.policy_version)
+        deadline = ctx.now() + policy.offer_timeout  # the window starts when this lands
+    taken_by = None
+    if lead.partner_id is not None and not mine:
+        taken_by = await uow.partners.get_name(lead.partner_id)
+    members = await uow.members.list_for_partner(offer.partner_id)
+    return build_offer_card(
+        offer=offer,
+        lead=lead,
+        partner_name=await uow.partners.get_name(offer.partner_id),
+        why_you=await uow.offers.get_why(offer.id),
+        mentions=[ext for _name, plat, ext in members if plat == platform],
+        deadline=deadline,
+        contact=await uow.leads.get_contact(lead.id) if mine else None,
+        taken_by=taken_by,
+    )

@@ -1,0 +1,1 @@
+"""Pure domain: leads, offers, partners, funnel stages, permissions. No I/O."""

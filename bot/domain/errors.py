@@ -1,0 +1,25 @@
+"""Domain errors: each carries a message fit to show the person who caused it."""
+
+
+class LeadbotError(Exception):
+    """Base class for errors a user can act on."""
+
+
+class NotFound(LeadbotError):
+    """The lead, offer or partner named does not exist."""
+
+
+class NotAllowed(LeadbotError):
+    """The actor may not do this (wrong partner, wrong role)."""
+
+
+class InvalidInput(LeadbotError):
+    """A value given by a user is not acceptable (unknown reason, negative value...)."""
+
+
+class ConfigError(LeadbotError):
+    """A configuration file was refused; `problems` lists every reason with its path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

@@ -1,0 +1,141 @@
+"""Leads: dispatch status and funnel stage, and the rules for moving between stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.errors import InvalidInput
+
+
+class DispatchStatus(StrEnum):
+    NEW = "new"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    UNASSIGNED = "unassigned"
+    CLOSED = "closed"
+
+
+class Stage(StrEnum):
+    """Funnel stage, reported by the partner after accept."""
+
+    NONE = "none"
+    ACCEPTED = "accepted"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
+
+
+class Temperature(StrEnum):
+    COLD = "cold"
+    WARM = "warm"
+    HOT = "hot"
+
+
+class Qualification(StrEnum):
+    MQL = "mql"
+    SQL = "sql"
+    PQL = "pql"
+
+
+STAGE_ORDER = [
+    Stage.ACCEPTED,
+    Stage.CONTACTED,
+    Stage.QUALIFIED,
+    Stage.OPPORTUNITY,
+    Stage.WON,
+]
+CLOSING_STAGES = frozenset({Stage.WON, Stage.LOST})
+
+
+def _rank(stage: Stage) -> int:
+    # lost can follow any open stage, so it ranks with won
+    return len(STAGE_ORDER) - 1 if stage is Stage.LOST else STAGE_ORDER.index(stage)
+
+
+def check_stage_move(
+    current: Stage,
+    new: Stage,
+    *,
+    may_go_back: bool,
+    value: float | None,
+    reason: str | None,
+    lost_reasons: list[str],
+) -> None:
+    """Raise InvalidInput unless moving a lead from `current` to `new` is allowed."""
+    if new in (Stage.NONE, Stage.ACCEPTED) and not may_go_back:
+        raise InvalidInput(f"a lead cannot be moved to '{new}'")
+    if current == new:
+        raise InvalidInput(f"the lead is already '{new}'")
+    if current in CLOSING_STAGES and not may_go_back:
+        raise InvalidInput(f"the lead is already closed as '{current}'; ask a manager to reopen it")
+    if new is not Stage.NONE and _rank(new) < _rank(current) and not may_go_back:
+        raise InvalidInput(f"'{current}' cannot go back to '{new}'; ask a manager")
+    if new in (Stage.OPPORTUNITY, Stage.WON):
+        if value is None:
+            raise InvalidInput(f"'{new}' needs a value")
+        if value < 0:
+            raise InvalidInput("the value cannot be negative")
+    if new is Stage.LOST and reason not in lost_reasons:
+        raise InvalidInput(f"lost needs a reason, one of: {', '.join(lost_reasons)}")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Personal data of a lead: shown only to the partner that accepted it."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    street: str | None = None
+
+
+@dataclass(frozen=True)
+class NewLead:
+    """A lead as it arrives, before it is stored."""
+
+    source: str
+    country: str
+    postcode: str
+    external_id: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    specialties: tuple[str, ...] = ()
+    need: str | None = None
+    temperature: Temperature | None = None
+    qualification: Qualification | None = None
+    estimated_value: float | None = None
+    contact: Contact = field(default_factory=Contact)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A stored lead (teaser fields only; the contact is loaded separately)."""
+
+    id: int
+    public_id: str
+    source: str
+    external_id: str | None
+    received_at: datetime
+    country: str
+    postcode: str
+    city: str | None
+    lat: float | None
+    lon: float | None
+    specialties: tuple[str, ...]
+    need: str | None
+    temperature: str | None
+    qualification: str | None
+    estimated_value: float | None
+    status: DispatchStatus
+    stage: Stage
+    partner_id: int | None
+    policy_version: int
+    round: int
+    stage_value: float | None = None
+    lost_reason: str | None = None

@@ -1,0 +1,55 @@
+"""Offers: one partner's chance to take one lead, and the outcome of answering it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    UNDELIVERABLE = "undeliverable"
+
+
+class OfferMode(StrEnum):
+    EXCLUSIVE = "exclusive"
+    BROADCAST = "broadcast"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Offer:
+    id: int
+    lead_id: int
+    partner_id: int
+    round: int
+    mode: OfferMode
+    status: OfferStatus
+    created_at: datetime
+    delivered_at: datetime | None
+    expires_at: datetime | None
+    responded_at: datetime | None
+    responder: str | None
+    decline_reason: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a use case tells the person who asked: ok or not, and a sentence why."""
+
+    ok: bool
+    message: str
+    lead_id: int | None = None
+
+    @classmethod
+    def done(cls, message: str, lead_id: int | None = None) -> Outcome:
+        return cls(True, message, lead_id)
+
+    @classmethod
+    def refused(cls, message: str, lead_id: int | None = None) -> Outcome:
+        return cls(False, message, lead_id)

@@ -1,0 +1,101 @@
+"""Partners and their territories, as the routing policy sees them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class PartnerStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    RETIRED = "retired"  # removed from leadbot.yaml; kept for history, never offered
+
+
+class TerritoryKind(StrEnum):
+    PREFIX = "prefix"
+    RANGE = "range"
+    RADIUS = "radius"
+
+
+# countries whose postcodes are digits only (prefixes and ranges must be digits there too)
+NUMERIC_POSTCODE_COUNTRIES = frozenset(
+    "AT AU BE CH CZ DE DK ES FI FR GR HU IT LU MX NO PL PT SE SK TR US".split()
+)
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_ALNUM = re.compile(r"^[A-Z0-9]+$")
+_RADIUS = re.compile(r"^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)km$")
+
+
+@dataclass(frozen=True)
+class Territory:
+    country: str
+    kind: TerritoryKind
+    value: str | None = None  # prefix
+    range_from: int | None = None
+    range_to: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind is TerritoryKind.PREFIX:
+            return f"{self.country}:{self.value}"
+        if self.kind is TerritoryKind.RANGE:
+            return f"{self.country}:{self.range_from}-{self.range_to}"
+        return f"{self.country}:radius:{self.lat},{self.lon}:{self.radius_km:g}km"
+
+
+def normalize_postcode(postcode: str) -> str:
+    """Upper-case and drop spaces and dashes, so 'sw1a 1aa' matches prefix 'SW1A'."""
+    return re.sub(r"[\s-]", "", postcode).upper()
+
+
+def parse_territory(text: str) -> Territory:
+    """Parse 'DE:80', 'DE:85000-85999' or 'DE:radius:48.137,11.575:40km'; ValueError says why."""
+    country, sep, rest = text.partition(":")
+    if not sep or not _COUNTRY.match(country):
+        raise ValueError(f"'{text}' must start with a 2-letter country code, like 'DE:80'")
+    if rest.startswith("radius:"):
+        m = _RADIUS.match(rest.removeprefix("radius:"))
+        if not m:
+            raise ValueError(f"'{text}' is not a radius; write it like 'DE:radius:48.137,11.575:40km'")
+        lat, lon, km = float(m[1]), float(m[2]), float(m[3])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or km <= 0:
+            raise ValueError(f"'{text}' has coordinates or a radius out of range")
+        return Territory(country, TerritoryKind.RADIUS, lat=lat, lon=lon, radius_km=km)
+    if "-" in rest:
+        lo, _, hi = rest.partition("-")
+        if not (lo.isdigit() and hi.isdigit()):
+            raise ValueError(f"'{text}' is not a numeric postcode range")
+        if int(lo) > int(hi):
+            raise ValueError(f"'{text}' is a range whose start is after its end")
+        return Territory(country, TerritoryKind.RANGE, range_from=int(lo), range_to=int(hi))
+    prefix = rest.upper()
+    numeric = country in NUMERIC_POSTCODE_COUNTRIES
+    if not prefix or not (prefix.isdigit() if numeric else _ALNUM.match(prefix)):
+        raise ValueError(f"'{text}' is not a postcode prefix")
+    return Territory(country, TerritoryKind.PREFIX, value=prefix)
+
+
+@dataclass(frozen=True)
+class PartnerFacts:
+    """What routing needs to know about one partner at decision time."""
+
+    id: int
+    slug: str
+    name: str
+    status: PartnerStatus
+    capacity: int
+    weight: int
+    priority: int
+    specialties: frozenset[str]
+    territories: tuple[Territory, ...]
+    open_leads: int = 0
+    rr_current: float = 0.0
+    last_offered_at: datetime | None = None
+    paused_until: datetime | None = None
+    languages: frozenset[str] = field(default_factory=frozenset)

@@ -1,0 +1,82 @@
+"""The shape of an incoming lead, validated the same way for the API, forms and CSV import."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+
+from bot.domain.leads import Contact, NewLead, Qualification, Temperature
+from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, normalize_postcode
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Text | None = None
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(max_length=40, pattern=r"^[+0-9 ()/.-]{3,40}$")] | None = None
+    company: Text | None = None
+    street: Text | None = None
+
+
+class LeadIn(BaseModel):
+    """A lead as a form, CRM or CSV file sends it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = "api"
+    external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+    postcode: Annotated[str, Field(min_length=2, max_length=16)]
+    city: Annotated[str, Field(max_length=100)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    specialties: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field([], max_length=20)
+    need: Annotated[str, Field(max_length=2000)] | None = None
+    temperature: Temperature | None = None
+    qualification: Qualification | None = None
+    estimated_value: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    consent: bool = True
+    contact: ContactIn = ContactIn()
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    @model_validator(mode="after")
+    def _postcode_format(self) -> LeadIn:
+        code = normalize_postcode(self.postcode)
+        numeric = self.country in NUMERIC_POSTCODE_COUNTRIES
+        if not (code.isdigit() if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
+            raise ValueError(f"postcode '{self.postcode}' does not look like a {self.country} postcode")
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+    def to_new_lead(self) -> NewLead:
+        c = self.contact
+        return NewLead(
+            source=self.source, external_id=self.external_id, country=self.country,
+            postcode=self.postcode, city=self.city, lat=self.lat, lon=self.lon,
+            specialties=tuple(s.strip().lower() for s in self.specialties), need=self.need,
+            temperature=self.temperature, qualification=self.qualification,
+            estimated_value=self.estimated_value,
+            contact=Contact(c.name, str(c.email) if c.email else None, c.phone, c.company, c.street),
+        )
+
+
+def field_errors(exc: ValidationError) -> list[str]:
+    """'field: reason' for every problem, with nested paths like contact.email."""
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "lead"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        out.append(f"{path}: {msg}")
+    return out

@@ -1,0 +1,120 @@
+"""The Messenger port and the neutral view-models adapters render (Block Kit, Telegram HTML...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.domain.leads import Contact
+
+
+class CardState(StrEnum):
+    OPEN = "open"  # waiting for Accept / Decline
+    WON = "won"  # this partner accepted: contact details and stage buttons
+    CLOSED = "closed"  # declined, expired, withdrawn or taken by another: teaser removed
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    value: str  # short opaque id, e.g. "o:42:a" (Telegram allows 64 bytes)
+    style: str = "default"  # default | primary | danger
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    """Everything a chat needs to show one offer, in whatever state it is in."""
+
+    offer_id: int
+    lead_ref: str
+    partner_name: str
+    state: CardState
+    headline: str
+    teaser: list[tuple[str, str]] = field(default_factory=list)  # (label, value), no personal data
+    why_you: str = ""
+    deadline: datetime | None = None
+    mentions: list[str] = field(default_factory=list)  # platform user ids to push
+    status_line: str = ""
+    contact: Contact | None = None  # only in state WON
+    stage: str | None = None
+    buttons: list[Button] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for managers or a partner that is not an offer (escalation, failure...)."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    lead_ref: str | None = None
+    buttons: list[Button] = field(default_factory=list)
+
+    def to_payload(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "lines": self.lines,
+            "lead_ref": self.lead_ref,
+            "buttons": [[b.label, b.value, b.style] for b in self.buttons],
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, object]) -> Notice:
+        buttons = [Button(*b) for b in data.get("buttons", [])]  # type: ignore[attr-defined]
+        return cls(
+            title=str(data["title"]),
+            lines=list(data.get("lines", [])),  # type: ignore[call-overload]
+            lead_ref=data.get("lead_ref"),  # type: ignore[arg-type]
+            buttons=buttons,
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """The answer to a command: a title, rows of text or a table, an optional image."""
+
+    title: str
+    rows: list[list[str]] = field(default_factory=list)
+    header: list[str] | None = None
+    image_png: bytes | None = None
+    buttons: list[Button] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send: a platform, a workspace/team and a channel or chat id."""
+
+    platform: str
+    team: str
+    chat_id: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """What a platform gives back for a sent message, so it can be edited later."""
+
+    chat_id: str
+    message_id: str
+
+
+class DeliveryError(Exception):
+    """A send failed. `permanent`: the chat is gone (bot removed, blocked, channel deleted)."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """One chat platform. Implementations raise DeliveryError on failure."""
+
+    platform: str
+
+    async def send_offer(self, target: Target, card: OfferCard) -> MessageRef: ...
+
+    async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None: ...
+
+    async def send_notice(self, target: Target, notice: Notice) -> MessageRef: ...

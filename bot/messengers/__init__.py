@@ -1,0 +1,1 @@
+"""Messenger implementations that need no chat platform (console for the demo)."""

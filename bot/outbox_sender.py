@@ -1,0 +1,152 @@
+"""The outbox sender: delivers queued chat effects after commit, with retries and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from bot.dispatch import record_delivery, record_failure
+from bot.dispatch.context import Context
+from bot.dispatch.rendering import render_offer
+from bot.domain.offers import OfferStatus
+from bot.messaging import DeliveryError, MessageRef, Messenger, Notice, OfferCard, Target
+from bot.store.outbox import OutboxItem, OutboxKind
+from bot.store.partners import Destination
+from bot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SENDABLE = (OfferStatus.PENDING, OfferStatus.ACCEPTED)
+
+
+class OutboxSender:
+    """Claims due outbox rows (SKIP LOCKED on PostgreSQL), sends them, records the outcome."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        ctx: Context,
+        messengers: Mapping[str, Messenger],
+        *,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 1.0,
+        max_attempts: int = 8,
+        max_backoff: float = 300.0,
+    ) -> None:
+        self._uow = uow_factory
+        self._ctx = ctx
+        self._messengers = messengers
+        self._batch, self._lease, self._poll = batch, lease, poll_interval
+        self._max_attempts, self._max_backoff = max_attempts, max_backoff
+        self._wake = asyncio.Event()
+
+    def poke(self) -> None:
+        """Something was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            try:
+                sent = await self.drain_once()
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+                sent = 0
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Claim one batch and process it; returns how many items were handled."""
+        async with self._uow() as uow:
+            items = await uow.outbox.claim_due(now=self._ctx.now(), lease=self._lease,
+                                               limit=self._batch)
+            await uow.commit()
+        lanes: dict[object, list[OutboxItem]] = defaultdict(list)
+        for item in items:  # one lane per chat keeps each chat's messages in order
+            lanes[item.destination_id or ("message", item.offer_message_id)].append(item)
+        await asyncio.gather(*(self._lane(lane) for lane in lanes.values()))
+        return len(items)
+
+    async def _lane(self, items: list[OutboxItem]) -> None:
+        for item in items:
+            try:
+                await self.process(item)
+            except Exception:
+                log.exception("outbox item %s failed unexpectedly", item.id)
+
+    async def _prepare(
+        self, item: OutboxItem
+    ) -> tuple[Destination | None, MessageRef | None, OfferCard | Notice | None]:
+        async with self._uow() as uow:
+            ref = None
+            if item.kind is OutboxKind.UPDATE:
+                row = await uow.offers.get_message(item.offer_message_id or 0)
+                if row is None:
+                    return None, None, None
+                ref = MessageRef(row.chat_id, row.message_id)
+                dest = await uow.partners.get_destination(row.destination_id)
+            else:
+                dest = await uow.partners.get_destination(item.destination_id or 0)
+            if dest is None:
+                return None, None, None
+            if item.kind is OutboxKind.NOTICE:
+                return dest, None, Notice.from_payload(item.payload)
+            card = await render_offer(uow, self._ctx, offer_id=item.offer_id or 0,
+                                      platform=dest.platform)
+            if item.kind is OutboxKind.OFFER:
+                offer = await uow.offers.get(item.offer_id or 0)
+                if offer is None or offer.status not in SENDABLE:
+                    return dest, None, None  # answered before it was ever shown: nothing to post
+            return dest, ref, card
+
+    async def process(self, item: OutboxItem) -> None:
+        """Send one item and record what happened."""
+        dest, ref, content = await self._prepare(item)
+        if content is None:
+            async with self._uow() as uow:
+                await uow.outbox.finish(item.id, status="skipped", now=self._ctx.now())
+                await uow.commit()
+            return
+        assert dest is not None
+        messenger = self._messengers.get(dest.platform)
+        try:
+            if messenger is None:
+                raise DeliveryError(f"{dest.platform} is not configured", permanent=True)
+            target = Target(dest.platform, dest.team, dest.chat_id)
+            if item.kind is OutboxKind.UPDATE:
+                assert ref is not None and isinstance(content, OfferCard)
+                await messenger.edit_offer(target, ref, content)
+            elif isinstance(content, Notice):
+                ref = await messenger.send_notice(target, content)
+            else:
+                ref = await messenger.send_offer(target, content)
+        except DeliveryError as exc:
+            await self._failed(item, dest, exc)
+            return
+        except Exception as exc:  # a bug or a network error: retry, never lose the item
+            log.warning("sending outbox item %s failed: %r", item.id, exc)
+            await self._failed(item, dest, DeliveryError(repr(exc), permanent=False))
+            return
+        async with self._uow() as uow:
+            await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref)
+
+    async def _failed(self, item: OutboxItem, dest: Destination, exc: DeliveryError) -> None:
+        attempts = item.attempts + 1
+        async with self._uow() as uow:
+            if exc.permanent or attempts >= self._max_attempts:
+                log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
+                await record_failure(uow, self._ctx, item=item, destination=dest,
+                                     reason=exc.reason)
+                return
+            delay = exc.retry_after or min(self._max_backoff, 2.0 ** (attempts - 1))
+            await uow.outbox.retry_later(item.id, at=self._ctx.now() + timedelta(seconds=delay),
+                                         error=exc.reason)
+            await uow.commit()

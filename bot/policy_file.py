@@ -1,0 +1,223 @@
+"""The leadbot.yaml schema: validation that lists every problem with its path."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from bot.domain.durations import parse_duration
+from bot.domain.errors import ConfigError
+from bot.domain.hours import parse_hours
+from bot.domain.partners import parse_territory
+
+Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)]
+
+
+def _territory(text: str) -> str:
+    parse_territory(text)
+    return text
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not a known time zone, like Europe/Berlin") from None
+    return name
+
+
+def _hours(spec: dict[str, Any]) -> dict[str, Any]:
+    parse_hours(spec)
+    return spec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Policy(_Strict):
+    mode: Literal["exclusive", "broadcast"] = "exclusive"
+    broadcast_size: int = Field(3, ge=1, le=50)
+    offer_timeout: Duration = timedelta(minutes=30)
+    max_rounds: int = Field(3, ge=1)
+    reminder_before: Duration = timedelta(minutes=10)
+    business_hours_only: bool = False
+    stale_after: Duration = timedelta(hours=48)
+    decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
+    lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
+
+
+class Member(_Strict):
+    name: str = Field(min_length=1)
+    slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
+    telegram: int | None = None
+    role: Literal["manager", "partner_admin", "partner_rep"] | None = None
+
+
+class Managers(_Strict):
+    slack_channel: str | None = None
+    slack_team: str | None = None
+    telegram_chat: int | None = None
+    members: list[Member] = []
+
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class Partner(_Strict):
+    slug: Slug
+    name: str = Field(min_length=1)
+    territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
+    specialties: list[str] = []
+    languages: list[str] = []
+    capacity: int = Field(10, ge=0)
+    weight: int = Field(1, ge=1, le=1000)
+    priority: int = Field(1, ge=1)
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
+    holidays: list[str] = []
+    paused: bool = False
+    slack_channel: str | None = None
+    slack_team: str | None = None
+    telegram_chat: int | None = None
+    members: list[Member] = []
+
+
+class SourceCost(_Strict):
+    cost_per_lead: float = Field(0, ge=0)
+
+
+class Form(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    source: str
+    allowed_origins: list[str] = []
+    redirect: str | None = None
+    fields: dict[str, str] = {}
+
+
+class Webhook(_Strict):
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str
+    events: list[str] = []
+
+
+class Digest(_Strict):
+    time: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+
+
+class LeadbotConfig(_Strict):
+    policy: Policy = Policy()
+    managers: Managers = Managers()
+    partners: list[Partner] = []
+    sources: dict[str, SourceCost] = {}
+    forms: list[Form] = []
+    webhooks: list[Webhook] = []
+    digest: Digest | None = None
+    retention_days: int = Field(365, ge=1)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "is not a known setting"
+    if err["type"] == "missing":
+        return "is required"
+    return msg
+
+
+def _semantic_problems(config: LeadbotConfig) -> list[str]:
+    problems: list[str] = []
+    seen_slugs: dict[str, int] = {}
+    identities: dict[tuple[str, str], str] = {}
+    policy_reasons = set(config.policy.decline_reasons)
+    if not policy_reasons:
+        problems.append("policy.decline_reasons: needs at least one reason")
+    groups = [("managers", config.managers.members)] + [
+        (f"partners[{i}]", p.members) for i, p in enumerate(config.partners)
+    ]
+    for i, partner in enumerate(config.partners):
+        if partner.slug in seen_slugs:
+            problems.append(
+                f"partners[{i}].slug: '{partner.slug}' is already used by partners[{seen_slugs[partner.slug]}]"
+            )
+        seen_slugs.setdefault(partner.slug, i)
+        if partner.slack_channel is None and partner.telegram_chat is None:
+            problems.append(
+                f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
+            )
+        for j, day in enumerate(partner.holidays):
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", day):
+                problems.append(f"partners[{i}].holidays[{j}]: '{day}' is not a date like 2026-12-24")
+    for where, members in groups:
+        for j, member in enumerate(members):
+            if member.slack is None and member.telegram is None:
+                problems.append(f"{where}.members[{j}]: needs a slack or a telegram id")
+            for platform, ext in (("slack", member.slack), ("telegram", member.telegram)):
+                if ext is None:
+                    continue
+                key = (platform, str(ext))
+                if key in identities:
+                    problems.append(
+                        f"{where}.members[{j}].{platform}: {ext} is already {identities[key]}"
+                    )
+                identities.setdefault(key, f"{where}.members[{j}]")
+            if where == "managers" and member.role not in (None, "manager"):
+                problems.append(f"managers.members[{j}].role: managers have the role 'manager'")
+            if where != "managers" and member.role == "manager":
+                problems.append(f"{where}.members[{j}].role: partner members are partner_admin or partner_rep")
+    return problems
+
+
+def validate_document(document: Any, *, filename: str = "leadbot.yaml") -> LeadbotConfig:
+    """Validate a parsed YAML document; ConfigError lists every problem as 'file: path: reason'."""
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError([f"{filename}: the top level must be a mapping of settings"])
+    try:
+        config = LeadbotConfig.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{filename}: {_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
+        ) from None
+    problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError([f"{filename}: {p}" for p in problems])
+    return config
+
+
+def load_file(path: Path) -> tuple[LeadbotConfig, dict[str, Any]]:
+    """Read and validate a leadbot.yaml; returns the config and the raw document."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise ConfigError([f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    config = validate_document(document, filename=str(path))
+    return config, document or {}

@@ -1,0 +1,1 @@
+"""Read-side queries: lead history, funnels."""

@@ -1,0 +1,62 @@
+"""`leadbot serve`: everything in one event loop."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from bot.bootstrap import Services, build
+from bot.config import Settings
+from bot.domain.errors import ConfigError
+from bot.operations import apply_config
+from bot.store.migrate import migrate
+
+log = logging.getLogger("leadbot")
+
+
+def chat_status(settings: Settings) -> list[str]:
+    """One line per platform saying whether it is on, for the start-up log."""
+    return [
+        "Slack: " + ("on" if settings.slack_enabled else "off (SLACK_BOT_TOKEN not set)"),
+        "Telegram: " + ("on" if settings.telegram_enabled else "off (TELEGRAM_BOT_TOKEN not set)"),
+    ]
+
+
+async def prepare(services: Services) -> None:
+    """Migrate, then apply leadbot.yaml if present (a bad file keeps the running policy)."""
+    settings = services.settings
+    revision = await migrate(services.engine)
+    log.info("database schema at revision %s", revision)
+    if settings.leadbot_config.exists():
+        try:
+            version = await apply_config(services, settings.leadbot_config)
+            log.info("applied %s as policy version %s", settings.leadbot_config, version)
+        except ConfigError as exc:
+            log.error("%s was refused; keeping the policy in force:\n%s",
+                      settings.leadbot_config, exc)
+    else:
+        log.warning("%s not found; using the policy already in the database",
+                    settings.leadbot_config)
+
+
+async def serve(settings: Settings) -> None:
+    """Run the HTTP server, the outbox sender and the timers until interrupted."""
+    from bot.handlers.http import create_app
+
+    services = build(settings)
+    try:
+        await prepare(services)
+        for line in chat_status(settings):
+            log.info(line)
+        if not services.messengers:
+            log.warning("no chat platform configured: offers cannot be delivered and will go "
+                        "to the managers as undeliverable")
+        await services.start()
+        config = uvicorn.Config(create_app(services), host=settings.leadbot_host,
+                                port=settings.leadbot_port, log_level="warning")
+        server = uvicorn.Server(config)
+        log.info("listening on http://%s:%s", settings.leadbot_host, settings.leadbot_port)
+        await server.serve()
+    finally:
+        await services.close()

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy async Core tables, repositories and the unit of work."""

@@ -1,0 +1,49 @@
+"""API keys: only a SHA-256 hash is stored; the key itself is shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.errors import InvalidInput
+from bot.store.tables import api_keys
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def create(self, name: str, *, now: datetime) -> str:
+        """Create a key named `name`; returns the key (never stored)."""
+        exists = (await self.conn.execute(select(api_keys.c.id).where(api_keys.c.name == name))).first()
+        if exists:
+            raise InvalidInput(f"an API key named '{name}' already exists; revoke it or pick a new name")
+        key = "lb_" + secrets.token_urlsafe(32)
+        await self.conn.execute(
+            api_keys.insert().values(name=name, prefix=key[:10], hash=hash_key(key), created_at=now)
+        )
+        return key
+
+    async def revoke(self, name: str, *, now: datetime) -> bool:
+        stmt = (
+            update(api_keys)
+            .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(api_keys.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def verify(self, key: str) -> str | None:
+        """The name of the live key matching `key`, or None."""
+        stmt = select(api_keys.c.name).where(
+            api_keys.c.hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+        )
+        return (await self.conn.execute(stmt)).scalar()

@@ -1,0 +1,152 @@
+"""Applying a validated leadbot.yaml: policy versions, partners, territories, members, chats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.partners import PartnerStatus, parse_territory
+from bot.policy_file import LeadbotConfig, Member, Partner
+from bot.store.tables import (
+    chat_accounts,
+    destinations,
+    members,
+    partners,
+    policy_versions,
+    territories,
+)
+
+
+class ConfigRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def current_version(self) -> int | None:
+        stmt = select(func.max(policy_versions.c.version))
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def get_document(self, version: int) -> dict[str, Any] | None:
+        stmt = select(policy_versions.c.document).where(policy_versions.c.version == version)
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def apply(
+        self, config: LeadbotConfig, document: dict[str, Any], *, source_file: str, now: datetime
+    ) -> int:
+        """Store a new policy version and bring partners, members and chats in line with it."""
+        version = (await self.current_version() or 0) + 1
+        await self.conn.execute(
+            policy_versions.insert().values(
+                version=version, applied_at=now, source_file=source_file, document=document
+            )
+        )
+        existing = {r.slug: r.id for r in await self.conn.execute(select(partners.c.slug, partners.c.id))}
+        kept: set[int] = set()
+        for partner in config.partners:
+            pid = await self._upsert_partner(partner, existing.get(partner.slug), now)
+            kept.add(pid)
+            await self._replace_territories(pid, partner)
+            await self._sync_destinations(pid, partner.slack_channel, partner.slack_team,
+                                          partner.telegram_chat)
+            await self._sync_members(pid, partner.members, default_role="partner_rep")
+        retired = [pid for pid in existing.values() if pid not in kept]
+        if retired:
+            await self.conn.execute(
+                update(partners).where(partners.c.id.in_(retired)).values(status=PartnerStatus.RETIRED)
+            )
+            await self.conn.execute(
+                update(destinations).where(destinations.c.partner_id.in_(retired)).values(active=False)
+            )
+        m = config.managers
+        await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
+        await self._sync_members(None, m.members, default_role="manager")
+        return version
+
+    async def _upsert_partner(self, p: Partner, pid: int | None, now: datetime) -> int:
+        values = dict(
+            name=p.name,
+            status=PartnerStatus.PAUSED if p.paused else PartnerStatus.ACTIVE,
+            capacity=p.capacity,
+            weight=p.weight,
+            priority=p.priority,
+            timezone=p.timezone,
+            hours=dict(p.hours),
+            holidays=list(p.holidays),
+            specialties=sorted(p.specialties),
+            languages=sorted(p.languages),
+        )
+        if pid is not None:
+            await self.conn.execute(update(partners).where(partners.c.id == pid).values(**values))
+            return pid
+        stmt = partners.insert().values(slug=p.slug, created_at=now, **values).returning(partners.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def _replace_territories(self, pid: int, p: Partner) -> None:
+        await self.conn.execute(delete(territories).where(territories.c.partner_id == pid))
+        rows = []
+        for text in p.territories:
+            t = parse_territory(text)
+            rows.append(
+                dict(partner_id=pid, country=t.country, kind=t.kind, value=t.value,
+                     range_from=t.range_from, range_to=t.range_to, lat=t.lat, lon=t.lon,
+                     radius_km=t.radius_km)
+            )
+        await self.conn.execute(territories.insert(), rows)
+
+    async def _sync_destinations(
+        self, pid: int | None, slack_channel: str | None, slack_team: str | None,
+        telegram_chat: int | None,
+    ) -> None:
+        wanted = set()
+        if slack_channel:
+            wanted.add(("slack", slack_team or "", slack_channel))
+        if telegram_chat is not None:
+            wanted.add(("telegram", "", str(telegram_chat)))
+        owner = destinations.c.partner_id.is_(None) if pid is None else destinations.c.partner_id == pid
+        rows = list(await self.conn.execute(select(destinations).where(owner)))
+        have = {(r.platform, r.team, r.chat_id): r for r in rows}
+        for key, row in have.items():
+            if row.active != (key in wanted):
+                await self.conn.execute(
+                    update(destinations).where(destinations.c.id == row.id).values(active=key in wanted)
+                )
+        for platform, team, chat in wanted - have.keys():
+            await self.conn.execute(
+                destinations.insert().values(partner_id=pid, platform=platform, team=team, chat_id=chat)
+            )
+
+    async def _sync_members(self, pid: int | None, wanted: list[Member], *, default_role: str) -> None:
+        owner = members.c.partner_id.is_(None) if pid is None else members.c.partner_id == pid
+        existing = {r.name: r.id for r in await self.conn.execute(select(members).where(owner))}
+        keep: set[int] = set()
+        for m in wanted:
+            role = m.role or default_role
+            mid = existing.get(m.name)
+            if mid is None:
+                stmt = members.insert().values(name=m.name, role=role, partner_id=pid).returning(members.c.id)
+                mid = int((await self.conn.execute(stmt)).scalar_one())
+            else:
+                await self.conn.execute(
+                    update(members).where(members.c.id == mid).values(role=role, active=True)
+                )
+            keep.add(mid)
+            await self.conn.execute(delete(chat_accounts).where(chat_accounts.c.member_id == mid))
+            for platform, ext in (("slack", m.slack), ("telegram", m.telegram)):
+                if ext is not None:
+                    # an identity moves with the file: drop it from whoever had it before
+                    await self.conn.execute(
+                        delete(chat_accounts).where(
+                            chat_accounts.c.platform == platform,
+                            chat_accounts.c.external_id == str(ext),
+                        )
+                    )
+                    await self.conn.execute(
+                        chat_accounts.insert().values(member_id=mid, platform=platform, team="",
+                                                      external_id=str(ext))
+                    )
+        gone = [mid for mid in existing.values() if mid not in keep]
+        if gone:
+            await self.conn.execute(update(members).where(members.c.id.in_(gone)).values(active=False))
+            await self.conn.execute(delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone)))

@@ -1,0 +1,157 @@
+"""Lead rows: insert (idempotent), load, lock, and compare-and-set updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.leads import Contact, DispatchStatus, Lead, NewLead, Stage
+from bot.store.tables import lead_contacts, leads
+
+
+def to_lead(row: Row[Any]) -> Lead:
+    m = row._mapping
+    return Lead(
+        id=m["id"],
+        public_id=m["public_id"],
+        source=m["source"],
+        external_id=m["external_id"],
+        received_at=m["received_at"],
+        country=m["country"],
+        postcode=m["postcode"],
+        city=m["city"],
+        lat=m["lat"],
+        lon=m["lon"],
+        specialties=tuple(m["specialties"] or ()),
+        need=m["need"],
+        temperature=m["temperature"],
+        qualification=m["qualification"],
+        estimated_value=m["estimated_value"],
+        status=DispatchStatus(m["status"]),
+        stage=Stage(m["stage"]),
+        partner_id=m["partner_id"],
+        policy_version=m["policy_version"],
+        round=m["round"],
+        stage_value=m["stage_value"],
+        lost_reason=m["lost_reason"],
+    )
+
+
+class LeadRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    def _insert(self) -> Any:
+        dialect = self.conn.dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(leads)
+
+    async def insert(
+        self, lead: NewLead, *, public_id: str, policy_version: int, now: datetime
+    ) -> int | None:
+        """Insert a new lead; None when (source, external_id) is already stored."""
+        stmt = (
+            self._insert()
+            .values(
+                public_id=public_id,
+                source=lead.source,
+                external_id=lead.external_id,
+                received_at=now,
+                country=lead.country,
+                postcode=lead.postcode,
+                city=lead.city,
+                lat=lead.lat,
+                lon=lead.lon,
+                specialties=list(lead.specialties),
+                need=lead.need,
+                temperature=lead.temperature,
+                qualification=lead.qualification,
+                estimated_value=lead.estimated_value,
+                status=DispatchStatus.NEW,
+                stage=Stage.NONE,
+                policy_version=policy_version,
+                round=0,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(leads.c.id)
+        )
+        lead_id = (await self.conn.execute(stmt)).scalar()
+        if lead_id is not None:
+            c = lead.contact
+            await self.conn.execute(
+                lead_contacts.insert().values(
+                    lead_id=lead_id,
+                    name=c.name,
+                    email=c.email,
+                    phone=c.phone,
+                    company=c.company,
+                    street=c.street,
+                )
+            )
+        return lead_id
+
+    async def get(self, lead_id: int) -> Lead | None:
+        row = (await self.conn.execute(select(leads).where(leads.c.id == lead_id))).first()
+        return to_lead(row) if row else None
+
+    async def get_by_public_id(self, public_id: str) -> Lead | None:
+        stmt = select(leads).where(leads.c.public_id == public_id.upper())
+        row = (await self.conn.execute(stmt)).first()
+        return to_lead(row) if row else None
+
+    async def get_by_external_id(self, *, source: str, external_id: str) -> Lead | None:
+        stmt = select(leads).where(leads.c.source == source, leads.c.external_id == external_id)
+        row = (await self.conn.execute(stmt)).first()
+        return to_lead(row) if row else None
+
+    async def lock(self, lead_id: int) -> Lead | None:
+        """Load and row-lock a lead; every mutating use case locks the lead first (one order)."""
+        stmt = select(leads).where(leads.c.id == lead_id).with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        return to_lead(row) if row else None
+
+    async def cas(
+        self,
+        lead_id: int,
+        *,
+        expect: dict[str, Any],
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        """UPDATE leads SET values WHERE id AND every column in `expect` still has its value."""
+        stmt = update(leads).where(leads.c.id == lead_id)
+        for column, value in expect.items():
+            col = leads.c[column]
+            stmt = stmt.where(col.is_(None) if value is None else col == value)
+        stmt = stmt.values(updated_at=now, **values).returning(leads.c.id)
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def get_contact(self, lead_id: int) -> Contact:
+        stmt = select(lead_contacts).where(lead_contacts.c.lead_id == lead_id)
+        row = (await self.conn.execute(stmt)).first()
+        if row is None:
+            return Contact()
+        m = row._mapping
+        return Contact(m["name"], m["email"], m["phone"], m["company"], m["street"])
+
+    async def get_explanation(self, lead_id: int) -> list[dict[str, Any]]:
+        """Every routing decision made for the lead, oldest first."""
+        stmt = select(leads.c.explanation).where(leads.c.id == lead_id)
+        return list((await self.conn.execute(stmt)).scalar() or [])
+
+    async def append_explanation(self, lead_id: int, decision: dict[str, Any]) -> None:
+        decisions = await self.get_explanation(lead_id) + [decision]
+        await self.conn.execute(update(leads).where(leads.c.id == lead_id).values(explanation=decisions))
+
+    async def list_ids(self, *, status: DispatchStatus, received_before: datetime) -> list[int]:
+        stmt = (
+            select(leads.c.id)
+            .where(leads.c.status == status, leads.c.received_at <= received_before)
+            .order_by(leads.c.received_at)
+            .limit(500)
+        )
+        return list((await self.conn.execute(stmt)).scalars())

@@ -1,0 +1,159 @@
+"""Offer rows and the chat messages that show them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.offers import Offer, OfferMode, OfferStatus
+from bot.store.tables import offer_messages, offers
+
+
+def to_offer(row: Row[Any]) -> Offer:
+    m = row._mapping
+    return Offer(
+        id=m["id"],
+        lead_id=m["lead_id"],
+        partner_id=m["partner_id"],
+        round=m["round"],
+        mode=OfferMode(m["mode"]),
+        status=OfferStatus(m["status"]),
+        created_at=m["created_at"],
+        delivered_at=m["delivered_at"],
+        expires_at=m["expires_at"],
+        responded_at=m["responded_at"],
+        responder=m["responder"],
+        decline_reason=m["decline_reason"],
+    )
+
+
+class OfferRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def create(
+        self,
+        *,
+        lead_id: int,
+        partner_id: int,
+        round: int,
+        mode: OfferMode,
+        now: datetime,
+        why: str,
+        status: OfferStatus = OfferStatus.PENDING,
+        responder: str | None = None,
+    ) -> int:
+        stmt = (
+            offers.insert()
+            .values(
+                lead_id=lead_id,
+                partner_id=partner_id,
+                round=round,
+                mode=mode,
+                status=status,
+                created_at=now,
+                responded_at=None if status is OfferStatus.PENDING else now,
+                responder=responder,
+                why=why,
+            )
+            .returning(offers.c.id)
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def get(self, offer_id: int) -> Offer | None:
+        row = (await self.conn.execute(select(offers).where(offers.c.id == offer_id))).first()
+        return to_offer(row) if row else None
+
+    async def get_why(self, offer_id: int) -> str:
+        stmt = select(offers.c.why).where(offers.c.id == offer_id)
+        return (await self.conn.execute(stmt)).scalar() or ""
+
+    async def list_for_lead(self, lead_id: int) -> list[Offer]:
+        stmt = select(offers).where(offers.c.lead_id == lead_id).order_by(offers.c.id)
+        return [to_offer(r) for r in await self.conn.execute(stmt)]
+
+    async def leave_pending(
+        self,
+        offer_id: int,
+        to: OfferStatus,
+        *,
+        now: datetime,
+        due_by: datetime | None = None,
+        **values: Any,
+    ) -> Offer | None:
+        """Compare-and-set pending -> `to`; returns the offer only for the caller that won."""
+        stmt = update(offers).where(offers.c.id == offer_id, offers.c.status == OfferStatus.PENDING)
+        if due_by is not None:
+            stmt = stmt.where(offers.c.expires_at <= due_by)
+        stmt = stmt.values(status=to, responded_at=now, **values).returning(*offers.c)
+        row = (await self.conn.execute(stmt)).first()
+        return to_offer(row) if row else None
+
+    async def mark_delivered(self, offer_id: int, *, at: datetime, expires_at: datetime) -> bool:
+        """Start the offer window on first delivery (only once, only while pending)."""
+        stmt = (
+            update(offers)
+            .where(
+                offers.c.id == offer_id,
+                offers.c.status == OfferStatus.PENDING,
+                offers.c.delivered_at.is_(None),
+            )
+            .values(delivered_at=at, expires_at=expires_at)
+            .returning(offers.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def list_due(self, *, now: datetime, limit: int = 200) -> list[int]:
+        """Pending offers whose window has closed; claimed with SKIP LOCKED on PostgreSQL."""
+        stmt = (
+            select(offers.c.id)
+            .where(offers.c.status == OfferStatus.PENDING, offers.c.expires_at <= now)
+            .order_by(offers.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def list_armed(self) -> list[tuple[int, datetime]]:
+        """Every pending offer with a running window, for re-arming timers at start."""
+        stmt = select(offers.c.id, offers.c.expires_at).where(
+            offers.c.status == OfferStatus.PENDING, offers.c.expires_at.is_not(None)
+        )
+        return [(r.id, r.expires_at) for r in await self.conn.execute(stmt)]
+
+    async def add_message(
+        self, *, offer_id: int, destination_id: int, platform: str, chat_id: str,
+        message_id: str, now: datetime,
+    ) -> int:
+        stmt = (
+            offer_messages.insert()
+            .values(
+                offer_id=offer_id,
+                destination_id=destination_id,
+                platform=platform,
+                chat_id=chat_id,
+                message_id=message_id,
+                created_at=now,
+            )
+            .returning(offer_messages.c.id)
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def list_message_ids(self, offer_id: int) -> list[int]:
+        stmt = select(offer_messages.c.id).where(offer_messages.c.offer_id == offer_id)
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def get_message(self, message_row_id: int) -> Row[Any] | None:
+        stmt = select(offer_messages).where(offer_messages.c.id == message_row_id)
+        return (await self.conn.execute(stmt)).first()
+
+    async def count_by_status(self, lead_id: int) -> dict[str, int]:
+        stmt = (
+            select(offers.c.status, func.count())
+            .where(offers.c.lead_id == lead_id)
+            .group_by(offers.c.status)
+        )
+        return {status: n for status, n in await self.conn.execute(stmt)}

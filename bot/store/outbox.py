@@ -1,0 +1,126 @@
+"""Pending chat side effects, written in the same transaction as the state they report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.tables import outbox
+
+
+class OutboxKind(StrEnum):
+    OFFER = "offer"  # post an offer card to one destination
+    UPDATE = "update"  # edit one posted copy of an offer card
+    NOTICE = "notice"  # post a notice (escalation, failure) to one destination
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: OutboxKind
+    destination_id: int | None
+    offer_id: int | None
+    offer_message_id: int | None
+    lead_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+class OutboxRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def enqueue(
+        self,
+        kind: OutboxKind,
+        *,
+        now: datetime,
+        destination_id: int | None = None,
+        offer_id: int | None = None,
+        offer_message_id: int | None = None,
+        lead_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        await self.conn.execute(
+            outbox.insert().values(
+                kind=kind,
+                destination_id=destination_id,
+                offer_id=offer_id,
+                offer_message_id=offer_message_id,
+                lead_id=lead_id,
+                payload=payload or {},
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
+        """Lease due items to this sender; a crashed sender's lease runs out and they return."""
+        stmt = (
+            select(outbox)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.next_attempt_at <= now,
+                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(await self.conn.execute(stmt))
+        if rows:
+            await self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(claimed_until=now + lease)
+            )
+        return [
+            OutboxItem(
+                r.id, OutboxKind(r.kind), r.destination_id, r.offer_id, r.offer_message_id,
+                r.lead_id, r.payload, r.attempts,
+            )
+            for r in rows
+        ]
+
+    async def finish(self, item_id: int, *, status: str, now: datetime, error: str | None = None) -> None:
+        """Mark an item sent, skipped or failed for good."""
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(
+                status=status,
+                done_at=now,
+                claimed_until=None,
+                last_error=error,
+                attempts=outbox.c.attempts + (0 if status == "skipped" else 1),
+            )
+        )
+
+    async def retry_later(self, item_id: int, *, at: datetime, error: str) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(attempts=outbox.c.attempts + 1, next_attempt_at=at, claimed_until=None,
+                    last_error=error[:500])
+        )
+
+    async def count_open_for_offer(self, offer_id: int, *, kind: OutboxKind) -> int:
+        """Items of `kind` for the offer still waiting to be sent."""
+        stmt = select(func.count()).select_from(outbox).where(
+            outbox.c.offer_id == offer_id, outbox.c.kind == kind, outbox.c.status == "pending"
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def next_due_at(self) -> datetime | None:
+        stmt = select(outbox.c.next_attempt_at).where(outbox.c.status == "pending")
+        return (await self.conn.execute(stmt.order_by(outbox.c.next_attempt_at).limit(1))).scalar()
+
+    async def count(self, *, status: str) -> int:
+        stmt = select(func.count()).select_from(outbox).where(outbox.c.status == status)
+        return int((await self.conn.execute(stmt)).scalar_one())

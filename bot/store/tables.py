@@ -1,0 +1,234 @@
+"""Tables of design.md §3 (SQLAlchemy Core; migrations in store/migrations)."""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.store.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UtcDateTime, nullable=False),
+    Column("source_file", String(500)),
+    Column("document", JSON, nullable=False),
+)
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("paused_until", UtcDateTime),
+    Column("capacity", Integer, nullable=False),
+    Column("weight", Integer, nullable=False, server_default="1"),
+    Column("priority", Integer, nullable=False, server_default="1"),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("hours", JSON, nullable=False),
+    Column("holidays", JSON, nullable=False),
+    Column("specialties", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    # smooth weighted round robin state: kept here so fairness survives restarts
+    Column("rr_current", Float, nullable=False, server_default="0"),
+    Column("last_offered_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+territories = Table(
+    "territories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(16)),
+    Column("range_from", Integer),
+    Column("range_to", Integer),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("radius_km", Float),
+    Index("ix_territories_country_kind", "country", "kind"),
+)
+
+destinations = Table(
+    "destinations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE")),  # NULL: the managers
+    Column("platform", String(16), nullable=False),
+    Column("team", String(32), nullable=False, server_default=""),
+    Column("chat_id", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    # rate-limit state: the earliest time the next message may go to this chat
+    Column("next_send_at", UtcDateTime),
+    UniqueConstraint("platform", "team", "chat_id", "partner_id", name="uq_destinations_target"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE")),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+chat_accounts = Table(
+    "chat_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("team", String(32), nullable=False, server_default=""),
+    Column("external_id", String(64), nullable=False),
+    UniqueConstraint("platform", "team", "external_id", name="uq_chat_accounts_identity"),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(16), nullable=False, unique=True),
+    Column("source", String(64), nullable=False),
+    Column("external_id", String(128)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("postcode", String(16), nullable=False),
+    Column("city", String(100)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("specialties", JSON, nullable=False),
+    Column("need", Text),
+    Column("temperature", String(8)),
+    Column("qualification", String(8)),
+    Column("estimated_value", Float),
+    Column("status", String(16), nullable=False),
+    Column("stage", String(16), nullable=False, server_default="none"),
+    Column("stage_value", Float),
+    Column("lost_reason", String(64)),
+    Column("stage_changed_at", UtcDateTime),
+    Column("partner_id", ForeignKey("partners.id")),
+    Column("policy_version", Integer, nullable=False),
+    Column("round", Integer, nullable=False, server_default="0"),
+    Column("explanation", JSON),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
+    Index("ix_leads_status_received", "status", "received_at"),
+    Index("ix_leads_partner_status", "partner_id", "status"),
+)
+
+# personal data, kept apart from the teaser so erase and retention touch one table
+lead_contacts = Table(
+    "lead_contacts",
+    metadata,
+    Column("lead_id", ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(200)),
+    Column("email", String(254)),
+    Column("phone", String(40)),
+    Column("company", String(200)),
+    Column("street", String(200)),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lead_id", ForeignKey("leads.id", ondelete="CASCADE"), nullable=False),
+    Column("partner_id", ForeignKey("partners.id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
+    Column("responded_at", UtcDateTime),
+    Column("responder", String(200)),
+    Column("decline_reason", String(64)),
+    Column("why", Text),
+    Index("ix_offers_lead", "lead_id"),
+    Index("ix_offers_status_expires", "status", "expires_at"),
+    Index("ix_offers_partner_status", "partner_id", "status"),
+)
+
+offer_messages = Table(
+    "offer_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offer_id", ForeignKey("offers.id", ondelete="CASCADE"), nullable=False),
+    Column("destination_id", ForeignKey("destinations.id"), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_offer_messages_offer", "offer_id"),
+)
+
+lead_events = Table(
+    "lead_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lead_id", ForeignKey("leads.id", ondelete="CASCADE"), nullable=False),
+    Column("offer_id", Integer),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_lead_events_lead", "lead_id", "id"),
+    Index("ix_lead_events_kind_at", "kind", "at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # offer | update | notice
+    Column("destination_id", ForeignKey("destinations.id")),
+    Column("offer_id", Integer),
+    Column("offer_message_id", Integer),
+    Column("lead_id", Integer),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | sent | failed | skipped
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)

@@ -1,0 +1,93 @@
+"""Unit of work: one transaction, its repositories, and effects that run only after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Result
+from sqlalchemy.sql import Executable
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from bot.store.apikeys import ApiKeyRepo
+from bot.store.config_repo import ConfigRepo
+from bot.store.events import EventRepo
+from bot.store.leads import LeadRepo
+from bot.store.members import MemberRepo
+from bot.store.offers import OfferRepo
+from bot.store.outbox import OutboxRepo
+from bot.store.partners import PartnerRepo
+
+log = logging.getLogger(__name__)
+
+Effect = Callable[[], None]
+
+
+class UnitOfWork:
+    """`async with uow:` ... `await uow.commit()`; leaving without commit rolls back."""
+
+    leads: LeadRepo
+    offers: OfferRepo
+    partners: PartnerRepo
+    events: EventRepo
+    outbox: OutboxRepo
+    config: ConfigRepo
+    members: MemberRepo
+    apikeys: ApiKeyRepo
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+        self._effects: list[Effect] = []
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self._engine.connect()
+        self._tx = await self._conn.begin()
+        conn = self._conn
+        self.leads, self.offers, self.partners = LeadRepo(conn), OfferRepo(conn), PartnerRepo(conn)
+        self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
+        self.members, self.apikeys = MemberRepo(conn), ApiKeyRepo(conn)
+        self._effects = []
+        return self
+
+    @property
+    def dialect(self) -> str:
+        assert self._conn is not None
+        return self._conn.dialect.name
+
+    async def execute(self, statement: Executable) -> Result[Any]:
+        """Run a read query (reports) inside this unit of work."""
+        assert self._conn is not None
+        return await self._conn.execute(statement)
+
+    def after_commit(self, effect: Effect) -> None:
+        """Run `effect` once the transaction has committed (never if it rolls back)."""
+        self._effects.append(effect)
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+        effects, self._effects = self._effects, []
+        for effect in effects:
+            try:
+                effect()
+            except Exception:  # an effect is a hint (poke, timer); the DB already holds the truth
+                log.exception("after-commit effect failed")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            await self._conn.close()
+            self._effects = []
