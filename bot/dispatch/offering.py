@@ -18,10 +18,12 @@ from bot.store.uow import UnitOfWork
 ROUTABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED)
 
 
-def _summary(dropped: dict[str, int]) -> str:
-    if not dropped:
-        return "no partner covers it"
-    return "no partner left: " + ", ".join(f"{n} dropped by {f}" for f, n in dropped.items())
+def _summary(lead: Lead, dropped: dict[str, int]) -> str:
+    if set(dropped) <= {Filter.TERRITORY}:
+        return f"no partner covers {lead.country}-{lead.postcode}"
+    return "no eligible partner left: " + ", ".join(
+        f"{n} dropped by the {f} filter" for f, n in dropped.items()
+    )
 
 
 async def offer_next(
@@ -54,7 +56,7 @@ async def offer_next(
         for v in decision.verdicts:
             if v.dropped_by and v.dropped_by is not Filter.ALREADY_OFFERED:
                 dropped[v.dropped_by] = dropped.get(v.dropped_by, 0) + 1
-        await escalate(uow, ctx, lead, _summary(dropped), actor=actor, source=source)
+        await escalate(uow, ctx, lead, _summary(lead, dropped), actor=actor, source=source)
         return []
     await uow.partners.save_rotation(
         decision.rotation, offered=[p.id for p in decision.chosen], now=now

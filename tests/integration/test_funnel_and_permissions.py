@@ -1,0 +1,124 @@
+"""Stages after accept, manual assignment, and who may press what."""
+
+from __future__ import annotations
+
+from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
+from bot.domain.actors import Actor, Role
+from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.offers import OfferStatus
+from bot.messaging import CardState
+from tests.conftest import deliver_all
+from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
+
+
+async def _accepted_lead(services):
+    await apply(services, config([partner("acme"), partner("beta", territories=["DE:1"])]))
+    stored, _, (offer_id,) = await services.submit_lead(lead("f-1"), actor=SYSTEM, source=SRC)
+    bob = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)).ok
+    return stored, offer_id, bob
+
+
+async def test_stages_move_forward_with_values_and_reasons(services, slack):
+    stored, offer_id, bob = await _accepted_lead(services)
+    step = lambda stage, **kw: services.run(set_stage, lead_id=stored.id, stage=stage,  # noqa: E731
+                                            actor=bob, source=SRC, **kw)
+    assert (await step(Stage.QUALIFIED)).ok  # skipping forward is fine
+    refused = await step(Stage.CONTACTED)
+    assert not refused.ok and "cannot go back" in refused.message
+    refused = await step(Stage.OPPORTUNITY)
+    assert not refused.ok and "needs a value" in refused.message
+    assert (await step(Stage.OPPORTUNITY, value=18000)).ok
+    refused = await step(Stage.LOST, reason="bored")
+    assert not refused.ok and "price, competitor" in refused.message
+    assert (await step(Stage.WON, value=17500)).ok
+    await deliver_all(services)
+    card = slack.latest_card(offer_id)
+    assert card.state is CardState.WON and card.stage == "won" and card.buttons == []
+    async with services.uow() as uow:
+        final = await uow.leads.get(stored.id)
+        events = [e for e in await uow.events.list_for_lead(stored.id)
+                  if e.kind == "stage_changed"]
+    assert final.status is DispatchStatus.CLOSED and final.stage_value == 17500
+    assert [(e.data["from"], e.data["to"]) for e in events] == [
+        ("accepted", "qualified"), ("qualified", "opportunity"), ("opportunity", "won")]
+    assert events[-1].actor.startswith("Rep acme")
+    assert not (await step(Stage.LOST, reason="price")).ok  # closed: only a manager reopens
+    reopened = await services.run(set_stage, lead_id=stored.id, stage=Stage.QUALIFIED,
+                                  actor=MANAGER, source=SRC)
+    assert reopened.ok
+
+
+async def test_other_partners_and_strangers_change_nothing(services):
+    await apply(services, config([partner("acme"), partner("beta")]))
+    stored, _, (offer_id,) = await services.submit_lead(lead("p-1"), actor=SYSTEM, source=SRC)
+    async with services.uow() as uow:
+        offer = await uow.offers.get(offer_id)
+    acme = await actor_for(services, "UACME")
+    beta = await actor_for(services, "UBETA")
+    outsider = beta if offer.partner_id == acme.partner_id else acme
+    for press in (accept_offer, decline_offer):
+        kwargs = {"reason": "not_a_fit"} if press is decline_offer else {}
+        outcome = await services.run(press, offer_id=offer_id, actor=outsider, source=SRC,
+                                     **kwargs)
+        assert not outcome.ok and outcome.message.startswith("Not for you")
+    rep = Actor(name="Rep", role=Role.PARTNER_REP, partner_id=outsider.partner_id)
+    refused = await services.run(assign_lead, lead_id=stored.id, partner_slug="acme", actor=rep,
+                                 source=SRC)
+    assert not refused.ok and refused.message == "Only managers can assign leads."
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status is OfferStatus.PENDING
+        kinds = [e.kind for e in await uow.events.list_for_lead(stored.id)]
+    assert kinds == ["received", "offered"]
+
+
+async def test_a_manager_may_answer_for_a_partner_and_bad_reasons_are_refused(services):
+    await apply(services, config([partner("acme")]))
+    _, _, (offer_id,) = await services.submit_lead(lead("m-1"), actor=SYSTEM, source=SRC)
+    bad = await services.run(decline_offer, offer_id=offer_id, actor=MANAGER, reason="meh",
+                             source=SRC)
+    assert not bad.ok and "not_my_area" in bad.message
+    assert (await services.run(decline_offer, offer_id=offer_id, actor=MANAGER,
+                               reason="duplicate", source=SRC)).ok
+
+
+async def test_manual_assign_withdraws_the_offer_and_sends_the_partner_the_lead(services, slack):
+    await apply(services, config([partner("acme"), partner("beta", territories=["DE:1"])]))
+    stored, _, (offer_id,) = await services.submit_lead(lead("a-1"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    outcome = await services.run(assign_lead, lead_id=stored.id, partner_slug="beta",
+                                 actor=MANAGER, source=SRC)
+    assert outcome.ok, outcome.message
+    await deliver_all(services)
+    assert slack.latest_card(offer_id).state is CardState.CLOSED
+    beta_card = slack.offers_to("C-beta")[-1]
+    assert beta_card.state is CardState.WON and beta_card.contact.name == "Max Kunde"
+    assert beta_card.status_line.startswith("Accepted by Ada Admin")
+    again = await services.run(assign_lead, lead_id=stored.id, partner_slug="acme",
+                               actor=MANAGER, source=SRC)
+    assert not again.ok and "already accepted" in again.message
+    unknown = await services.run(assign_lead, lead_id=stored.id, partner_slug="nope",
+                                 actor=MANAGER, source=SRC)
+    assert not unknown.ok
+
+
+async def test_broadcast_withdraws_every_other_copy(services, slack, telegram):
+    await apply(services, config(
+        [partner("acme"), partner("beta", telegram_chat=-100222), partner("gamma")],
+        mode="broadcast", broadcast_size=3))
+    stored, _, offers = await services.submit_lead(lead("bc-1"), actor=SYSTEM, source=SRC)
+    assert len(offers) == 3
+    await deliver_all(services)
+    assert telegram.offers_to("-100222")  # beta is on both platforms
+    gamma = await actor_for(services, "UGAMMA")
+    async with services.uow() as uow:
+        mine = next(o for o in await uow.offers.list_for_lead(stored.id)
+                    if o.partner_id == gamma.partner_id)
+    assert (await services.run(accept_offer, offer_id=mine.id, actor=gamma, source=SRC)).ok
+    await deliver_all(services)
+    for other in (o for o in offers if o != mine.id):
+        card = slack.latest_card(other)
+        assert card.state is CardState.CLOSED and card.status_line == "Taken by Gamma"
+        assert card.teaser == [] and card.contact is None
+    edits = [s for s in telegram.sent if s.kind == "edit"]
+    assert edits and edits[-1].content.status_line == "Taken by Gamma"

@@ -1,0 +1,57 @@
+"""leadbot.yaml validation: a bad file is refused whole, every problem listed with its path."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.errors import ConfigError
+from bot.policy_file import load_file, validate_document
+from tests.factories import config, partner
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "leadbot.yaml"
+
+
+def test_the_shipped_example_is_valid():
+    cfg, _ = load_file(EXAMPLE)
+    assert len(cfg.partners) >= 4
+    assert cfg.policy.offer_timeout.total_seconds() == 1800
+
+
+def test_every_problem_is_listed_with_its_path():
+    doc = config([partner("acme"), partner("beta"),
+                  partner("gamma", territories=["DE:80", "DE:8x"], timezone="Mars/Base",
+                          weight=0, colour="blue")],
+                 offer_timeout="soon")
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert "leadbot.yaml: partners[2].territories[1]: 'DE:8x' is not a postcode prefix" in problems
+    assert any(p.startswith("leadbot.yaml: partners[2].timezone: 'Mars/Base'") for p in problems)
+    assert any(p.startswith("leadbot.yaml: partners[2].weight:") for p in problems)
+    assert "leadbot.yaml: partners[2].colour: is not a known setting" in problems
+    assert any(p.startswith("leadbot.yaml: policy.offer_timeout: 'soon'") for p in problems)
+    assert len(problems) == 5
+
+
+def test_cross_checks_duplicate_slugs_identities_and_missing_chats():
+    doc = config([partner("acme"), partner("acme", slack_channel=None),
+                  partner("beta", members=[{"name": "Ada again", "slack": "U0ADA"}])])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc)
+    text = "\n".join(caught.value.problems)
+    assert "partners[1].slug: 'acme' is already used by partners[0]" in text
+    assert "partners[1]: needs a slack_channel or a telegram_chat" in text
+    assert "partners[2].members[0].slack: U0ADA is already managers.members[0]" in text
+
+
+def test_yaml_syntax_errors_give_a_line(tmp_path):
+    bad = tmp_path / "leadbot.yaml"
+    bad.write_text("policy:\n  mode: [exclusive\n")
+    with pytest.raises(ConfigError) as caught:
+        load_file(bad)
+    assert "line 3" in caught.value.problems[0] or "line 2" in caught.value.problems[0]
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_file(tmp_path / "nope.yaml")

@@ -1,0 +1,125 @@
+"""The routing policy (pure): filters with named reasons, priority, fair weighted rotation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.partners import PartnerFacts, PartnerStatus, parse_territory
+from bot.routing.policy import Filter, LeadFacts, WeightedRotation
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LEAD = LeadFacts("DE", "80331", ("heat-pump",))
+
+
+def facts(pid: int, **kw) -> PartnerFacts:
+    values = dict(id=pid, slug=f"p{pid}", name=f"P{pid}", status=PartnerStatus.ACTIVE,
+                  capacity=10, weight=1, priority=1, specialties=frozenset({"heat-pump"}),
+                  territories=(parse_territory("DE:80"),))
+    values.update(kw)
+    return PartnerFacts(**values)
+
+
+def run(partners: list[PartnerFacts], picks: int, lead: LeadFacts = LEAD) -> list[int]:
+    """Pick `picks` times, feeding rotation state back as the store would."""
+    policy, chosen = WeightedRotation(), []
+    now = NOW
+    for _ in range(picks):
+        d = policy.decide(lead, partners, exclude=set(), count=1, now=now)
+        winner = d.chosen[0]
+        chosen.append(winner.id)
+        partners = [replace(p, rr_current=d.rotation.get(p.id, p.rr_current),
+                            last_offered_at=now if p.id == winner.id else p.last_offered_at)
+                    for p in partners]
+        now += timedelta(seconds=1)
+    return chosen
+
+
+def test_each_filter_is_named_in_the_explanation():
+    partners = [
+        facts(1, status=PartnerStatus.PAUSED),
+        facts(2, territories=(parse_territory("DE:1"),)),
+        facts(3, specialties=frozenset({"solar"})),
+        facts(4, open_leads=10),
+        facts(5),
+        facts(6),
+        facts(7, paused_until=NOW + timedelta(days=1)),
+    ]
+    d = WeightedRotation().decide(LEAD, partners, exclude={5}, count=1, now=NOW)
+    dropped = {v.partner.id: v.dropped_by for v in d.verdicts}
+    assert dropped == {1: Filter.ACTIVE, 2: Filter.TERRITORY, 3: Filter.SPECIALTIES,
+                       4: Filter.CAPACITY, 5: Filter.ALREADY_OFFERED, 6: None, 7: Filter.ACTIVE}
+    assert [p.id for p in d.chosen] == [6]
+    reasons = {v.partner.slug: v.reason for v in d.verdicts}
+    assert reasons["p3"] == "does not do heat-pump"
+    assert reasons["p4"] == "at capacity (10 of 10 open)"
+    assert d.why[6] == "80331 is in your area (DE:80) · heat-pump · 0 of 10 open"
+    assert d.explanation()["considered"][1]["filter"] == "territory"
+
+
+def test_priority_tier_comes_before_rotation():
+    partners = [facts(1, priority=2, weight=100), facts(2, priority=1)]
+    assert run(partners, 5) == [2, 2, 2, 2, 2]
+
+
+def test_ranges_and_radius():
+    lead = LeadFacts("DE", "85221", (), lat=48.26, lon=11.43)
+    partners = [facts(1, territories=(parse_territory("DE:85000-85999"),)),
+                facts(2, territories=(parse_territory("DE:radius:48.137,11.575:20km"),)),
+                facts(3, territories=(parse_territory("DE:radius:48.137,11.575:5km"),))]
+    d = WeightedRotation().decide(lead, partners, exclude=set(), count=3, now=NOW)
+    assert sorted(p.id for p in d.chosen) == [1, 2]
+    no_coords = WeightedRotation().decide(LeadFacts("DE", "85221", ()), partners[1:],
+                                          exclude=set(), count=3, now=NOW)
+    assert no_coords.chosen == []
+
+
+def test_weights_one_two_three_get_their_share_interleaved():
+    partners = [facts(1, weight=1), facts(2, weight=2), facts(3, weight=3)]
+    chosen = run(partners, 10_000)
+    for pid, weight in ((1, 1), (2, 2), (3, 3)):
+        assert abs(chosen.count(pid) / 10_000 - weight / 6) <= 0.02
+    longest = {pid: 0 for pid in (1, 2, 3)}
+    streak, last = 0, None
+    for pid in chosen:
+        streak = streak + 1 if pid == last else 1
+        last = pid
+        longest[pid] = max(longest[pid], streak)
+    assert longest == {1: 1, 2: 1, 3: 2}  # smooth: never a long run of one partner
+
+
+def test_the_oldest_partner_gets_no_more_than_its_share():
+    # created in id order; ties must not be broken by creation order
+    partners = [facts(i) for i in range(1, 6)]
+    chosen = run(partners, 1000)
+    assert {chosen.count(i) for i in range(1, 6)} == {200}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=st.lists(st.integers(1, 5), min_size=2, max_size=6),
+    blocked=st.lists(st.sampled_from(["paused", "capacity", "territory", "offered"]),
+                     max_size=6),
+    count=st.integers(1, 4),
+)
+def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, count):
+    partners = [facts(i + 1, weight=w) for i, w in enumerate(weights)]
+    exclude = set()
+    for i, why in enumerate(blocked[: len(partners)]):
+        p = partners[i]
+        if why == "paused":
+            partners[i] = replace(p, status=PartnerStatus.PAUSED)
+        elif why == "capacity":
+            partners[i] = replace(p, open_leads=p.capacity)
+        elif why == "territory":
+            partners[i] = replace(p, territories=(parse_territory("AT:1"),))
+        else:
+            exclude.add(p.id)
+    blocked_ids = {p.id for p in partners[: len(blocked)]}
+    d = WeightedRotation().decide(LEAD, partners, exclude=exclude, count=count, now=NOW)
+    ids = [p.id for p in d.chosen]
+    assert len(ids) == len(set(ids)) and not set(ids) & blocked_ids
+    assert len(ids) == min(count, len(partners) - len(blocked_ids))
