@@ -54,7 +54,7 @@ class Services:
     async def submit_lead(
         self, lead: NewLead, *, actor: Actor, source: Source
     ) -> tuple[Lead, bool, list[int]]:
-        """Store a lead (committed first), then route it at once. Returns (lead, created, offers)."""
+        """Store a lead (committed first), then route it at once: (lead, created, offer ids)."""
         stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
         offers: list[int] = []
         if created:

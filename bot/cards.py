@@ -8,11 +8,21 @@ from bot.domain.leads import STAGE_ORDER, Contact, Lead, Stage
 from bot.domain.offers import Offer, OfferStatus
 from bot.messaging import Button, CardState, OfferCard
 
-_VALUE_BANDS = [(1_000, "under 1k"), (5_000, "1k–5k"), (10_000, "5k–10k"), (25_000, "10k–25k"),
-                (50_000, "25k–50k")]
+_VALUE_BANDS = [
+    (1_000, "under 1k"),
+    (5_000, "1k–5k"),
+    (10_000, "5k–10k"),
+    (25_000, "10k–25k"),
+    (50_000, "25k–50k"),
+]
 NEXT_STAGES = [Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY, Stage.WON, Stage.LOST]
-STAGE_CODES = {"c": Stage.CONTACTED, "q": Stage.QUALIFIED, "o": Stage.OPPORTUNITY,
-               "w": Stage.WON, "l": Stage.LOST}
+STAGE_CODES = {
+    "c": Stage.CONTACTED,
+    "q": Stage.QUALIFIED,
+    "o": Stage.OPPORTUNITY,
+    "w": Stage.WON,
+    "l": Stage.LOST,
+}
 
 
 def value_band(value: float | None) -> str | None:
@@ -48,8 +58,11 @@ def stage_buttons(lead: Lead) -> list[Button]:
     current = STAGE_ORDER.index(lead.stage) if lead.stage in STAGE_ORDER else len(STAGE_ORDER)
     codes = {stage: code for code, stage in STAGE_CODES.items()}
     return [
-        Button(stage.value.capitalize(), f"l:{lead.id}:{codes[stage]}",
-               "danger" if stage is Stage.LOST else "default")
+        Button(
+            stage.value.capitalize(),
+            f"l:{lead.id}:{codes[stage]}",
+            "danger" if stage is Stage.LOST else "default",
+        )
         for stage in NEXT_STAGES
         if stage is Stage.LOST or STAGE_ORDER.index(stage) > current
     ]
@@ -82,23 +95,42 @@ def build_offer_card(
     ref = lead.public_id
     if offer.status is OfferStatus.PENDING:
         return OfferCard(
-            offer_id=offer.id, lead_ref=ref, partner_name=partner_name, state=CardState.OPEN,
-            headline=f"New lead {ref} for {partner_name}", teaser=teaser(lead), why_you=why_you,
-            deadline=deadline, mentions=mentions,
-            buttons=[Button("Accept", f"o:{offer.id}:a", "primary"),
-                     Button("Decline", f"o:{offer.id}:d", "danger")],
+            offer_id=offer.id,
+            lead_ref=ref,
+            partner_name=partner_name,
+            state=CardState.OPEN,
+            headline=f"New lead {ref} for {partner_name}",
+            teaser=teaser(lead),
+            why_you=why_you,
+            deadline=deadline,
+            mentions=mentions,
+            buttons=[
+                Button("Accept", f"o:{offer.id}:a", "primary"),
+                Button("Decline", f"o:{offer.id}:d", "danger"),
+            ],
         )
     if offer.status is OfferStatus.ACCEPTED and lead.partner_id == offer.partner_id:
         at = offer.responded_at.strftime("%H:%M UTC") if offer.responded_at else ""
         closed = lead.stage in (Stage.WON, Stage.LOST)
         return OfferCard(
-            offer_id=offer.id, lead_ref=ref, partner_name=partner_name, state=CardState.WON,
-            headline=f"Lead {ref} — yours", teaser=teaser(lead), why_you=why_you,
-            status_line=f"Accepted by {offer.responder} at {at}", mentions=mentions,
-            contact=contact, stage=lead.stage.value,
+            offer_id=offer.id,
+            lead_ref=ref,
+            partner_name=partner_name,
+            state=CardState.WON,
+            headline=f"Lead {ref} — yours",
+            teaser=teaser(lead),
+            why_you=why_you,
+            status_line=f"Accepted by {offer.responder} at {at}",
+            mentions=mentions,
+            contact=contact,
+            stage=lead.stage.value,
             buttons=[] if closed else stage_buttons(lead),
         )
     return OfferCard(
-        offer_id=offer.id, lead_ref=ref, partner_name=partner_name, state=CardState.CLOSED,
-        headline=f"Lead {ref}", status_line=_closed_line(offer, taken_by),
+        offer_id=offer.id,
+        lead_ref=ref,
+        partner_name=partner_name,
+        state=CardState.CLOSED,
+        headline=f"Lead {ref}",
+        status_line=_closed_line(offer, taken_by),
     )

@@ -13,9 +13,21 @@ from pydantic import ValidationError
 from bot.intake_schema import LeadIn, field_errors
 
 CONTACT_COLUMNS = ("name", "email", "phone", "company", "street")
-LEAD_COLUMNS = ("source", "external_id", "country", "postcode", "city", "lat", "lon",
-                "specialties", "need", "temperature", "qualification", "estimated_value",
-                "consent")
+LEAD_COLUMNS = (
+    "source",
+    "external_id",
+    "country",
+    "postcode",
+    "city",
+    "lat",
+    "lon",
+    "specialties",
+    "need",
+    "temperature",
+    "qualification",
+    "estimated_value",
+    "consent",
+)
 COLUMNS = LEAD_COLUMNS + CONTACT_COLUMNS
 
 

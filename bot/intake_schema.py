@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.domain.leads import Contact, NewLead, Qualification, Temperature
 from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, normalize_postcode
@@ -28,7 +37,9 @@ class LeadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = "api"
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = (
+        "api"
+    )
     external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
     postcode: Annotated[str, Field(min_length=2, max_length=16)]
@@ -48,12 +59,20 @@ class LeadIn(BaseModel):
     def _upper(cls, v: str) -> str:
         return v.upper()
 
-    @model_validator(mode="after")
-    def _postcode_format(self) -> LeadIn:
-        code = normalize_postcode(self.postcode)
-        numeric = self.country in NUMERIC_POSTCODE_COUNTRIES
+    @field_validator("postcode")
+    @classmethod
+    def _postcode_format(cls, v: str, info: ValidationInfo) -> str:
+        country = info.data.get("country")
+        code = normalize_postcode(v)
+        numeric = country in NUMERIC_POSTCODE_COUNTRIES
         if not (code.isdigit() if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
-            raise ValueError(f"postcode '{self.postcode}' does not look like a {self.country} postcode")
+            raise ValueError(
+                f"'{v}' does not look like a {country or ''} postcode".replace("  ", " ")
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> LeadIn:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon must be given together")
         return self
@@ -61,12 +80,21 @@ class LeadIn(BaseModel):
     def to_new_lead(self) -> NewLead:
         c = self.contact
         return NewLead(
-            source=self.source, external_id=self.external_id, country=self.country,
-            postcode=self.postcode, city=self.city, lat=self.lat, lon=self.lon,
-            specialties=tuple(s.strip().lower() for s in self.specialties), need=self.need,
-            temperature=self.temperature, qualification=self.qualification,
+            source=self.source,
+            external_id=self.external_id,
+            country=self.country,
+            postcode=self.postcode,
+            city=self.city,
+            lat=self.lat,
+            lon=self.lon,
+            specialties=tuple(s.strip().lower() for s in self.specialties),
+            need=self.need,
+            temperature=self.temperature,
+            qualification=self.qualification,
             estimated_value=self.estimated_value,
-            contact=Contact(c.name, str(c.email) if c.email else None, c.phone, c.company, c.street),
+            contact=Contact(
+                c.name, str(c.email) if c.email else None, c.phone, c.company, c.street
+            ),
         )
 
 

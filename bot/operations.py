@@ -12,7 +12,8 @@ async def apply_config(services: Services, path: Path) -> int:
     """Validate and apply a leadbot.yaml as a new policy version (all or nothing)."""
     config, document = load_file(path)
     async with services.uow() as uow:
-        version = await uow.config.apply(config, document, source_file=str(path),
-                                         now=services.ctx.now())
+        version = await uow.config.apply(
+            config, document, source_file=str(path), now=services.ctx.now()
+        )
         await uow.commit()
     return version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -57,17 +58,16 @@ class OutboxSender:
                 log.exception("outbox pass failed; retrying")
                 sent = 0
             if sent == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
-                except TimeoutError:
-                    pass
                 self._wake.clear()
 
     async def drain_once(self) -> int:
         """Claim one batch and process it; returns how many items were handled."""
         async with self._uow() as uow:
-            items = await uow.outbox.claim_due(now=self._ctx.now(), lease=self._lease,
-                                               limit=self._batch)
+            items = await uow.outbox.claim_due(
+                now=self._ctx.now(), lease=self._lease, limit=self._batch
+            )
             await uow.commit()
         lanes: dict[object, list[OutboxItem]] = defaultdict(list)
         for item in items:  # one lane per chat keeps each chat's messages in order
@@ -99,8 +99,9 @@ class OutboxSender:
                 return None, None, None
             if item.kind is OutboxKind.NOTICE:
                 return dest, None, Notice.from_payload(item.payload)
-            card = await render_offer(uow, self._ctx, offer_id=item.offer_id or 0,
-                                      platform=dest.platform)
+            card = await render_offer(
+                uow, self._ctx, offer_id=item.offer_id or 0, platform=dest.platform
+            )
             if item.kind is OutboxKind.OFFER:
                 offer = await uow.offers.get(item.offer_id or 0)
                 if offer is None or offer.status not in SENDABLE:
@@ -143,10 +144,10 @@ class OutboxSender:
         async with self._uow() as uow:
             if exc.permanent or attempts >= self._max_attempts:
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
-                await record_failure(uow, self._ctx, item=item, destination=dest,
-                                     reason=exc.reason)
+                await record_failure(uow, self._ctx, item=item, destination=dest, reason=exc.reason)
                 return
             delay = exc.retry_after or min(self._max_backoff, 2.0 ** (attempts - 1))
-            await uow.outbox.retry_later(item.id, at=self._ctx.now() + timedelta(seconds=delay),
-                                         error=exc.reason)
+            await uow.outbox.retry_later(
+                item.id, at=self._ctx.now() + timedelta(seconds=delay), error=exc.reason
+            )
             await uow.commit()

@@ -23,7 +23,9 @@ from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
 from bot.domain.partners import parse_territory
 
-Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)]
+Duration = Annotated[
+    timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)
+]
 
 
 def _territory(text: str) -> str:
@@ -158,8 +160,9 @@ def _semantic_problems(config: LeadbotConfig) -> list[str]:
     ]
     for i, partner in enumerate(config.partners):
         if partner.slug in seen_slugs:
+            first = seen_slugs[partner.slug]
             problems.append(
-                f"partners[{i}].slug: '{partner.slug}' is already used by partners[{seen_slugs[partner.slug]}]"
+                f"partners[{i}].slug: '{partner.slug}' is already used by partners[{first}]"
             )
         seen_slugs.setdefault(partner.slug, i)
         if partner.slack_channel is None and partner.telegram_chat is None:
@@ -168,7 +171,9 @@ def _semantic_problems(config: LeadbotConfig) -> list[str]:
             )
         for j, day in enumerate(partner.holidays):
             if not re.match(r"^\d{4}-\d{2}-\d{2}$", day):
-                problems.append(f"partners[{i}].holidays[{j}]: '{day}' is not a date like 2026-12-24")
+                problems.append(
+                    f"partners[{i}].holidays[{j}]: '{day}' is not a date like 2026-12-24"
+                )
     for where, members in groups:
         for j, member in enumerate(members):
             if member.slack is None and member.telegram is None:
@@ -185,7 +190,9 @@ def _semantic_problems(config: LeadbotConfig) -> list[str]:
             if where == "managers" and member.role not in (None, "manager"):
                 problems.append(f"managers.members[{j}].role: managers have the role 'manager'")
             if where != "managers" and member.role == "manager":
-                problems.append(f"{where}.members[{j}].role: partner members are partner_admin or partner_rep")
+                problems.append(
+                    f"{where}.members[{j}].role: partner members are partner_admin or partner_rep"
+                )
     return problems
 
 
@@ -218,6 +225,8 @@ def load_file(path: Path) -> tuple[LeadbotConfig, dict[str, Any]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise ConfigError([f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        raise ConfigError(
+            [f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+        ) from None
     config = validate_document(document, filename=str(path))
     return config, document or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,15 +47,18 @@ class Scheduler:
     def arm(self, offer_id: int, at: datetime) -> None:
         """(Re)arm the expiry timer of one offer; idempotent by job id."""
         self._aps.add_job(
-            self._fire, "date", run_date=at, id=job_id(offer_id), args=[offer_id],
-            replace_existing=True, misfire_grace_time=None,
+            self._fire,
+            "date",
+            run_date=at,
+            id=job_id(offer_id),
+            args=[offer_id],
+            replace_existing=True,
+            misfire_grace_time=None,
         )
 
     def disarm(self, offer_id: int) -> None:
-        try:
+        with contextlib.suppress(JobLookupError):
             self._aps.remove_job(job_id(offer_id))
-        except JobLookupError:
-            pass
 
     def armed(self) -> list[str]:
         return [job.id for job in self._aps.get_jobs()]
@@ -67,9 +71,13 @@ class Scheduler:
             async with self._uow() as uow:
                 offer = await uow.offers.get(offer_id)
             # fired a hair early (clock granularity): try again at the stored deadline
-            if offer and offer.status == "pending" and offer.expires_at:
-                if offer.expires_at > self._ctx.now():
-                    self.arm(offer_id, offer.expires_at)
+            if (
+                offer
+                and offer.status == "pending"
+                and offer.expires_at
+                and offer.expires_at > self._ctx.now()
+            ):
+                self.arm(offer_id, offer.expires_at)
         except Exception:
             log.exception("expiry of offer %s failed; the sweep will retry", offer_id)
 
@@ -79,9 +87,17 @@ class Scheduler:
             armed = await uow.offers.list_armed()
         for offer_id, at in armed:
             self.arm(offer_id, at)
-        self._aps.add_job(self.sweep, "interval", seconds=self._sweep_interval, id="sweep",
-                          replace_existing=True, misfire_grace_time=None, coalesce=True,
-                          max_instances=1, next_run_time=datetime.now(UTC))
+        self._aps.add_job(
+            self.sweep,
+            "interval",
+            seconds=self._sweep_interval,
+            id="sweep",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
         self._aps.start()
         return len(armed)
 
@@ -94,8 +110,9 @@ class Scheduler:
         now = self._ctx.now()
         async with self._uow() as uow:
             due = await uow.offers.list_due(now=now)
-            stranded = await uow.leads.list_ids(status=DispatchStatus.NEW,
-                                                received_before=now - STRANDED_AFTER)
+            stranded = await uow.leads.list_ids(
+                status=DispatchStatus.NEW, received_before=now - STRANDED_AFTER
+            )
             await uow.commit()
         expired = 0
         for offer_id in due:
@@ -103,8 +120,13 @@ class Scheduler:
                 expired += await expire_offer(uow, self._ctx, offer_id=offer_id)
         for lead_id in stranded:
             async with self._uow() as uow:
-                await route_lead(uow, self._ctx, lead_id=lead_id, actor=Actor.system("sweep"),
-                                 source=Source.SYSTEM)
+                await route_lead(
+                    uow,
+                    self._ctx,
+                    lead_id=lead_id,
+                    actor=Actor.system("sweep"),
+                    source=Source.SYSTEM,
+                )
         if expired or stranded:
             log.info("sweep: %d offers expired, %d stranded leads routed", expired, len(stranded))
         return SweepResult(expired=expired, routed=len(stranded))

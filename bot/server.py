@@ -33,11 +33,13 @@ async def prepare(services: Services) -> None:
             version = await apply_config(services, settings.leadbot_config)
             log.info("applied %s as policy version %s", settings.leadbot_config, version)
         except ConfigError as exc:
-            log.error("%s was refused; keeping the policy in force:\n%s",
-                      settings.leadbot_config, exc)
+            log.error(
+                "%s was refused; keeping the policy in force:\n%s", settings.leadbot_config, exc
+            )
     else:
-        log.warning("%s not found; using the policy already in the database",
-                    settings.leadbot_config)
+        log.warning(
+            "%s not found; using the policy already in the database", settings.leadbot_config
+        )
 
 
 async def serve(settings: Settings) -> None:
@@ -50,11 +52,17 @@ async def serve(settings: Settings) -> None:
         for line in chat_status(settings):
             log.info(line)
         if not services.messengers:
-            log.warning("no chat platform configured: offers cannot be delivered and will go "
-                        "to the managers as undeliverable")
+            log.warning(
+                "no chat platform configured: offers cannot be delivered and will go "
+                "to the managers as undeliverable"
+            )
         await services.start()
-        config = uvicorn.Config(create_app(services), host=settings.leadbot_host,
-                                port=settings.leadbot_port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(services),
+            host=settings.leadbot_host,
+            port=settings.leadbot_port,
+            log_level="warning",
+        )
         server = uvicorn.Server(config)
         log.info("listening on http://%s:%s", settings.leadbot_host, settings.leadbot_port)
         await server.serve()

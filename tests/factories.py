@@ -25,16 +25,24 @@ def partner(slug: str, **overrides: Any) -> dict[str, Any]:
         "capacity": 10,
         "weight": 1,
         "slack_channel": f"C-{slug}",
-        "members": [{"name": f"Rep {slug}", "slack": f"U{slug.upper().replace('-', '')}",
-                     "role": "partner_admin"}],
+        "members": [
+            {
+                "name": f"Rep {slug}",
+                "slack": f"U{slug.upper().replace('-', '')}",
+                "role": "partner_admin",
+            }
+        ],
     }
     doc.update(overrides)
     return doc
 
 
 def config(partners: list[dict[str, Any]], **policy: Any) -> dict[str, Any]:
-    return {"policy": {"offer_timeout": "30m", "max_rounds": 3, **policy},
-            "managers": MANAGERS, "partners": partners}
+    return {
+        "policy": {"offer_timeout": "30m", "max_rounds": 3, **policy},
+        "managers": MANAGERS,
+        "partners": partners,
+    }
 
 
 async def apply(services: Services, document: dict[str, Any]) -> int:
@@ -47,8 +55,14 @@ async def apply(services: Services, document: dict[str, Any]) -> int:
 
 def lead(external_id: str | None = None, **overrides: Any) -> NewLead:
     values: dict[str, Any] = dict(
-        source="test", external_id=external_id, country="DE", postcode="80331", city="München",
-        specialties=("heat-pump",), need="New heat pump", estimated_value=12000.0,
+        source="test",
+        external_id=external_id,
+        country="DE",
+        postcode="80331",
+        city="München",
+        specialties=("heat-pump",),
+        need="New heat pump",
+        estimated_value=12000.0,
         contact=Contact(name="Max Kunde", email="max@example.com", phone="+49 89 123456"),
     )
     values.update(overrides)

@@ -58,7 +58,10 @@ class RecordingMessenger:
         return [s.content for s in self.sent if s.kind == "notice" and s.target.chat_id == chat_id]  # type: ignore[misc]
 
     def latest_card(self, offer_id: int) -> OfferCard:
-        cards = [s.content for s in self.sent
-                 if isinstance(s.content, OfferCard) and s.content.offer_id == offer_id]
+        cards = [
+            s.content
+            for s in self.sent
+            if isinstance(s.content, OfferCard) and s.content.offer_id == offer_id
+        ]
         assert cards, f"no card for offer {offer_id}"
         return cards[-1]

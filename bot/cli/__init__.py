@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import typer
@@ -11,8 +12,11 @@ from bot.cli import apikey_cmd, config_cmd, leads_cmd
 from bot.cli.common import run_with_services, settings
 from bot.store.migrate import migrate as run_migrations
 
-app = typer.Typer(help="Leadbot: route leads to channel partners in Slack and Telegram.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Leadbot: route leads to channel partners in Slack and Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(leads_cmd.app, name="leads")
 app.add_typer(apikey_cmd.app, name="apikey")
@@ -24,12 +28,11 @@ def serve() -> None:
     from bot.server import serve as run_server
 
     s = settings()
-    logging.basicConfig(level=s.leadbot_log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    logging.basicConfig(
+        level=s.leadbot_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_server(s))
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -49,4 +52,4 @@ def demo(
     """Run a self-contained demo on a temporary SQLite database with simulated partners."""
     from bot.demo import run_demo
 
-    asyncio.run(run_demo(leads=leads, seed=seed, timeout=timeout, quiet=quiet))
+    asyncio.run(run_demo(leads=leads, seed=seed, offer_window=timeout, quiet=quiet))

@@ -20,9 +20,7 @@ def settings() -> Settings:
     return Settings()
 
 
-def run_with_services(
-    action: Callable[[Services], Awaitable[T]], *, migrate: bool = True
-) -> T:
+def run_with_services(action: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
     """Build services from the environment, bring the schema up to date, run `action`."""
 
     async def runner() -> T:

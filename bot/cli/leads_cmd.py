@@ -32,8 +32,9 @@ def import_(
             if row.lead is None:
                 problems += [f"{file}: line {row.line}: {p}" for p in row.problems]
                 continue
-            _lead, new, _offers = await services.submit_lead(row.lead.to_new_lead(), actor=actor,
-                                                             source=Source.CLI)
+            _lead, new, _offers = await services.submit_lead(
+                row.lead.to_new_lead(), actor=actor, source=Source.CLI
+            )
             created, repeats = created + new, repeats + (not new)
         return created, repeats, problems
 
@@ -67,20 +68,43 @@ def show(lead: str = typer.Argument(..., help="The lead's public id, like L7K3F9
 
 def print_history(h: LeadHistory, console: Console) -> None:
     lead = h.lead
-    console.print(f"[bold]Lead {lead.public_id}[/]  {lead.country} {lead.postcode} "
-                  f"{lead.city or ''}  needs: {', '.join(lead.specialties) or '-'}")
-    console.print(f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
-                  f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC")
-    offers = Table("offer", "round", "partner", "mode", "status", "delivered", "answered", "by",
-                   "reason", title="Offers", title_justify="left")
+    console.print(
+        f"[bold]Lead {lead.public_id}[/]  {lead.country} {lead.postcode} "
+        f"{lead.city or ''}  needs: {', '.join(lead.specialties) or '-'}"
+    )
+    console.print(
+        f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
+        f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    offers = Table(
+        "offer",
+        "round",
+        "partner",
+        "mode",
+        "status",
+        "delivered",
+        "answered",
+        "by",
+        "reason",
+        title="Offers",
+        title_justify="left",
+    )
     for o in h.offers:
-        offers.add_row(str(o.id), str(o.round), h.partner_names.get(o.partner_id, "?"), o.mode,
-                       o.status, f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
-                       f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
-                       o.responder or "-", o.decline_reason or "")
+        offers.add_row(
+            str(o.id),
+            str(o.round),
+            h.partner_names.get(o.partner_id, "?"),
+            o.mode,
+            o.status,
+            f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
+            f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
+            o.responder or "-",
+            o.decline_reason or "",
+        )
     console.print(offers)
-    events = Table("at (UTC)", "event", "actor", "via", "details", title="History",
-                   title_justify="left")
+    events = Table(
+        "at (UTC)", "event", "actor", "via", "details", title="History", title_justify="left"
+    )
     for e in h.events:
         details = ", ".join(f"{k}={v}" for k, v in e.data.items() if v not in (None, ""))
         events.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details)

@@ -38,14 +38,15 @@ class DemoResult:
     seconds: float
 
 
-async def _setup(services: Services, timeout: str) -> None:
+async def _setup(services: Services, offer_window: str) -> None:
     await migrate(services.engine)
     document = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
-    document["policy"]["offer_timeout"] = timeout
+    document["policy"]["offer_timeout"] = offer_window
     config = validate_document(document, filename=str(SAMPLE_CONFIG))
     async with services.uow() as uow:
-        await uow.config.apply(config, document, source_file=str(SAMPLE_CONFIG),
-                               now=services.ctx.now())
+        await uow.config.apply(
+            config, document, source_file=str(SAMPLE_CONFIG), now=services.ctx.now()
+        )
         await uow.commit()
 
 
@@ -60,36 +61,46 @@ async def _all_settled(services: Services, lead_ids: list[int], people: Simulate
 
 
 async def run_demo(
-    *, leads: int = 20, seed: int = 7, timeout: str = "2s", quiet: bool = False,
-    console: Console | None = None, max_seconds: float = 300,
+    *,
+    leads: int = 20,
+    seed: int = 7,
+    offer_window: str = "2s",
+    quiet: bool = False,
+    console: Console | None = None,
+    max_seconds: float = 300,
 ) -> DemoResult:
     """Feed `leads` sample leads through the real engine and print what happened to each."""
     if console is None:
         console = Console(highlight=False)
         if not console.is_terminal:
             console = Console(highlight=False, width=120)
-    window = parse_duration(timeout).total_seconds()
+    window = parse_duration(offer_window).total_seconds()
     rng = random.Random(seed)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="leadbot-demo-") as tmp:
         db = Path(tmp) / "demo.db"
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}",
-                            leadbot_config=SAMPLE_CONFIG,
-                            leadbot_sweep_interval=max(0.5, window / 2))
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{db}",
+            leadbot_config=SAMPLE_CONFIG,
+            leadbot_sweep_interval=max(0.5, window / 2),
+        )
         chats = {p: ConsoleMessenger(p, console, quiet=quiet) for p in ("slack", "telegram")}
         services = build(settings, messengers=chats, poll_interval=0.2)
         people = SimulatedPeople(services, random.Random(seed + 1), window)
         for chat in chats.values():
             chat.listeners.append(people.on_card)
         try:
-            await _setup(services, timeout)
+            await _setup(services, offer_window)
             await services.start()
-            console.print(f"[bold]Leadbot demo[/]: {leads} leads, offer window {timeout}, "
-                          f"database {db} (temporary)\n")
+            console.print(
+                f"[bold]Leadbot demo[/]: {leads} leads, offer window {offer_window}, "
+                f"database {db} (temporary)\n"
+            )
             lead_ids = []
             for new in sample_leads(leads, rng):
                 lead, _created, _offers = await services.submit_lead(
-                    new, actor=Actor.system("demo web form"), source=Source.DEMO)
+                    new, actor=Actor.system("demo web form"), source=Source.DEMO
+                )
                 lead_ids.append(lead.id)
                 await asyncio.sleep(rng.uniform(0.02, 0.15))
             deadline = time.monotonic() + max_seconds
@@ -99,8 +110,11 @@ async def run_demo(
                 await asyncio.sleep(0.1)
             await services.stop()
             async with services.uow() as uow:
-                histories = [h for ref in lead_ids
-                             if (h := await get_lead_history(uow, str(ref))) is not None]
+                histories = [
+                    h
+                    for ref in lead_ids
+                    if (h := await get_lead_history(uow, str(ref))) is not None
+                ]
                 funnel = await partner_funnel(uow)
         finally:
             await services.close()
@@ -111,23 +125,50 @@ async def run_demo(
 
 def print_summary(result: DemoResult, console: Console) -> None:
     """What happened to every lead, then the funnel per partner."""
-    leads = Table("lead", "postcode", "status", "stage", "offers, in order",
-                  title="\nWhat happened to every lead", title_justify="left")
+    leads = Table(
+        "lead",
+        "postcode",
+        "status",
+        "stage",
+        "offers, in order",
+        title="\nWhat happened to every lead",
+        title_justify="left",
+    )
     for h in result.histories:
         lead = h.lead
         trail = " → ".join(f"{h.partner_slugs[o.partner_id]}:{o.status}" for o in h.offers)
         leads.add_row(lead.public_id, lead.postcode, lead.status, lead.stage, trail or "-")
     console.print(leads)
-    funnel = Table("partner", "offered", "accepted", "declined", "expired", "accept %",
-                   "won", "lost", "revenue won", title="\nFunnel per partner",
-                   title_justify="left")
+    funnel = Table(
+        "partner",
+        "offered",
+        "accepted",
+        "declined",
+        "expired",
+        "accept %",
+        "won",
+        "lost",
+        "revenue won",
+        title="\nFunnel per partner",
+        title_justify="left",
+    )
     for row in result.funnel:
         rate = f"{row.acceptance_rate:.0%}" if row.acceptance_rate is not None else "-"
-        funnel.add_row(row.slug, str(row.offered), str(row.accepted), str(row.declined),
-                       str(row.expired), rate, str(row.won), str(row.lost),
-                       f"{row.revenue:,.0f}")
+        funnel.add_row(
+            row.slug,
+            str(row.offered),
+            str(row.accepted),
+            str(row.declined),
+            str(row.expired),
+            rate,
+            str(row.won),
+            str(row.lost),
+            f"{row.revenue:,.0f}",
+        )
     console.print(funnel)
     unassigned = sum(h.lead.status is DispatchStatus.UNASSIGNED for h in result.histories)
-    console.print(f"\n{len(result.histories)} leads in {result.seconds:.1f}s; "
-                  f"{unassigned} went to the managers. Inspect one with "
-                  f"`leadbot leads show <id>` on your own database.")
+    console.print(
+        f"\n{len(result.histories)} leads in {result.seconds:.1f}s; "
+        f"{unassigned} went to the managers. Inspect one with "
+        f"`leadbot leads show <id>` on your own database."
+    )

@@ -37,8 +37,10 @@ class SimulatedPeople:
             return
         self._seen.add(key)
         person = card.mentions[0]
-        coro = self._answer(target, card, person) if card.state is CardState.OPEN else (
-            self._work(target, card, person)
+        coro = (
+            self._answer(target, card, person)
+            if card.state is CardState.OPEN
+            else (self._work(target, card, person))
         )
         task = asyncio.create_task(coro)
         self.tasks.add(task)
@@ -59,13 +61,19 @@ class SimulatedPeople:
             return
         source = Source.DEMO
         if roll < accept_p:
-            await self.services.run(accept_offer, offer_id=card.offer_id, actor=actor,
-                                    source=source)
+            await self.services.run(
+                accept_offer, offer_id=card.offer_id, actor=actor, source=source
+            )
         elif roll < accept_p + decline_p:
             async with self.services.uow() as uow:
                 _version, policy = await self.services.ctx.policies.current(uow)
-            await self.services.run(decline_offer, offer_id=card.offer_id, actor=actor,
-                                    reason=self.rng.choice(policy.decline_reasons), source=source)
+            await self.services.run(
+                decline_offer,
+                offer_id=card.offer_id,
+                actor=actor,
+                reason=self.rng.choice(policy.decline_reasons),
+                source=source,
+            )
         # else: nobody answers and the window runs out
 
     async def _work(self, target: Target, card: OfferCard, person: str) -> None:
@@ -82,9 +90,20 @@ class SimulatedPeople:
             path += [Stage.LOST]
         for stage in path:
             await asyncio.sleep(self.rng.uniform(0.05, 0.2) * self.window)
-            value = float(self.rng.randrange(5_000, 40_000, 500)) if stage in (
-                Stage.OPPORTUNITY, Stage.WON) else None
-            reason = self.rng.choice(["price", "competitor", "timing"]) if stage is Stage.LOST else None
-            await self.services.run(set_stage, lead_id=lead_id, stage=stage, actor=actor,
-                                    source=Source.DEMO, value=value, reason=reason)
-
+            value = (
+                float(self.rng.randrange(5_000, 40_000, 500))
+                if stage in (Stage.OPPORTUNITY, Stage.WON)
+                else None
+            )
+            reason = (
+                self.rng.choice(["price", "competitor", "timing"]) if stage is Stage.LOST else None
+            )
+            await self.services.run(
+                set_stage,
+                lead_id=lead_id,
+                stage=stage,
+                actor=actor,
+                source=Source.DEMO,
+                value=value,
+                reason=reason,
+            )

@@ -49,26 +49,39 @@ async def accept_offer(
     if refusal:
         return refusal
     assert offer is not None
-    won = await settle_offer(uow, ctx, offer_id, OfferStatus.ACCEPTED, actor=actor, source=source,
-                             responder=actor.name)
+    won = await settle_offer(
+        uow, ctx, offer_id, OfferStatus.ACCEPTED, actor=actor, source=source, responder=actor.name
+    )
     if won is None:
         current = await uow.offers.get(offer_id)
         assert current is not None
         return await _too_late(uow, current)
     now = ctx.now()
     moved = await uow.leads.cas(
-        won.lead_id, expect={"status": DispatchStatus.OFFERED}, now=now,
-        status=DispatchStatus.ACCEPTED, partner_id=won.partner_id, stage=Stage.ACCEPTED,
+        won.lead_id,
+        expect={"status": DispatchStatus.OFFERED},
+        now=now,
+        status=DispatchStatus.ACCEPTED,
+        partner_id=won.partner_id,
+        stage=Stage.ACCEPTED,
         stage_changed_at=now,
     )
     if not moved:
         raise RuntimeError(f"lead {won.lead_id} had a pending offer but was not offered")
     for other in await pending_offers(uow, won.lead_id):
-        await settle_offer(uow, ctx, other.id, OfferStatus.WITHDRAWN, actor=Actor.system(),
-                           source=source, decline_reason="taken by another partner")
+        await settle_offer(
+            uow,
+            ctx,
+            other.id,
+            OfferStatus.WITHDRAWN,
+            actor=Actor.system(),
+            source=source,
+            decline_reason="taken by another partner",
+        )
     await uow.commit()
-    return Outcome.done("Accepted: the lead is yours. The contact details are on the card.",
-                        won.lead_id)
+    return Outcome.done(
+        "Accepted: the lead is yours. The contact details are on the card.", won.lead_id
+    )
 
 
 async def decline_offer(
@@ -86,8 +99,16 @@ async def decline_offer(
         return Outcome.refused(
             f"'{reason}' is not a decline reason; use one of: {', '.join(policy.decline_reasons)}"
         )
-    gone = await settle_offer(uow, ctx, offer_id, OfferStatus.DECLINED, actor=actor, source=source,
-                              responder=actor.name, decline_reason=reason)
+    gone = await settle_offer(
+        uow,
+        ctx,
+        offer_id,
+        OfferStatus.DECLINED,
+        actor=actor,
+        source=source,
+        responder=actor.name,
+        decline_reason=reason,
+    )
     if gone is None:
         current = await uow.offers.get(offer_id)
         assert current is not None
@@ -97,5 +118,3 @@ async def decline_offer(
     await offer_next(uow, ctx, lead, actor=actor, source=source)
     await uow.commit()
     return Outcome.done("Declined: the lead was passed on.", lead.id)
-
-

@@ -26,30 +26,59 @@ async def assign_lead(
         return Outcome.refused("This lead does not exist.")
     if lead.status not in ASSIGNABLE:
         holder = await uow.partners.get_name(lead.partner_id) if lead.partner_id else "nobody"
-        return Outcome.refused(f"Lead {lead.public_id} is already {lead.status} ({holder}).", lead.id)
+        return Outcome.refused(
+            f"Lead {lead.public_id} is already {lead.status} ({holder}).", lead.id
+        )
     facts = {p.slug: p for p in await uow.partners.list_facts()}
     partner = facts.get(partner_slug)
     if partner is None or partner.status is PartnerStatus.RETIRED:
         return Outcome.refused(f"There is no partner '{partner_slug}'.", lead.id)
     for offer in await pending_offers(uow, lead.id):
-        await settle_offer(uow, ctx, offer.id, OfferStatus.WITHDRAWN, actor=actor, source=source,
-                           decline_reason="assigned by a manager")
+        await settle_offer(
+            uow,
+            ctx,
+            offer.id,
+            OfferStatus.WITHDRAWN,
+            actor=actor,
+            source=source,
+            decline_reason="assigned by a manager",
+        )
     now = ctx.now()
     offer_id = await uow.offers.create(
-        lead_id=lead.id, partner_id=partner.id, round=lead.round, mode=OfferMode.MANUAL, now=now,
-        why=f"assigned by {actor.name}", status=OfferStatus.ACCEPTED, responder=actor.name,
+        lead_id=lead.id,
+        partner_id=partner.id,
+        round=lead.round,
+        mode=OfferMode.MANUAL,
+        now=now,
+        why=f"assigned by {actor.name}",
+        status=OfferStatus.ACCEPTED,
+        responder=actor.name,
     )
     moved = await uow.leads.cas(
-        lead.id, expect={"status": lead.status}, now=now, status=DispatchStatus.ACCEPTED,
-        partner_id=partner.id, stage=Stage.ACCEPTED, stage_changed_at=now,
+        lead.id,
+        expect={"status": lead.status},
+        now=now,
+        status=DispatchStatus.ACCEPTED,
+        partner_id=partner.id,
+        stage=Stage.ACCEPTED,
+        stage_changed_at=now,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")
-    await uow.events.append(lead.id, EventKind.ASSIGNED, actor=actor, source=source, at=now,
-                            offer_id=offer_id, partner=partner.slug, previous=lead.status)
+    await uow.events.append(
+        lead.id,
+        EventKind.ASSIGNED,
+        actor=actor,
+        source=source,
+        at=now,
+        offer_id=offer_id,
+        partner=partner.slug,
+        previous=lead.status,
+    )
     for dest in await uow.partners.list_destinations(partner_id=partner.id):
-        await uow.outbox.enqueue(OutboxKind.OFFER, now=now, destination_id=dest.id,
-                                 offer_id=offer_id, lead_id=lead.id)
+        await uow.outbox.enqueue(
+            OutboxKind.OFFER, now=now, destination_id=dest.id, offer_id=offer_id, lead_id=lead.id
+        )
     uow.after_commit(ctx.hooks.poke)
     await uow.commit()
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner.name}.", lead.id)

@@ -37,14 +37,21 @@ async def settle_offer(
     Returns None (and changes nothing) when the offer had already left `pending`.
     """
     now = ctx.now()
-    offer = await uow.offers.leave_pending(offer_id, to, now=now, due_by=now if due else None,
-                                           **values)
+    offer = await uow.offers.leave_pending(
+        offer_id, to, now=now, due_by=now if due else None, **values
+    )
     if offer is None:
         return None
     data = {k: v for k, v in values.items() if k != "responder" and v is not None}
     await uow.events.append(
-        offer.lead_id, OFFER_EVENT[to], actor=actor, source=source, at=now, offer_id=offer_id,
-        partner_id=offer.partner_id, **data,
+        offer.lead_id,
+        OFFER_EVENT[to],
+        actor=actor,
+        source=source,
+        at=now,
+        offer_id=offer_id,
+        partner_id=offer.partner_id,
+        **data,
     )
     await queue_card_edits(uow, ctx, offer_id)
     uow.after_commit(lambda: ctx.hooks.disarm(offer_id))

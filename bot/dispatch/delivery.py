@@ -27,30 +27,46 @@ async def record_delivery(
     assert offer is not None
     await uow.leads.lock(offer.lead_id)
     message_id = await uow.offers.add_message(
-        offer_id=offer.id, destination_id=destination.id, platform=destination.platform,
-        chat_id=ref.chat_id, message_id=ref.message_id, now=now,
+        offer_id=offer.id,
+        destination_id=destination.id,
+        platform=destination.platform,
+        chat_id=ref.chat_id,
+        message_id=ref.message_id,
+        now=now,
     )
     lead = await uow.leads.get(offer.lead_id)
     assert lead is not None
     policy = await ctx.policies.get(uow, lead.policy_version)
     expires_at = now + policy.offer_timeout
     if await uow.offers.mark_delivered(offer.id, at=now, expires_at=expires_at):
-        await uow.events.append(lead.id, EventKind.DELIVERED, actor=Actor.system(),
-                                source=Source.SYSTEM, at=now, offer_id=offer.id,
-                                platform=destination.platform, expires_at=expires_at.isoformat())
+        await uow.events.append(
+            lead.id,
+            EventKind.DELIVERED,
+            actor=Actor.system(),
+            source=Source.SYSTEM,
+            at=now,
+            offer_id=offer.id,
+            platform=destination.platform,
+            expires_at=expires_at.isoformat(),
+        )
         uow.after_commit(lambda: ctx.hooks.arm(offer.id, expires_at))
     current = await uow.offers.get(offer.id)
     assert current is not None
     if current.status is not OfferStatus.PENDING and current.status is not OfferStatus.ACCEPTED:
         # answered (or withdrawn) while this copy was on its way: bring it up to date
-        await uow.outbox.enqueue(OutboxKind.UPDATE, now=now, offer_id=offer.id,
-                                 offer_message_id=message_id)
+        await uow.outbox.enqueue(
+            OutboxKind.UPDATE, now=now, offer_id=offer.id, offer_message_id=message_id
+        )
         uow.after_commit(ctx.hooks.poke)
     await uow.commit()
 
 
 async def record_failure(
-    uow: UnitOfWork, ctx: Context, *, item: OutboxItem, destination: Destination | None,
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    item: OutboxItem,
+    destination: Destination | None,
     reason: str,
 ) -> None:
     """A send failed for good. An offer no chat can show is undeliverable and moves on."""
@@ -67,8 +83,15 @@ async def record_failure(
     if others or shown:
         await uow.commit()  # another copy is on its way or already shown: the offer still stands
         return
-    gone = await settle_offer(uow, ctx, offer.id, OfferStatus.UNDELIVERABLE, actor=Actor.system(),
-                              source=Source.SYSTEM, decline_reason=reason[:64])
+    gone = await settle_offer(
+        uow,
+        ctx,
+        offer.id,
+        OfferStatus.UNDELIVERABLE,
+        actor=Actor.system(),
+        source=Source.SYSTEM,
+        decline_reason=reason[:64],
+    )
     if gone is not None:
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
@@ -80,7 +103,12 @@ async def record_failure(
             lead_ref=lead.public_id,
         )
         for dest in await uow.partners.list_destinations(partner_id=None):
-            await uow.outbox.enqueue(OutboxKind.NOTICE, now=now, destination_id=dest.id,
-                                     lead_id=lead.id, payload=notice.to_payload())
+            await uow.outbox.enqueue(
+                OutboxKind.NOTICE,
+                now=now,
+                destination_id=dest.id,
+                lead_id=lead.id,
+                payload=notice.to_payload(),
+            )
         await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     await uow.commit()

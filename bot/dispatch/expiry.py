@@ -20,8 +20,9 @@ async def expire_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
         return False
     await uow.leads.lock(offer.lead_id)
     timer = Actor.system("offer timer")
-    gone = await settle_offer(uow, ctx, offer_id, OfferStatus.EXPIRED, actor=timer,
-                              source=Source.TIMER, due=True)
+    gone = await settle_offer(
+        uow, ctx, offer_id, OfferStatus.EXPIRED, actor=timer, source=Source.TIMER, due=True
+    )
     if gone is None:
         return False
     lead = await uow.leads.get(offer.lead_id)

@@ -26,16 +26,25 @@ async def intake_lead(
     version, _policy = await ctx.policies.current(uow)
     lead = replace(lead, country=lead.country.upper(), postcode=normalize_postcode(lead.postcode))
     now = ctx.now()
-    lead_id = await uow.leads.insert(lead, public_id=new_public_id(), policy_version=version,
-                                     now=now)
+    lead_id = await uow.leads.insert(
+        lead, public_id=new_public_id(), policy_version=version, now=now
+    )
     if lead_id is None:
         assert lead.external_id is not None
-        existing = await uow.leads.get_by_external_id(source=lead.source,
-                                                      external_id=lead.external_id)
+        existing = await uow.leads.get_by_external_id(
+            source=lead.source, external_id=lead.external_id
+        )
         assert existing is not None
         return existing, False
-    await uow.events.append(lead_id, EventKind.RECEIVED, actor=actor, source=source, at=now,
-                            origin=lead.source, external_id=lead.external_id)
+    await uow.events.append(
+        lead_id,
+        EventKind.RECEIVED,
+        actor=actor,
+        source=source,
+        at=now,
+        origin=lead.source,
+        external_id=lead.external_id,
+    )
     stored = await uow.leads.get(lead_id)
     assert stored is not None
     await uow.commit()

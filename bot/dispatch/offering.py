@@ -37,8 +37,9 @@ async def offer_next(
         return []
     policy = await ctx.policies.get(uow, lead.policy_version)
     if lead.round >= policy.max_rounds:
-        await escalate(uow, ctx, lead, f"nobody took it in {lead.round} rounds",
-                       actor=actor, source=source)
+        await escalate(
+            uow, ctx, lead, f"nobody took it in {lead.round} rounds", actor=actor, source=source
+        )
         return []
     partners = await uow.partners.list_facts(country=lead.country)
     fresh = await uow.partners.lock_rotation([p.id for p in partners])
@@ -48,7 +49,10 @@ async def offer_next(
     now = ctx.now()
     decision = ctx.router.decide(
         LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon),
-        partners, exclude=tried, count=count, now=now,
+        partners,
+        exclude=tried,
+        count=count,
+        now=now,
     )
     await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
     if not decision.chosen:
@@ -62,29 +66,58 @@ async def offer_next(
         decision.rotation, offered=[p.id for p in decision.chosen], now=now
     )
     moved = await uow.leads.cas(
-        lead.id, expect={"status": lead.status, "round": lead.round}, now=now,
-        status=DispatchStatus.OFFERED, round=lead.round + 1,
+        lead.id,
+        expect={"status": lead.status, "round": lead.round},
+        now=now,
+        status=DispatchStatus.OFFERED,
+        round=lead.round + 1,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")
     mode = OfferMode(policy.mode)
-    created, stranded = [], []
+    created: list[int] = []
+    stranded: list[int] = []
     for partner in decision.chosen:
         why = decision.why[partner.id]
         offer_id = await uow.offers.create(
-            lead_id=lead.id, partner_id=partner.id, round=lead.round + 1, mode=mode, now=now,
+            lead_id=lead.id,
+            partner_id=partner.id,
+            round=lead.round + 1,
+            mode=mode,
+            now=now,
             why=why,
         )
-        await uow.events.append(lead.id, EventKind.OFFERED, actor=actor, source=source, at=now,
-                                offer_id=offer_id, partner=partner.slug, why=why, mode=mode)
+        await uow.events.append(
+            lead.id,
+            EventKind.OFFERED,
+            actor=actor,
+            source=source,
+            at=now,
+            offer_id=offer_id,
+            partner=partner.slug,
+            why=why,
+            mode=mode,
+        )
         targets = await uow.partners.list_destinations(partner_id=partner.id)
         for dest in targets:
-            await uow.outbox.enqueue(OutboxKind.OFFER, now=now, destination_id=dest.id,
-                                     offer_id=offer_id, lead_id=lead.id)
+            await uow.outbox.enqueue(
+                OutboxKind.OFFER,
+                now=now,
+                destination_id=dest.id,
+                offer_id=offer_id,
+                lead_id=lead.id,
+            )
         (created if targets else stranded).append(offer_id)
     for offer_id in stranded:
-        await settle_offer(uow, ctx, offer_id, OfferStatus.UNDELIVERABLE, actor=Actor.system(),
-                           source=Source.SYSTEM, decline_reason="no chat configured")
+        await settle_offer(
+            uow,
+            ctx,
+            offer_id,
+            OfferStatus.UNDELIVERABLE,
+            actor=Actor.system(),
+            source=Source.SYSTEM,
+            decline_reason="no chat configured",
+        )
     uow.after_commit(ctx.hooks.poke)
     if not created:
         relocked = await uow.leads.get(lead.id)

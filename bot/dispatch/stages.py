@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
@@ -27,31 +29,47 @@ async def set_stage(
     lead = await uow.leads.lock(lead_id)
     if lead is None:
         return Outcome.refused("This lead does not exist.")
-    if lead.status not in (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED) or lead.partner_id is None:
+    if (
+        lead.status not in (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED)
+        or lead.partner_id is None
+    ):
         return Outcome.refused(f"Lead {lead.public_id} has not been accepted by a partner yet.")
     if not actor.may_act_for(lead.partner_id):
         return Outcome.refused("Not for you: only the partner that took this lead can update it.")
     policy = await ctx.policies.get(uow, lead.policy_version)
     try:
-        check_stage_move(lead.stage, stage, may_go_back=actor.is_manager, value=value,
-                         reason=reason, lost_reasons=policy.lost_reasons)
+        check_stage_move(
+            lead.stage,
+            stage,
+            may_go_back=actor.is_manager,
+            value=value,
+            reason=reason,
+            lost_reasons=policy.lost_reasons,
+        )
     except InvalidInput as exc:
         return Outcome.refused(str(exc).capitalize() + ".", lead.id)
     now = ctx.now()
     status = DispatchStatus.CLOSED if stage in CLOSING_STAGES else DispatchStatus.ACCEPTED
     moved = await uow.leads.cas(
-        lead.id, expect={"stage": lead.stage}, now=now, stage=stage, status=status,
+        lead.id,
+        expect={"stage": lead.stage},
+        now=now,
+        stage=stage,
+        status=status,
         stage_changed_at=now,
         stage_value=value if stage in (Stage.OPPORTUNITY, Stage.WON) else lead.stage_value,
         lost_reason=reason if stage is Stage.LOST else None,
     )
     if not moved:
         return Outcome.refused("The lead changed meanwhile; look at the card and try again.")
-    data = {"value": value} if value is not None else {}
+    data: dict[str, Any] = {"from": lead.stage, "to": stage, "partner_id": lead.partner_id}
+    if value is not None:
+        data["value"] = value
     if stage is Stage.LOST:
-        data["reason"] = reason  # type: ignore[assignment]
-    await uow.events.append(lead.id, EventKind.STAGE_CHANGED, actor=actor, source=source, at=now,
-                            partner_id=lead.partner_id, **{"from": lead.stage, "to": stage}, **data)
+        data["reason"] = reason
+    await uow.events.append(
+        lead.id, EventKind.STAGE_CHANGED, actor=actor, source=source, at=now, **data
+    )
     for offer in await uow.offers.list_for_lead(lead.id):
         if offer.status is OfferStatus.ACCEPTED and offer.partner_id == lead.partner_id:
             await queue_card_edits(uow, ctx, offer.id)

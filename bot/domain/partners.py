@@ -22,7 +22,30 @@ class TerritoryKind(StrEnum):
 
 # countries whose postcodes are digits only (prefixes and ranges must be digits there too)
 NUMERIC_POSTCODE_COUNTRIES = frozenset(
-    "AT AU BE CH CZ DE DK ES FI FR GR HU IT LU MX NO PL PT SE SK TR US".split()
+    [
+        "AT",
+        "AU",
+        "BE",
+        "CH",
+        "CZ",
+        "DE",
+        "DK",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HU",
+        "IT",
+        "LU",
+        "MX",
+        "NO",
+        "PL",
+        "PT",
+        "SE",
+        "SK",
+        "TR",
+        "US",
+    ]
 )
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -62,7 +85,9 @@ def parse_territory(text: str) -> Territory:
     if rest.startswith("radius:"):
         m = _RADIUS.match(rest.removeprefix("radius:"))
         if not m:
-            raise ValueError(f"'{text}' is not a radius; write it like 'DE:radius:48.137,11.575:40km'")
+            raise ValueError(
+                f"'{text}' is not a radius; write it like 'DE:radius:48.137,11.575:40km'"
+            )
         lat, lon, km = float(m[1]), float(m[2]), float(m[3])
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or km <= 0:
             raise ValueError(f"'{text}' has coordinates or a radius out of range")

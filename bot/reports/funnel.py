@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from bot.store.tables import leads, offers, partners
 from bot.store.uow import UnitOfWork
@@ -29,7 +30,7 @@ class FunnelRow:
         return self.accepted / answered if answered else None
 
 
-def _count(column: object, value: str) -> object:
+def _count(column: ColumnElement[Any], value: str) -> ColumnElement[Any]:
     return func.sum(case((column == value, 1), else_=0))
 
 
@@ -66,7 +67,18 @@ async def partner_funnel(uow: UnitOfWork) -> list[FunnelRow]:
     )
     rows = []
     for r in await uow.execute(stmt):
-        rows.append(FunnelRow(r.slug, r.name, r.offered, r.accepted or 0, r.declined or 0,
-                              r.expired or 0, r.undeliverable or 0, r.won or 0, r.lost or 0,
-                              float(r.revenue or 0)))
+        rows.append(
+            FunnelRow(
+                r.slug,
+                r.name,
+                r.offered,
+                r.accepted or 0,
+                r.declined or 0,
+                r.expired or 0,
+                r.undeliverable or 0,
+                r.won or 0,
+                r.lost or 0,
+                float(r.revenue or 0),
+            )
+        )
     return rows

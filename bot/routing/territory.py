@@ -36,7 +36,11 @@ def covers(
 
 
 def first_covering(
-    rules: tuple[Territory, ...], *, country: str, postcode: str, lat: float | None,
+    rules: tuple[Territory, ...],
+    *,
+    country: str,
+    postcode: str,
+    lat: float | None,
     lon: float | None,
 ) -> Territory | None:
     for rule in rules:

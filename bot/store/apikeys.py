@@ -23,9 +23,13 @@ class ApiKeyRepo:
 
     async def create(self, name: str, *, now: datetime) -> str:
         """Create a key named `name`; returns the key (never stored)."""
-        exists = (await self.conn.execute(select(api_keys.c.id).where(api_keys.c.name == name))).first()
+        exists = (
+            await self.conn.execute(select(api_keys.c.id).where(api_keys.c.name == name))
+        ).first()
         if exists:
-            raise InvalidInput(f"an API key named '{name}' already exists; revoke it or pick a new name")
+            raise InvalidInput(
+                f"an API key named '{name}' already exists; revoke it or pick a new name"
+            )
         key = "lb_" + secrets.token_urlsafe(32)
         await self.conn.execute(
             api_keys.insert().values(name=name, prefix=key[:10], hash=hash_key(key), created_at=now)

@@ -42,22 +42,29 @@ class ConfigRepo:
                 version=version, applied_at=now, source_file=source_file, document=document
             )
         )
-        existing = {r.slug: r.id for r in await self.conn.execute(select(partners.c.slug, partners.c.id))}
+        existing = {
+            r.slug: r.id for r in await self.conn.execute(select(partners.c.slug, partners.c.id))
+        }
         kept: set[int] = set()
         for partner in config.partners:
             pid = await self._upsert_partner(partner, existing.get(partner.slug), now)
             kept.add(pid)
             await self._replace_territories(pid, partner)
-            await self._sync_destinations(pid, partner.slack_channel, partner.slack_team,
-                                          partner.telegram_chat)
+            await self._sync_destinations(
+                pid, partner.slack_channel, partner.slack_team, partner.telegram_chat
+            )
             await self._sync_members(pid, partner.members, default_role="partner_rep")
         retired = [pid for pid in existing.values() if pid not in kept]
         if retired:
             await self.conn.execute(
-                update(partners).where(partners.c.id.in_(retired)).values(status=PartnerStatus.RETIRED)
+                update(partners)
+                .where(partners.c.id.in_(retired))
+                .values(status=PartnerStatus.RETIRED)
             )
             await self.conn.execute(
-                update(destinations).where(destinations.c.partner_id.in_(retired)).values(active=False)
+                update(destinations)
+                .where(destinations.c.partner_id.in_(retired))
+                .values(active=False)
             )
         m = config.managers
         await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
@@ -80,7 +87,9 @@ class ConfigRepo:
         if pid is not None:
             await self.conn.execute(update(partners).where(partners.c.id == pid).values(**values))
             return pid
-        stmt = partners.insert().values(slug=p.slug, created_at=now, **values).returning(partners.c.id)
+        stmt = (
+            partners.insert().values(slug=p.slug, created_at=now, **values).returning(partners.c.id)
+        )
         return int((await self.conn.execute(stmt)).scalar_one())
 
     async def _replace_territories(self, pid: int, p: Partner) -> None:
@@ -89,14 +98,25 @@ class ConfigRepo:
         for text in p.territories:
             t = parse_territory(text)
             rows.append(
-                dict(partner_id=pid, country=t.country, kind=t.kind, value=t.value,
-                     range_from=t.range_from, range_to=t.range_to, lat=t.lat, lon=t.lon,
-                     radius_km=t.radius_km)
+                dict(
+                    partner_id=pid,
+                    country=t.country,
+                    kind=t.kind,
+                    value=t.value,
+                    range_from=t.range_from,
+                    range_to=t.range_to,
+                    lat=t.lat,
+                    lon=t.lon,
+                    radius_km=t.radius_km,
+                )
             )
         await self.conn.execute(territories.insert(), rows)
 
     async def _sync_destinations(
-        self, pid: int | None, slack_channel: str | None, slack_team: str | None,
+        self,
+        pid: int | None,
+        slack_channel: str | None,
+        slack_team: str | None,
         telegram_chat: int | None,
     ) -> None:
         wanted = set()
@@ -104,20 +124,28 @@ class ConfigRepo:
             wanted.add(("slack", slack_team or "", slack_channel))
         if telegram_chat is not None:
             wanted.add(("telegram", "", str(telegram_chat)))
-        owner = destinations.c.partner_id.is_(None) if pid is None else destinations.c.partner_id == pid
+        owner = (
+            destinations.c.partner_id.is_(None) if pid is None else destinations.c.partner_id == pid
+        )
         rows = list(await self.conn.execute(select(destinations).where(owner)))
         have = {(r.platform, r.team, r.chat_id): r for r in rows}
         for key, row in have.items():
             if row.active != (key in wanted):
                 await self.conn.execute(
-                    update(destinations).where(destinations.c.id == row.id).values(active=key in wanted)
+                    update(destinations)
+                    .where(destinations.c.id == row.id)
+                    .values(active=key in wanted)
                 )
         for platform, team, chat in wanted - have.keys():
             await self.conn.execute(
-                destinations.insert().values(partner_id=pid, platform=platform, team=team, chat_id=chat)
+                destinations.insert().values(
+                    partner_id=pid, platform=platform, team=team, chat_id=chat
+                )
             )
 
-    async def _sync_members(self, pid: int | None, wanted: list[Member], *, default_role: str) -> None:
+    async def _sync_members(
+        self, pid: int | None, wanted: list[Member], *, default_role: str
+    ) -> None:
         owner = members.c.partner_id.is_(None) if pid is None else members.c.partner_id == pid
         existing = {r.name: r.id for r in await self.conn.execute(select(members).where(owner))}
         keep: set[int] = set()
@@ -125,7 +153,11 @@ class ConfigRepo:
             role = m.role or default_role
             mid = existing.get(m.name)
             if mid is None:
-                stmt = members.insert().values(name=m.name, role=role, partner_id=pid).returning(members.c.id)
+                stmt = (
+                    members.insert()
+                    .values(name=m.name, role=role, partner_id=pid)
+                    .returning(members.c.id)
+                )
                 mid = int((await self.conn.execute(stmt)).scalar_one())
             else:
                 await self.conn.execute(
@@ -143,10 +175,15 @@ class ConfigRepo:
                         )
                     )
                     await self.conn.execute(
-                        chat_accounts.insert().values(member_id=mid, platform=platform, team="",
-                                                      external_id=str(ext))
+                        chat_accounts.insert().values(
+                            member_id=mid, platform=platform, team="", external_id=str(ext)
+                        )
                     )
         gone = [mid for mid in existing.values() if mid not in keep]
         if gone:
-            await self.conn.execute(update(members).where(members.c.id.in_(gone)).values(active=False))
-            await self.conn.execute(delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone)))
+            await self.conn.execute(
+                update(members).where(members.c.id.in_(gone)).values(active=False)
+            )
+            await self.conn.execute(
+                delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone))
+            )

@@ -54,7 +54,9 @@ class EventRepo:
         )
 
     async def list_for_lead(self, lead_id: int) -> list[LeadEvent]:
-        stmt = select(lead_events).where(lead_events.c.lead_id == lead_id).order_by(lead_events.c.id)
+        stmt = (
+            select(lead_events).where(lead_events.c.lead_id == lead_id).order_by(lead_events.c.id)
+        )
         return [
             LeadEvent(r.id, r.lead_id, r.offer_id, r.at, r.kind, r.actor, r.source, r.data)
             for r in await self.conn.execute(stmt)

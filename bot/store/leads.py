@@ -145,7 +145,9 @@ class LeadRepo:
 
     async def append_explanation(self, lead_id: int, decision: dict[str, Any]) -> None:
         decisions = await self.get_explanation(lead_id) + [decision]
-        await self.conn.execute(update(leads).where(leads.c.id == lead_id).values(explanation=decisions))
+        await self.conn.execute(
+            update(leads).where(leads.c.id == lead_id).values(explanation=decisions)
+        )
 
     async def list_ids(self, *, status: DispatchStatus, received_before: datetime) -> list[int]:
         stmt = (

@@ -28,7 +28,9 @@ class MemberRepo:
         row = (await self.conn.execute(stmt)).first()
         if row is None:
             return None
-        return Actor(name=row.name, role=Role(row.role), member_id=row.id, partner_id=row.partner_id)
+        return Actor(
+            name=row.name, role=Role(row.role), member_id=row.id, partner_id=row.partner_id
+        )
 
     async def list_for_partner(self, partner_id: int) -> list[tuple[str, str, str]]:
         """(name, platform, external id) of a partner's linked members, for mentions on cards."""

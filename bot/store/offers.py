@@ -125,8 +125,14 @@ class OfferRepo:
         return [(r.id, r.expires_at) for r in await self.conn.execute(stmt)]
 
     async def add_message(
-        self, *, offer_id: int, destination_id: int, platform: str, chat_id: str,
-        message_id: str, now: datetime,
+        self,
+        *,
+        offer_id: int,
+        destination_id: int,
+        platform: str,
+        chat_id: str,
+        message_id: str,
+        now: datetime,
     ) -> int:
         stmt = (
             offer_messages.insert()

@@ -82,13 +82,21 @@ class OutboxRepo:
             )
         return [
             OutboxItem(
-                r.id, OutboxKind(r.kind), r.destination_id, r.offer_id, r.offer_message_id,
-                r.lead_id, r.payload, r.attempts,
+                r.id,
+                OutboxKind(r.kind),
+                r.destination_id,
+                r.offer_id,
+                r.offer_message_id,
+                r.lead_id,
+                r.payload,
+                r.attempts,
             )
             for r in rows
         ]
 
-    async def finish(self, item_id: int, *, status: str, now: datetime, error: str | None = None) -> None:
+    async def finish(
+        self, item_id: int, *, status: str, now: datetime, error: str | None = None
+    ) -> None:
         """Mark an item sent, skipped or failed for good."""
         await self.conn.execute(
             update(outbox)
@@ -106,14 +114,22 @@ class OutboxRepo:
         await self.conn.execute(
             update(outbox)
             .where(outbox.c.id == item_id)
-            .values(attempts=outbox.c.attempts + 1, next_attempt_at=at, claimed_until=None,
-                    last_error=error[:500])
+            .values(
+                attempts=outbox.c.attempts + 1,
+                next_attempt_at=at,
+                claimed_until=None,
+                last_error=error[:500],
+            )
         )
 
     async def count_open_for_offer(self, offer_id: int, *, kind: OutboxKind) -> int:
         """Items of `kind` for the offer still waiting to be sent."""
-        stmt = select(func.count()).select_from(outbox).where(
-            outbox.c.offer_id == offer_id, outbox.c.kind == kind, outbox.c.status == "pending"
+        stmt = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.offer_id == offer_id, outbox.c.kind == kind, outbox.c.status == "pending"
+            )
         )
         return int((await self.conn.execute(stmt)).scalar_one())
 

@@ -135,4 +135,8 @@ class PartnerRepo:
         row = (
             await self.conn.execute(select(destinations).where(destinations.c.id == destination_id))
         ).first()
-        return Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id) if row else None
+        return (
+            Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id)
+            if row
+            else None
+        )

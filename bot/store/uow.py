@@ -8,9 +8,8 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Result
-from sqlalchemy.sql import Executable
-
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.sql import Executable
 
 from bot.store.apikeys import ApiKeyRepo
 from bot.store.config_repo import ConfigRepo

@@ -21,8 +21,10 @@ async def _accepted_lead(services):
 
 async def test_stages_move_forward_with_values_and_reasons(services, slack):
     stored, offer_id, bob = await _accepted_lead(services)
-    step = lambda stage, **kw: services.run(set_stage, lead_id=stored.id, stage=stage,  # noqa: E731
-                                            actor=bob, source=SRC, **kw)
+
+    def step(stage, **kw):
+        return services.run(set_stage, lead_id=stored.id, stage=stage, actor=bob, source=SRC, **kw)
+
     assert (await step(Stage.QUALIFIED)).ok  # skipping forward is fine
     refused = await step(Stage.CONTACTED)
     assert not refused.ok and "cannot go back" in refused.message
@@ -37,15 +39,18 @@ async def test_stages_move_forward_with_values_and_reasons(services, slack):
     assert card.state is CardState.WON and card.stage == "won" and card.buttons == []
     async with services.uow() as uow:
         final = await uow.leads.get(stored.id)
-        events = [e for e in await uow.events.list_for_lead(stored.id)
-                  if e.kind == "stage_changed"]
+        events = [e for e in await uow.events.list_for_lead(stored.id) if e.kind == "stage_changed"]
     assert final.status is DispatchStatus.CLOSED and final.stage_value == 17500
     assert [(e.data["from"], e.data["to"]) for e in events] == [
-        ("accepted", "qualified"), ("qualified", "opportunity"), ("opportunity", "won")]
+        ("accepted", "qualified"),
+        ("qualified", "opportunity"),
+        ("opportunity", "won"),
+    ]
     assert events[-1].actor.startswith("Rep acme")
     assert not (await step(Stage.LOST, reason="price")).ok  # closed: only a manager reopens
-    reopened = await services.run(set_stage, lead_id=stored.id, stage=Stage.QUALIFIED,
-                                  actor=MANAGER, source=SRC)
+    reopened = await services.run(
+        set_stage, lead_id=stored.id, stage=Stage.QUALIFIED, actor=MANAGER, source=SRC
+    )
     assert reopened.ok
 
 
@@ -59,12 +64,12 @@ async def test_other_partners_and_strangers_change_nothing(services):
     outsider = beta if offer.partner_id == acme.partner_id else acme
     for press in (accept_offer, decline_offer):
         kwargs = {"reason": "not_a_fit"} if press is decline_offer else {}
-        outcome = await services.run(press, offer_id=offer_id, actor=outsider, source=SRC,
-                                     **kwargs)
+        outcome = await services.run(press, offer_id=offer_id, actor=outsider, source=SRC, **kwargs)
         assert not outcome.ok and outcome.message.startswith("Not for you")
     rep = Actor(name="Rep", role=Role.PARTNER_REP, partner_id=outsider.partner_id)
-    refused = await services.run(assign_lead, lead_id=stored.id, partner_slug="acme", actor=rep,
-                                 source=SRC)
+    refused = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="acme", actor=rep, source=SRC
+    )
     assert not refused.ok and refused.message == "Only managers can assign leads."
     async with services.uow() as uow:
         assert (await uow.offers.get(offer_id)).status is OfferStatus.PENDING
@@ -75,45 +80,58 @@ async def test_other_partners_and_strangers_change_nothing(services):
 async def test_a_manager_may_answer_for_a_partner_and_bad_reasons_are_refused(services):
     await apply(services, config([partner("acme")]))
     _, _, (offer_id,) = await services.submit_lead(lead("m-1"), actor=SYSTEM, source=SRC)
-    bad = await services.run(decline_offer, offer_id=offer_id, actor=MANAGER, reason="meh",
-                             source=SRC)
+    bad = await services.run(
+        decline_offer, offer_id=offer_id, actor=MANAGER, reason="meh", source=SRC
+    )
     assert not bad.ok and "not_my_area" in bad.message
-    assert (await services.run(decline_offer, offer_id=offer_id, actor=MANAGER,
-                               reason="duplicate", source=SRC)).ok
+    assert (
+        await services.run(
+            decline_offer, offer_id=offer_id, actor=MANAGER, reason="duplicate", source=SRC
+        )
+    ).ok
 
 
 async def test_manual_assign_withdraws_the_offer_and_sends_the_partner_the_lead(services, slack):
     await apply(services, config([partner("acme"), partner("beta", territories=["DE:1"])]))
     stored, _, (offer_id,) = await services.submit_lead(lead("a-1"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
-    outcome = await services.run(assign_lead, lead_id=stored.id, partner_slug="beta",
-                                 actor=MANAGER, source=SRC)
+    outcome = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="beta", actor=MANAGER, source=SRC
+    )
     assert outcome.ok, outcome.message
     await deliver_all(services)
     assert slack.latest_card(offer_id).state is CardState.CLOSED
     beta_card = slack.offers_to("C-beta")[-1]
     assert beta_card.state is CardState.WON and beta_card.contact.name == "Max Kunde"
     assert beta_card.status_line.startswith("Accepted by Ada Admin")
-    again = await services.run(assign_lead, lead_id=stored.id, partner_slug="acme",
-                               actor=MANAGER, source=SRC)
+    again = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="acme", actor=MANAGER, source=SRC
+    )
     assert not again.ok and "already accepted" in again.message
-    unknown = await services.run(assign_lead, lead_id=stored.id, partner_slug="nope",
-                                 actor=MANAGER, source=SRC)
+    unknown = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="nope", actor=MANAGER, source=SRC
+    )
     assert not unknown.ok
 
 
 async def test_broadcast_withdraws_every_other_copy(services, slack, telegram):
-    await apply(services, config(
-        [partner("acme"), partner("beta", telegram_chat=-100222), partner("gamma")],
-        mode="broadcast", broadcast_size=3))
+    await apply(
+        services,
+        config(
+            [partner("acme"), partner("beta", telegram_chat=-100222), partner("gamma")],
+            mode="broadcast",
+            broadcast_size=3,
+        ),
+    )
     stored, _, offers = await services.submit_lead(lead("bc-1"), actor=SYSTEM, source=SRC)
     assert len(offers) == 3
     await deliver_all(services)
     assert telegram.offers_to("-100222")  # beta is on both platforms
     gamma = await actor_for(services, "UGAMMA")
     async with services.uow() as uow:
-        mine = next(o for o in await uow.offers.list_for_lead(stored.id)
-                    if o.partner_id == gamma.partner_id)
+        mine = next(
+            o for o in await uow.offers.list_for_lead(stored.id) if o.partner_id == gamma.partner_id
+        )
     assert (await services.run(accept_offer, offer_id=mine.id, actor=gamma, source=SRC)).ok
     await deliver_all(services)
     for other in (o for o in offers if o != mine.id):

@@ -15,15 +15,21 @@ from tests.factories import SRC, actor_for, apply, config, lead, partner
 
 async def _history(services, lead_id):
     async with services.uow() as uow:
-        return (await uow.leads.get(lead_id), await uow.offers.list_for_lead(lead_id),
-                await uow.events.list_for_lead(lead_id))
+        return (
+            await uow.leads.get(lead_id),
+            await uow.offers.list_for_lead(lead_id),
+            await uow.events.list_for_lead(lead_id),
+        )
 
 
 async def test_decline_then_expiry_then_escalation(services, slack, clock):
-    await apply(services, config([partner("acme", weight=2, priority=1),
-                                  partner("beta", priority=2)], max_rounds=2))
-    stored, created, offers = await services.submit_lead(lead("w-1"), actor=actor_for_system(),
-                                                         source=SRC)
+    await apply(
+        services,
+        config([partner("acme", weight=2, priority=1), partner("beta", priority=2)], max_rounds=2),
+    )
+    stored, created, offers = await services.submit_lead(
+        lead("w-1"), actor=actor_for_system(), source=SRC
+    )
     assert created and len(offers) == 1
     await deliver_all(services)
     card = slack.offers_to("C-acme")[0]
@@ -32,8 +38,9 @@ async def test_decline_then_expiry_then_escalation(services, slack, clock):
     assert [b.label for b in card.buttons] == ["Accept", "Decline"]
 
     bob = await actor_for(services, "UACME")
-    outcome = await services.run(decline_offer, offer_id=offers[0], actor=bob,
-                                 reason="no_capacity", source=SRC)
+    outcome = await services.run(
+        decline_offer, offer_id=offers[0], actor=bob, reason="no_capacity", source=SRC
+    )
     assert outcome.ok, outcome.message
     await deliver_all(services)
     assert slack.latest_card(offers[0]).state is CardState.CLOSED
@@ -54,8 +61,16 @@ async def test_decline_then_expiry_then_escalation(services, slack, clock):
     assert notice.title == f"Nobody took lead {stored.public_id}"
     assert any("nobody took it in 2 rounds" in line for line in notice.lines)
     kinds = [e.kind for e in events]
-    assert kinds == ["received", "offered", "delivered", "declined", "offered", "delivered",
-                     "expired", "unassigned"]
+    assert kinds == [
+        "received",
+        "offered",
+        "delivered",
+        "declined",
+        "offered",
+        "delivered",
+        "expired",
+        "unassigned",
+    ]
 
 
 def actor_for_system():
@@ -66,8 +81,9 @@ def actor_for_system():
 
 async def test_accept_shows_contact_only_to_the_winner_and_moves_the_funnel(services, slack):
     await apply(services, config([partner("acme")]))
-    stored, _, (offer_id,) = await services.submit_lead(lead("a-1"), actor=actor_for_system(),
-                                                        source=SRC)
+    stored, _, (offer_id,) = await services.submit_lead(
+        lead("a-1"), actor=actor_for_system(), source=SRC
+    )
     await deliver_all(services)
     bob = await actor_for(services, "UACME")
     outcome = await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)
@@ -76,8 +92,13 @@ async def test_accept_shows_contact_only_to_the_winner_and_moves_the_funnel(serv
     card = slack.latest_card(offer_id)
     assert card.state is CardState.WON
     assert card.contact is not None and card.contact.email == "max@example.com"
-    assert [b.label for b in card.buttons] == ["Contacted", "Qualified", "Opportunity", "Won",
-                                               "Lost"]
+    assert [b.label for b in card.buttons] == [
+        "Contacted",
+        "Qualified",
+        "Opportunity",
+        "Won",
+        "Lost",
+    ]
     lead_row, _, _ = await _history(services, stored.id)
     assert lead_row.status is DispatchStatus.ACCEPTED and lead_row.stage is Stage.ACCEPTED
     again = await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)
@@ -86,8 +107,9 @@ async def test_accept_shows_contact_only_to_the_winner_and_moves_the_funnel(serv
 
 async def test_window_starts_at_delivery_not_at_queueing(services, clock):
     await apply(services, config([partner("acme")]))
-    _, _, (offer_id,) = await services.submit_lead(lead("d-1"), actor=actor_for_system(),
-                                                   source=SRC)
+    _, _, (offer_id,) = await services.submit_lead(
+        lead("d-1"), actor=actor_for_system(), source=SRC
+    )
     clock.advance(timedelta(minutes=20))  # the card sat in the outbox for 20 minutes
     await deliver_all(services)
     async with services.uow() as uow:
@@ -98,10 +120,12 @@ async def test_window_starts_at_delivery_not_at_queueing(services, clock):
 
 async def test_repeat_intake_returns_the_same_lead(services):
     await apply(services, config([partner("acme")]))
-    first, created1, _ = await services.submit_lead(lead("same"), actor=actor_for_system(),
-                                                    source=SRC)
-    second, created2, offers2 = await services.submit_lead(lead("same"), actor=actor_for_system(),
-                                                           source=SRC)
+    first, created1, _ = await services.submit_lead(
+        lead("same"), actor=actor_for_system(), source=SRC
+    )
+    second, created2, offers2 = await services.submit_lead(
+        lead("same"), actor=actor_for_system(), source=SRC
+    )
     assert created1 and not created2 and offers2 == []
     assert first.public_id == second.public_id
     async with services.uow() as uow:
@@ -114,8 +138,9 @@ async def test_permanent_send_failure_makes_offer_undeliverable_and_moves_on(ser
 
     await apply(services, config([partner("acme", weight=5), partner("beta")]))
     slack.fail["C-acme"] = DeliveryError("channel_not_found", permanent=True)
-    stored, _, (first,) = await services.submit_lead(lead("u-1"), actor=actor_for_system(),
-                                                     source=SRC)
+    stored, _, (first,) = await services.submit_lead(
+        lead("u-1"), actor=actor_for_system(), source=SRC
+    )
     await deliver_all(services)
     _, offers, events = await _history(services, stored.id)
     assert offers[0].id == first and offers[0].status is OfferStatus.UNDELIVERABLE
@@ -131,8 +156,9 @@ async def test_transient_failures_are_retried_with_backoff(services, slack, cloc
 
     await apply(services, config([partner("acme")]))
     slack.fail["C-acme"] = DeliveryError("ratelimited", permanent=False, retry_after=7)
-    _, _, (offer_id,) = await services.submit_lead(lead("t-1"), actor=actor_for_system(),
-                                                   source=SRC)
+    _, _, (offer_id,) = await services.submit_lead(
+        lead("t-1"), actor=actor_for_system(), source=SRC
+    )
     await deliver_all(services)
     assert slack.offers_to("C-acme") == []
     await deliver_all(services)  # not due yet: nothing more is attempted
@@ -146,8 +172,9 @@ async def test_transient_failures_are_retried_with_backoff(services, slack, cloc
 
 async def test_partner_without_coverage_goes_straight_to_managers(services, slack):
     await apply(services, config([partner("acme")]))
-    stored, _, offers = await services.submit_lead(lead("x-1", postcode="10115"),
-                                                   actor=actor_for_system(), source=SRC)
+    stored, _, offers = await services.submit_lead(
+        lead("x-1", postcode="10115"), actor=actor_for_system(), source=SRC
+    )
     assert offers == []
     await deliver_all(services)
     lead_row, _, events = await _history(services, stored.id)

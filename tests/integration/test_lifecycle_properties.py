@@ -68,8 +68,11 @@ async def _check(uow, lead_id, seen: dict[int, OfferStatus]) -> None:
         assert not offers
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(actions=st.lists(Action, min_size=1, max_size=12), broadcast=st.booleans())
 def test_random_interleavings_keep_the_invariants(database_url, actions, broadcast):
     asyncio.run(_run(database_url, actions, broadcast))
@@ -77,19 +80,30 @@ def test_random_interleavings_keep_the_invariants(database_url, actions, broadca
 
 async def _run(database_url: str, actions, broadcast: bool) -> None:
     clock = FakeClock()
-    services = build(Settings(database_url=database_url, _env_file=None),  # type: ignore[call-arg]
-                     messengers={"slack": RecordingMessenger("slack")}, clock=clock)
+    services = build(
+        Settings(database_url=database_url, _env_file=None),  # type: ignore[call-arg]
+        messengers={"slack": RecordingMessenger("slack")},
+        clock=clock,
+    )
     try:
         mode = "broadcast" if broadcast else "exclusive"
         # each example applies its own policy version; older leads keep theirs
-        await apply(services, config([partner(s, capacity=10_000) for s in SLUGS], mode=mode,
-                                     broadcast_size=2, max_rounds=3))
+        await apply(
+            services,
+            config(
+                [partner(s, capacity=10_000) for s in SLUGS],
+                mode=mode,
+                broadcast_size=2,
+                max_rounds=3,
+            ),
+        )
         stored, _, _ = await services.submit_lead(lead(None), actor=SYSTEM, source=SRC)
         actors = {}
         async with services.uow() as uow:
             for s in SLUGS:
-                actors[s] = await uow.members.find_actor(platform="slack",
-                                                         external_id=f"U{s.upper()}")
+                actors[s] = await uow.members.find_actor(
+                    platform="slack", external_id=f"U{s.upper()}"
+                )
         seen: dict[int, OfferStatus] = {}
         for kind, index in actions:
             async with services.uow() as uow:
@@ -103,19 +117,32 @@ async def _run(database_url: str, actions, broadcast: bool) -> None:
                 clock.advance(timedelta(minutes=31))
                 await services.scheduler.sweep()
             elif kind == "assign":
-                await services.run(assign_lead, lead_id=stored.id, partner_slug=SLUGS[index],
-                                   actor=MANAGER, source=SRC)
+                await services.run(
+                    assign_lead,
+                    lead_id=stored.id,
+                    partner_slug=SLUGS[index],
+                    actor=MANAGER,
+                    source=SRC,
+                )
             elif target is not None:
                 actor = actors[slug_of[target.partner_id]]
                 if kind == "accept":
                     await services.run(accept_offer, offer_id=target.id, actor=actor, source=SRC)
                 elif kind == "decline":
-                    await services.run(decline_offer, offer_id=target.id, actor=actor,
-                                       reason="not_a_fit", source=SRC)
+                    await services.run(
+                        decline_offer,
+                        offer_id=target.id,
+                        actor=actor,
+                        reason="not_a_fit",
+                        source=SRC,
+                    )
                 elif kind == "double":
-                    await asyncio.gather(*(services.run(accept_offer, offer_id=target.id,
-                                                        actor=actor, source=SRC)
-                                           for _ in range(2)))
+                    await asyncio.gather(
+                        *(
+                            services.run(accept_offer, offer_id=target.id, actor=actor, source=SRC)
+                            for _ in range(2)
+                        )
+                    )
                 else:  # a press racing the timer
                     clock.advance(timedelta(minutes=31))
                     await asyncio.gather(

@@ -23,10 +23,12 @@ async def test_fifty_partners_tap_accept_on_one_broadcast_lead(services):
     actors = {o.id: await actor_for(services, f"UP{i:02d}") for i, o in enumerate(offers)}
     # every offer belongs to partner p{i}: match actor to offer by partner id
     by_partner = {a.partner_id: a for a in actors.values()}
-    outcomes = await asyncio.gather(*(
-        services.run(accept_offer, offer_id=o.id, actor=by_partner[o.partner_id], source=SRC)
-        for o in offers
-    ))
+    outcomes = await asyncio.gather(
+        *(
+            services.run(accept_offer, offer_id=o.id, actor=by_partner[o.partner_id], source=SRC)
+            for o in offers
+        )
+    )
     winners = [o for o in outcomes if o.ok]
     losers = [o for o in outcomes if not o.ok]
     assert len(winners) == 1 and len(losers) == 49
@@ -45,8 +47,9 @@ async def test_expiry_racing_accept_has_exactly_one_winner(services, clock):
     beta = await actor_for(services, "UBETA")
     tally = {"accepted": 0, "expired": 0}
     for i in range(20):
-        stored, _, (offer_id,) = await services.submit_lead(lead(f"r-{i}"), actor=SYSTEM,
-                                                            source=SRC)
+        stored, _, (offer_id,) = await services.submit_lead(
+            lead(f"r-{i}"), actor=SYSTEM, source=SRC
+        )
         await deliver_all(services)
         clock.advance(timedelta(minutes=31))
         async with services.uow() as uow:
@@ -62,8 +65,11 @@ async def test_expiry_racing_accept_has_exactly_one_winner(services, clock):
             assert accepted.message == "This offer expired and was passed on."
         async with services.uow() as uow:
             final = await uow.offers.get(offer_id)
-            events = [e for e in await uow.events.list_for_lead(stored.id)
-                      if e.offer_id == offer_id and e.kind in ("accepted", "expired")]
+            events = [
+                e
+                for e in await uow.events.list_for_lead(stored.id)
+                if e.offer_id == offer_id and e.kind in ("accepted", "expired")
+            ]
         assert len(events) == 1 and events[0].kind == final.status
     assert sum(tally.values()) == 20
 
@@ -86,17 +92,22 @@ async def test_double_tap_accepts_once(services):
 async def test_manual_assign_racing_accept(services):
     await apply(services, config([partner("acme"), partner("beta")]))
     for i in range(10):
-        stored, _, (offer_id,) = await services.submit_lead(lead(f"ma-{i}"), actor=SYSTEM,
-                                                            source=SRC)
+        stored, _, (offer_id,) = await services.submit_lead(
+            lead(f"ma-{i}"), actor=SYSTEM, source=SRC
+        )
         async with services.uow() as uow:
             offer = await uow.offers.get(offer_id)
-        offered_slug = "acme" if (await actor_for(services, "UACME")).partner_id == \
-            offer.partner_id else "beta"
+        offered_slug = (
+            "acme"
+            if (await actor_for(services, "UACME")).partner_id == offer.partner_id
+            else "beta"
+        )
         other = "beta" if offered_slug == "acme" else "acme"
         rep = await actor_for(services, f"U{offered_slug.upper()}")
         assigned, accepted = await asyncio.gather(
-            services.run(assign_lead, lead_id=stored.id, partner_slug=other, actor=MANAGER,
-                         source=SRC),
+            services.run(
+                assign_lead, lead_id=stored.id, partner_slug=other, actor=MANAGER, source=SRC
+            ),
             services.run(accept_offer, offer_id=offer_id, actor=rep, source=SRC),
         )
         assert assigned.ok != accepted.ok, (assigned, accepted)

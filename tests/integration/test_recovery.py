@@ -16,16 +16,14 @@ from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.fakes import RecordingMessenger
 
 
-async def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.02):
-    """Await an async condition with a bound (no bare sleeps in assertions)."""
-    async with asyncio.timeout(timeout):
-        while not await predicate():
+async def wait_for(predicate, *, within: float = 10.0, interval: float = 0.02):
+    """Await a condition held in the database, with a bound (no bare sleeps in assertions)."""
+    async with asyncio.timeout(within):
+        while not await predicate():  # noqa: ASYNC110 -- the condition lives in the database
             await asyncio.sleep(interval)
 
 
-async def test_sender_killed_mid_send_delivers_the_card_once_after_restart(
-    services, slack, clock
-):
+async def test_sender_killed_mid_send_delivers_the_card_once_after_restart(services, slack, clock):
     await apply(services, config([partner("acme")]))
     stored, _, (offer_id,) = await services.submit_lead(lead("k-1"), actor=SYSTEM, source=SRC)
     slack.hold = asyncio.Event()  # the chat call hangs...
@@ -65,12 +63,12 @@ async def test_lead_stored_but_never_routed_is_picked_up_by_the_sweep(services, 
 
 
 async def test_start_rearms_every_pending_offer_and_real_timers_expire_them(database_url):
-    settings = Settings(database_url=database_url, leadbot_sweep_interval=60,
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url=database_url, leadbot_sweep_interval=60, _env_file=None)  # type: ignore[call-arg]
     slack = RecordingMessenger("slack")
     first = build(settings, messengers={"slack": slack}, poll_interval=0.05)
-    await apply(first, config([partner("acme"), partner("beta")], offer_timeout="0.5s",
-                              max_rounds=1))
+    await apply(
+        first, config([partner("acme"), partner("beta")], offer_timeout="0.5s", max_rounds=1)
+    )
     stored, _, (offer_id,) = await first.submit_lead(lead("t-1"), actor=SYSTEM, source=SRC)
     await deliver_all(first)
     await first.close()  # stopped before the window closed: no timer is running anywhere

@@ -11,19 +11,47 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def make_lead(**kw):
-    values = dict(id=1, public_id="LABC1234", source="web", external_id=None, received_at=NOW,
-                  country="DE", postcode="80331", city="München", lat=None, lon=None,
-                  specialties=("heat-pump",), need="<!channel> call me", temperature="hot",
-                  qualification=None, estimated_value=12000.0, status=DispatchStatus.OFFERED,
-                  stage=Stage.NONE, partner_id=None, policy_version=1, round=1)
+    values = dict(
+        id=1,
+        public_id="LABC1234",
+        source="web",
+        external_id=None,
+        received_at=NOW,
+        country="DE",
+        postcode="80331",
+        city="München",
+        lat=None,
+        lon=None,
+        specialties=("heat-pump",),
+        need="<!channel> call me",
+        temperature="hot",
+        qualification=None,
+        estimated_value=12000.0,
+        status=DispatchStatus.OFFERED,
+        stage=Stage.NONE,
+        partner_id=None,
+        policy_version=1,
+        round=1,
+    )
     values.update(kw)
     return Lead(**values)
 
 
 def make_offer(status=OfferStatus.PENDING, **kw):
-    values = dict(id=7, lead_id=1, partner_id=3, round=1, mode=OfferMode.EXCLUSIVE,
-                  status=status, created_at=NOW, delivered_at=None, expires_at=None,
-                  responded_at=None, responder=None, decline_reason=None)
+    values = dict(
+        id=7,
+        lead_id=1,
+        partner_id=3,
+        round=1,
+        mode=OfferMode.EXCLUSIVE,
+        status=status,
+        created_at=NOW,
+        delivered_at=None,
+        expires_at=None,
+        responded_at=None,
+        responder=None,
+        decline_reason=None,
+    )
     values.update(kw)
     return Offer(**values)
 
@@ -32,8 +60,14 @@ CONTACT = Contact(name="Max Kunde", email="max@example.com", phone="+49 1", stre
 
 
 def test_open_card_is_a_teaser():
-    card = build_offer_card(offer=make_offer(), lead=make_lead(), partner_name="ACME",
-                            why_you="80331 is in your area", mentions=["U1"], deadline=NOW)
+    card = build_offer_card(
+        offer=make_offer(),
+        lead=make_lead(),
+        partner_name="ACME",
+        why_you="80331 is in your area",
+        mentions=["U1"],
+        deadline=NOW,
+    )
     assert card.state is CardState.OPEN and card.contact is None
     text = repr(card.teaser)
     assert "803xx" in text and "80331" not in text and "Max" not in text
@@ -43,10 +77,15 @@ def test_open_card_is_a_teaser():
 
 def test_winner_card_has_contact_and_next_stages():
     lead = make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.CONTACTED, partner_id=3)
-    card = build_offer_card(offer=make_offer(OfferStatus.ACCEPTED, responder="Bob",
-                                             responded_at=NOW),
-                            lead=lead, partner_name="ACME", why_you="", mentions=[],
-                            deadline=None, contact=CONTACT)
+    card = build_offer_card(
+        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
+        lead=lead,
+        partner_name="ACME",
+        why_you="",
+        mentions=[],
+        deadline=None,
+        contact=CONTACT,
+    )
     assert card.state is CardState.WON and card.contact == CONTACT
     assert [b.label for b in card.buttons] == ["Qualified", "Opportunity", "Won", "Lost"]
     assert card.status_line == "Accepted by Bob at 09:00 UTC"
@@ -54,9 +93,15 @@ def test_winner_card_has_contact_and_next_stages():
 
 def test_closed_cards_drop_the_teaser():
     lead = make_lead(status=DispatchStatus.ACCEPTED, partner_id=9)
-    card = build_offer_card(offer=make_offer(OfferStatus.WITHDRAWN), lead=lead,
-                            partner_name="ACME", why_you="x", mentions=[], deadline=None,
-                            taken_by="Beta")
+    card = build_offer_card(
+        offer=make_offer(OfferStatus.WITHDRAWN),
+        lead=lead,
+        partner_name="ACME",
+        why_you="x",
+        mentions=[],
+        deadline=None,
+        taken_by="Beta",
+    )
     assert card.state is CardState.CLOSED and card.teaser == [] and card.why_you == ""
     assert card.status_line == "Taken by Beta" and card.buttons == []
 

@@ -9,10 +9,16 @@ from bot.domain.hours import parse_hours
 from bot.domain.partners import TerritoryKind, normalize_postcode, parse_territory
 
 
-@pytest.mark.parametrize("text,expected", [("90s", timedelta(seconds=90)),
-                                           ("30m", timedelta(minutes=30)),
-                                           ("2h", timedelta(hours=2)), ("1d", timedelta(days=1)),
-                                           ("0.5s", timedelta(seconds=0.5))])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("0.5s", timedelta(seconds=0.5)),
+    ],
+)
 def test_durations(text, expected):
     assert parse_duration(text) == expected
 
@@ -38,14 +44,17 @@ def test_territory_forms():
     assert str(g) == "DE:radius:48.137,11.575:40km"
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("DE:8x", "is not a postcode prefix"),
-    ("80", "2-letter country code"),
-    ("DE:85999-85000", "start is after its end"),
-    ("DE:radius:48.1,11.5", "is not a radius"),
-    ("DE:radius:98.1,11.5:10km", "out of range"),
-    ("DE:", "is not a postcode prefix"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("DE:8x", "is not a postcode prefix"),
+        ("80", "2-letter country code"),
+        ("DE:85999-85000", "start is after its end"),
+        ("DE:radius:48.1,11.5", "is not a radius"),
+        ("DE:radius:98.1,11.5:10km", "out of range"),
+        ("DE:", "is not a postcode prefix"),
+    ],
+)
 def test_bad_territories_name_the_problem(text, reason):
     with pytest.raises(ValueError, match=reason):
         parse_territory(text)
@@ -61,10 +70,15 @@ def test_hours():
     assert len(hours[5]) == 2 and 6 not in hours
 
 
-@pytest.mark.parametrize("spec,reason", [({"mon-fry": "08:00-18:00"}, "not a day"),
-                                         ({"fri-mon": "08:00-18:00"}, "backwards"),
-                                         ({"mon": "18:00-08:00"}, "ends before"),
-                                         ({"mon": "8-18"}, "not a time span")])
+@pytest.mark.parametrize(
+    "spec,reason",
+    [
+        ({"mon-fry": "08:00-18:00"}, "not a day"),
+        ({"fri-mon": "08:00-18:00"}, "backwards"),
+        ({"mon": "18:00-08:00"}, "ends before"),
+        ({"mon": "8-18"}, "not a time span"),
+    ],
+)
 def test_bad_hours(spec, reason):
     with pytest.raises(ValueError, match=reason):
         parse_hours(spec)

@@ -18,10 +18,20 @@ def test_the_shipped_example_is_valid():
 
 
 def test_every_problem_is_listed_with_its_path():
-    doc = config([partner("acme"), partner("beta"),
-                  partner("gamma", territories=["DE:80", "DE:8x"], timezone="Mars/Base",
-                          weight=0, colour="blue")],
-                 offer_timeout="soon")
+    doc = config(
+        [
+            partner("acme"),
+            partner("beta"),
+            partner(
+                "gamma",
+                territories=["DE:80", "DE:8x"],
+                timezone="Mars/Base",
+                weight=0,
+                colour="blue",
+            ),
+        ],
+        offer_timeout="soon",
+    )
     with pytest.raises(ConfigError) as caught:
         validate_document(doc, filename="leadbot.yaml")
     problems = caught.value.problems
@@ -34,8 +44,13 @@ def test_every_problem_is_listed_with_its_path():
 
 
 def test_cross_checks_duplicate_slugs_identities_and_missing_chats():
-    doc = config([partner("acme"), partner("acme", slack_channel=None),
-                  partner("beta", members=[{"name": "Ada again", "slack": "U0ADA"}])])
+    doc = config(
+        [
+            partner("acme"),
+            partner("acme", slack_channel=None),
+            partner("beta", members=[{"name": "Ada again", "slack": "U0ADA"}]),
+        ]
+    )
     with pytest.raises(ConfigError) as caught:
         validate_document(doc)
     text = "\n".join(caught.value.problems)

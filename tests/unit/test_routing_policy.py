@@ -16,9 +16,17 @@ LEAD = LeadFacts("DE", "80331", ("heat-pump",))
 
 
 def facts(pid: int, **kw) -> PartnerFacts:
-    values = dict(id=pid, slug=f"p{pid}", name=f"P{pid}", status=PartnerStatus.ACTIVE,
-                  capacity=10, weight=1, priority=1, specialties=frozenset({"heat-pump"}),
-                  territories=(parse_territory("DE:80"),))
+    values = dict(
+        id=pid,
+        slug=f"p{pid}",
+        name=f"P{pid}",
+        status=PartnerStatus.ACTIVE,
+        capacity=10,
+        weight=1,
+        priority=1,
+        specialties=frozenset({"heat-pump"}),
+        territories=(parse_territory("DE:80"),),
+    )
     values.update(kw)
     return PartnerFacts(**values)
 
@@ -31,9 +39,14 @@ def run(partners: list[PartnerFacts], picks: int, lead: LeadFacts = LEAD) -> lis
         d = policy.decide(lead, partners, exclude=set(), count=1, now=now)
         winner = d.chosen[0]
         chosen.append(winner.id)
-        partners = [replace(p, rr_current=d.rotation.get(p.id, p.rr_current),
-                            last_offered_at=now if p.id == winner.id else p.last_offered_at)
-                    for p in partners]
+        partners = [
+            replace(
+                p,
+                rr_current=d.rotation.get(p.id, p.rr_current),
+                last_offered_at=now if p.id == winner.id else p.last_offered_at,
+            )
+            for p in partners
+        ]
         now += timedelta(seconds=1)
     return chosen
 
@@ -50,8 +63,15 @@ def test_each_filter_is_named_in_the_explanation():
     ]
     d = WeightedRotation().decide(LEAD, partners, exclude={5}, count=1, now=NOW)
     dropped = {v.partner.id: v.dropped_by for v in d.verdicts}
-    assert dropped == {1: Filter.ACTIVE, 2: Filter.TERRITORY, 3: Filter.SPECIALTIES,
-                       4: Filter.CAPACITY, 5: Filter.ALREADY_OFFERED, 6: None, 7: Filter.ACTIVE}
+    assert dropped == {
+        1: Filter.ACTIVE,
+        2: Filter.TERRITORY,
+        3: Filter.SPECIALTIES,
+        4: Filter.CAPACITY,
+        5: Filter.ALREADY_OFFERED,
+        6: None,
+        7: Filter.ACTIVE,
+    }
     assert [p.id for p in d.chosen] == [6]
     reasons = {v.partner.slug: v.reason for v in d.verdicts}
     assert reasons["p3"] == "does not do heat-pump"
@@ -67,13 +87,16 @@ def test_priority_tier_comes_before_rotation():
 
 def test_ranges_and_radius():
     lead = LeadFacts("DE", "85221", (), lat=48.26, lon=11.43)
-    partners = [facts(1, territories=(parse_territory("DE:85000-85999"),)),
-                facts(2, territories=(parse_territory("DE:radius:48.137,11.575:20km"),)),
-                facts(3, territories=(parse_territory("DE:radius:48.137,11.575:5km"),))]
+    partners = [
+        facts(1, territories=(parse_territory("DE:85000-85999"),)),
+        facts(2, territories=(parse_territory("DE:radius:48.137,11.575:20km"),)),
+        facts(3, territories=(parse_territory("DE:radius:48.137,11.575:5km"),)),
+    ]
     d = WeightedRotation().decide(lead, partners, exclude=set(), count=3, now=NOW)
     assert sorted(p.id for p in d.chosen) == [1, 2]
-    no_coords = WeightedRotation().decide(LeadFacts("DE", "85221", ()), partners[1:],
-                                          exclude=set(), count=3, now=NOW)
+    no_coords = WeightedRotation().decide(
+        LeadFacts("DE", "85221", ()), partners[1:], exclude=set(), count=3, now=NOW
+    )
     assert no_coords.chosen == []
 
 
@@ -101,8 +124,7 @@ def test_the_oldest_partner_gets_no_more_than_its_share():
 @settings(max_examples=60, deadline=None)
 @given(
     weights=st.lists(st.integers(1, 5), min_size=2, max_size=6),
-    blocked=st.lists(st.sampled_from(["paused", "capacity", "territory", "offered"]),
-                     max_size=6),
+    blocked=st.lists(st.sampled_from(["paused", "capacity", "territory", "offered"]), max_size=6),
     count=st.integers(1, 4),
 )
 def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, count):

@@ -9,8 +9,9 @@ REASONS = ["price", "competitor"]
 
 
 def move(current, new, *, manager=False, value=None, reason=None):
-    check_stage_move(current, new, may_go_back=manager, value=value, reason=reason,
-                     lost_reasons=REASONS)
+    check_stage_move(
+        current, new, may_go_back=manager, value=value, reason=reason, lost_reasons=REASONS
+    )
 
 
 def test_forward_and_skipping_are_allowed():
@@ -19,15 +20,18 @@ def test_forward_and_skipping_are_allowed():
     move(Stage.QUALIFIED, Stage.LOST, reason="price")
 
 
-@pytest.mark.parametrize("current,new,kwargs,reason", [
-    (Stage.QUALIFIED, Stage.CONTACTED, {}, "cannot go back"),
-    (Stage.CONTACTED, Stage.CONTACTED, {}, "already"),
-    (Stage.CONTACTED, Stage.OPPORTUNITY, {}, "needs a value"),
-    (Stage.CONTACTED, Stage.WON, {"value": -1}, "negative"),
-    (Stage.CONTACTED, Stage.LOST, {"reason": "bored"}, "one of: price, competitor"),
-    (Stage.WON, Stage.LOST, {"reason": "price"}, "already closed"),
-    (Stage.CONTACTED, Stage.ACCEPTED, {}, "cannot be moved"),
-])
+@pytest.mark.parametrize(
+    "current,new,kwargs,reason",
+    [
+        (Stage.QUALIFIED, Stage.CONTACTED, {}, "cannot go back"),
+        (Stage.CONTACTED, Stage.CONTACTED, {}, "already"),
+        (Stage.CONTACTED, Stage.OPPORTUNITY, {}, "needs a value"),
+        (Stage.CONTACTED, Stage.WON, {"value": -1}, "negative"),
+        (Stage.CONTACTED, Stage.LOST, {"reason": "bored"}, "one of: price, competitor"),
+        (Stage.WON, Stage.LOST, {"reason": "price"}, "already closed"),
+        (Stage.CONTACTED, Stage.ACCEPTED, {}, "cannot be moved"),
+    ],
+)
 def test_refusals(current, new, kwargs, reason):
     with pytest.raises(InvalidInput, match=reason):
         move(current, new, **kwargs)

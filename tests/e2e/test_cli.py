@@ -1,0 +1,142 @@
+"""The operator's CLI, run as a user would (typer's runner, real database)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.store.db import create_engine
+from bot.store.tables import api_keys, leads, policy_versions
+from tests.factories import config, partner
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "leadbot.yaml"
+
+
+@pytest.fixture
+def env(database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)  # no stray .env or leadbot.yaml
+    return database_url
+
+
+def count(url: str, table) -> int:
+    from sqlalchemy import func, select
+
+    async def go() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_config_check_and_apply(env, tmp_path):
+    assert invoke("config", "check", str(EXAMPLE)).exit_code == 0
+    applied = invoke("config", "apply", str(EXAMPLE))
+    assert applied.exit_code == 0 and "policy version 1" in applied.output
+    assert "policy version 2" in invoke("config", "apply", str(EXAMPLE)).output
+
+
+def test_a_bad_file_is_refused_whole_and_the_database_is_untouched(env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    doc = config([partner("acme", territories=["DE:8x"]), partner("beta", capacity=-1)])
+    bad.write_text(yaml.safe_dump(doc))
+    for verb in ("check", "apply"):
+        result = invoke("config", verb, str(bad))
+        assert result.exit_code == 2
+        assert (
+            f"{bad}: partners[0].territories[0]: 'DE:8x' is not a postcode prefix" in result.output
+        )
+        assert f"{bad}: partners[1].capacity:" in result.output
+    assert count(env, policy_versions) == 0
+
+
+CSV = """external_id,country,postcode,city,specialties,need,name,email,phone,estimated_value
+c-1,DE,80331,München,heat-pump,New heat pump,Max Kunde,max@example.com,+49 89 1,12000
+c-2,DE,8033x,München,heat-pump,,Bad Postcode,bad@example.com,,
+c-3,DE,80469,München,solar;heat-pump,PV,Eva,not-an-email,,
+c-4,DE,80469,München,solar,PV,Eva,eva@example.com,,-5
+c-5,DE,80802,München,solar,PV roof,Uli,uli@example.com,,9000
+"""
+
+
+def test_leads_import_reports_bad_rows_and_never_duplicates(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "leads.csv"
+    path.write_text(CSV)
+    first = invoke("leads", "import", str(path), "--source", "trade-show-2026")
+    assert first.exit_code == 1
+    assert f"{path}: line 3: postcode: '8033x' does not look like a DE postcode" in first.output
+    assert f"{path}: line 4: contact.email:" in first.output
+    assert f"{path}: line 5: estimated_value:" in first.output
+    assert "2 imported, 0 already there, 3 rejected" in first.output
+    second = invoke("leads", "import", str(path), "--source", "trade-show-2026")
+    assert "0 imported, 2 already there, 3 rejected" in second.output
+    assert count(env, leads) == 2
+
+
+def test_leads_import_rejects_unknown_columns(env, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("zip,country\n80331,DE\n")
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2 and "unknown columns zip" in result.output
+
+
+def test_leads_show_prints_the_history(env, tmp_path):
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode,specialties\nx-1,DE,80331,heat-pump\n")
+    invoke("leads", "import", str(path))
+    from sqlalchemy import select
+
+    async def public_id() -> str:
+        engine = create_engine(env)
+        async with engine.connect() as conn:
+            value = (await conn.execute(select(leads.c.public_id))).scalar_one()
+        await engine.dispose()
+        return value
+
+    ref = asyncio.run(public_id())
+    shown = invoke("leads", "show", ref)
+    assert shown.exit_code == 0
+    assert f"Lead {ref}" in shown.output and "status: offered" in shown.output
+    assert "received" in shown.output and "offered" in shown.output and "csv import" in shown.output
+    assert invoke("leads", "show", "LNOTHERE").exit_code == 1
+
+
+def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
+    created = invoke("apikey", "create", "website")
+    assert created.exit_code == 0
+    key = created.output.strip().splitlines()[-1]
+    assert key.startswith("lb_") and len(key) > 30
+    from sqlalchemy import select
+
+    async def stored() -> list[str]:
+        engine = create_engine(env)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(api_keys.c.hash, api_keys.c.prefix))).all()
+        await engine.dispose()
+        return [value for row in rows for value in row]
+
+    assert all(key not in value for value in asyncio.run(stored()))
+    assert invoke("apikey", "create", "website").exit_code == 1  # names are unique
+    assert invoke("apikey", "revoke", "website").exit_code == 0
+    assert invoke("apikey", "revoke", "website").exit_code == 1
+
+
+def test_migrate(env):
+    result = invoke("migrate")
+    assert result.exit_code == 0 and "revision 0001" in result.output

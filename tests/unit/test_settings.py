@@ -1,0 +1,25 @@
+"""Settings: every variable documented in .env.example, empty values mean 'off'."""
+
+import re
+from pathlib import Path
+
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_lists_every_setting():
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z_]+)=", text, flags=re.MULTILINE))
+    assert {name.upper() for name in Settings.model_fields} <= documented
+
+
+def test_defaults_and_empty_values(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=\nTELEGRAM_BOT_TOKEN=123:abc\nLEADBOT_PORT=9000\n"
+    )
+    s = Settings()
+    assert s.database_url == "sqlite+aiosqlite:///./leadbot.db"
+    assert not s.slack_enabled and s.telegram_enabled and s.leadbot_port == 9000
+    assert "123:abc" not in repr(s)  # tokens never end up in logs
