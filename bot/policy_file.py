@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +21,7 @@ from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
 from bot.domain.partners import parse_territory
+from bot.policy_checks import cross_check
 
 Duration = Annotated[
     timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)
@@ -90,7 +90,7 @@ class Partner(_Strict):
     priority: int = Field(1, ge=1)
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
-    holidays: list[str] = []
+    holidays: list[date] = []
     paused: bool = False
     slack_channel: str | None = None
     slack_team: str | None = None
@@ -148,68 +148,20 @@ def _message(err: Any) -> str:
     return msg
 
 
-def _semantic_problems(config: LeadbotConfig) -> list[str]:
-    problems: list[str] = []
-    seen_slugs: dict[str, int] = {}
-    identities: dict[tuple[str, str], str] = {}
-    policy_reasons = set(config.policy.decline_reasons)
-    if not policy_reasons:
-        problems.append("policy.decline_reasons: needs at least one reason")
-    groups = [("managers", config.managers.members)] + [
-        (f"partners[{i}]", p.members) for i, p in enumerate(config.partners)
-    ]
-    for i, partner in enumerate(config.partners):
-        if partner.slug in seen_slugs:
-            first = seen_slugs[partner.slug]
-            problems.append(
-                f"partners[{i}].slug: '{partner.slug}' is already used by partners[{first}]"
-            )
-        seen_slugs.setdefault(partner.slug, i)
-        if partner.slack_channel is None and partner.telegram_chat is None:
-            problems.append(
-                f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
-            )
-        for j, day in enumerate(partner.holidays):
-            if not re.match(r"^\d{4}-\d{2}-\d{2}$", day):
-                problems.append(
-                    f"partners[{i}].holidays[{j}]: '{day}' is not a date like 2026-12-24"
-                )
-    for where, members in groups:
-        for j, member in enumerate(members):
-            if member.slack is None and member.telegram is None:
-                problems.append(f"{where}.members[{j}]: needs a slack or a telegram id")
-            for platform, ext in (("slack", member.slack), ("telegram", member.telegram)):
-                if ext is None:
-                    continue
-                key = (platform, str(ext))
-                if key in identities:
-                    problems.append(
-                        f"{where}.members[{j}].{platform}: {ext} is already {identities[key]}"
-                    )
-                identities.setdefault(key, f"{where}.members[{j}]")
-            if where == "managers" and member.role not in (None, "manager"):
-                problems.append(f"managers.members[{j}].role: managers have the role 'manager'")
-            if where != "managers" and member.role == "manager":
-                problems.append(
-                    f"{where}.members[{j}].role: partner members are partner_admin or partner_rep"
-                )
-    return problems
-
-
 def validate_document(document: Any, *, filename: str = "leadbot.yaml") -> LeadbotConfig:
     """Validate a parsed YAML document; ConfigError lists every problem as 'file: path: reason'."""
     if document is None:
         document = {}
     if not isinstance(document, dict):
         raise ConfigError([f"{filename}: the top level must be a mapping of settings"])
+    problems: list[str] = []
+    config = None
     try:
         config = LeadbotConfig.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(
-            [f"{filename}: {_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-        ) from None
-    problems = _semantic_problems(config)
-    if problems:
+        problems = [f"{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
+    problems += cross_check(document)  # also when fields failed: every problem at once
+    if problems or config is None:
         raise ConfigError([f"{filename}: {p}" for p in problems])
     return config
 

@@ -19,13 +19,14 @@ async def record_delivery(
 ) -> None:
     """Remember where the card is; the first delivery starts the offer window."""
     now = ctx.now()
-    await uow.outbox.finish(item.id, status="sent", now=now)
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
+        await uow.outbox.finish(item.id, status="sent", now=now)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
-    await uow.leads.lock(offer.lead_id)
+    await uow.leads.lock(offer.lead_id)  # the lead first, as every use case does
+    await uow.outbox.finish(item.id, status="sent", now=now)
     message_id = await uow.offers.add_message(
         offer_id=offer.id,
         destination_id=destination.id,
@@ -71,13 +72,14 @@ async def record_failure(
 ) -> None:
     """A send failed for good. An offer no chat can show is undeliverable and moves on."""
     now = ctx.now()
-    await uow.outbox.finish(item.id, status="failed", now=now, error=reason[:500])
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
+        await uow.outbox.finish(item.id, status="failed", now=now, error=reason[:500])
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
     await uow.leads.lock(offer.lead_id)
+    await uow.outbox.finish(item.id, status="failed", now=now, error=reason[:500])
     others = await uow.outbox.count_open_for_offer(offer.id, kind=OutboxKind.OFFER)
     shown = await uow.offers.list_message_ids(offer.id)
     if others or shown:

@@ -42,18 +42,16 @@ async def offer_next(
         )
         return []
     partners = await uow.partners.list_facts(country=lead.country)
-    fresh = await uow.partners.lock_rotation([p.id for p in partners])
-    partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
     tried = {o.partner_id for o in await uow.offers.list_for_lead(lead.id)}
     count = 1 if policy.mode == "exclusive" else policy.broadcast_size
     now = ctx.now()
-    decision = ctx.router.decide(
-        LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon),
-        partners,
-        exclude=tried,
-        count=count,
-        now=now,
-    )
+    facts = LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon)
+    decision = ctx.router.decide(facts, partners, exclude=tried, count=count, now=now)
+    # lock only the candidates' rotation rows; if another instance moved them meanwhile, redo
+    fresh = await uow.partners.lock_rotation([p.id for p in decision.eligible])
+    if any(fresh[p.id] != p.rr_current for p in decision.eligible):
+        partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
+        decision = ctx.router.decide(facts, partners, exclude=tried, count=count, now=now)
     await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
     if not decision.chosen:
         dropped: dict[str, int] = {}

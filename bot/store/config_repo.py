@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -37,9 +38,11 @@ class ConfigRepo:
     ) -> int:
         """Store a new policy version and bring partners, members and chats in line with it."""
         version = (await self.current_version() or 0) + 1
+        # YAML gives dates for holidays; store them as the ISO text they were written as
+        stored = json.loads(json.dumps(document, default=str))
         await self.conn.execute(
             policy_versions.insert().values(
-                version=version, applied_at=now, source_file=source_file, document=document
+                version=version, applied_at=now, source_file=source_file, document=stored
             )
         )
         existing = {
@@ -80,7 +83,7 @@ class ConfigRepo:
             priority=p.priority,
             timezone=p.timezone,
             hours=dict(p.hours),
-            holidays=list(p.holidays),
+            holidays=[day.isoformat() for day in p.holidays],
             specialties=sorted(p.specialties),
             languages=sorted(p.languages),
         )

@@ -50,6 +50,16 @@ def test_config_check_and_apply(env, tmp_path):
     assert "policy version 2" in invoke("config", "apply", str(EXAMPLE)).output
 
 
+def test_holidays_written_as_yaml_dates_are_stored(env, tmp_path):
+    path = tmp_path / "leadbot.yaml"
+    path.write_text(yaml.safe_dump(config([partner("acme")])) + "")
+    doc = yaml.safe_load(path.read_text())
+    doc["partners"][0]["holidays"] = ["2026-12-24"]
+    path.write_text(yaml.safe_dump(doc).replace("'2026-12-24'", "2026-12-24"))
+    result = invoke("config", "apply", str(path))
+    assert result.exit_code == 0, result.output
+
+
 def test_a_bad_file_is_refused_whole_and_the_database_is_untouched(env, tmp_path):
     bad = tmp_path / "bad.yaml"
     doc = config([partner("acme", territories=["DE:8x"]), partner("beta", capacity=-1)])

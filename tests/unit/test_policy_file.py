@@ -70,3 +70,19 @@ def test_yaml_syntax_errors_give_a_line(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot be read"):
         load_file(tmp_path / "nope.yaml")
+
+
+def test_cross_checks_are_listed_together_with_field_errors():
+    doc = config([partner("acme", capacity="lots"), partner("acme")])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc)
+    text = "\n".join(caught.value.problems)
+    assert "partners[0].capacity:" in text
+    assert "partners[1].slug: 'acme' is already used by partners[0]" in text
+
+
+def test_holidays_are_dates():
+    good = config([partner("acme", holidays=["2026-12-24"])])
+    assert str(validate_document(good).partners[0].holidays[0]) == "2026-12-24"
+    with pytest.raises(ConfigError, match=r"partners\[0\].holidays\[0\]"):
+        validate_document(config([partner("acme", holidays=["Christmas"])]))

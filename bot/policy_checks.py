@@ -1,0 +1,67 @@
+"""Checks across entries of leadbot.yaml (unique slugs and chat identities, reachable partners).
+
+They work on the raw document so they can be reported together with field errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    return (
+        [(i, v) for i, v in enumerate(value) if isinstance(v, dict)]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _member_problems(where: str, members: Any, identities: dict[tuple[str, str], str]) -> list[str]:
+    problems = []
+    for j, member in _entries(members):
+        if member.get("slack") is None and member.get("telegram") is None:
+            problems.append(f"{where}.members[{j}]: needs a slack or a telegram id")
+        for platform in ("slack", "telegram"):
+            ext = member.get(platform)
+            if ext is None:
+                continue
+            key = (platform, str(ext))
+            if key in identities:
+                problems.append(
+                    f"{where}.members[{j}].{platform}: {ext} is already {identities[key]}"
+                )
+            identities.setdefault(key, f"{where}.members[{j}]")
+        role = member.get("role")
+        if where == "managers" and role not in (None, "manager"):
+            problems.append(f"managers.members[{j}].role: managers have the role 'manager'")
+        if where != "managers" and role == "manager":
+            problems.append(
+                f"{where}.members[{j}].role: partner members are partner_admin or partner_rep"
+            )
+    return problems
+
+
+def cross_check(document: dict[str, Any]) -> list[str]:
+    """Problems that no single field shows, as 'path: reason'."""
+    problems: list[str] = []
+    identities: dict[tuple[str, str], str] = {}
+    policy = document.get("policy")
+    if isinstance(policy, dict) and policy.get("decline_reasons") == []:
+        problems.append("policy.decline_reasons: needs at least one reason")
+    managers = document.get("managers")
+    if isinstance(managers, dict):
+        problems += _member_problems("managers", managers.get("members"), identities)
+    seen: dict[Any, int] = {}
+    for i, partner in _entries(document.get("partners")):
+        slug = partner.get("slug")
+        if isinstance(slug, str) and slug in seen:
+            problems.append(
+                f"partners[{i}].slug: '{slug}' is already used by partners[{seen[slug]}]"
+            )
+        seen.setdefault(slug, i)
+        if partner.get("slack_channel") is None and partner.get("telegram_chat") is None:
+            problems.append(
+                f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
+            )
+        problems += _member_problems(f"partners[{i}]", partner.get("members"), identities)
+    return problems
