@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bot.dispatch.common import pending_offers, settle_offer
+from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferMode, OfferStatus, Outcome
 from bot.domain.partners import PartnerStatus
-from bot.store.outbox import OutboxKind
 from bot.store.uow import UnitOfWork
 
 ASSIGNABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED, DispatchStatus.UNASSIGNED)
@@ -75,10 +74,6 @@ async def assign_lead(
         partner=partner.slug,
         previous=lead.status,
     )
-    for dest in await uow.partners.list_destinations(partner_id=partner.id):
-        await uow.outbox.enqueue(
-            OutboxKind.OFFER, now=now, destination_id=dest.id, offer_id=offer_id, lead_id=lead.id
-        )
-    uow.after_commit(ctx.hooks.poke)
+    await queue_offer_cards(uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner.id)
     await uow.commit()
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner.name}.", lead.id)

@@ -21,6 +21,23 @@ async def queue_card_edits(uow: UnitOfWork, ctx: Context, offer_id: int) -> None
     uow.after_commit(ctx.hooks.poke)
 
 
+async def queue_offer_cards(
+    uow: UnitOfWork, ctx: Context, *, offer_id: int, lead_id: int, partner_id: int
+) -> int:
+    """Queue the offer's card for every chat of the partner; returns how many chats."""
+    targets = await uow.partners.list_destinations(partner_id=partner_id)
+    for dest in targets:
+        await uow.outbox.enqueue(
+            OutboxKind.OFFER,
+            now=ctx.now(),
+            destination_id=dest.id,
+            offer_id=offer_id,
+            lead_id=lead_id,
+        )
+    uow.after_commit(ctx.hooks.poke)
+    return len(targets)
+
+
 async def settle_offer(
     uow: UnitOfWork,
     ctx: Context,

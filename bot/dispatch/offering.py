@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.dispatch.common import pending_offers, settle_offer
+from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.escalation import escalate
 from bot.domain.actors import Actor, Source
@@ -12,7 +12,6 @@ from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
 from bot.domain.offers import OfferMode, OfferStatus
 from bot.routing.policy import Filter, LeadFacts
-from bot.store.outbox import OutboxKind
 from bot.store.uow import UnitOfWork
 
 ROUTABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED)
@@ -96,16 +95,10 @@ async def offer_next(
             why=why,
             mode=mode,
         )
-        targets = await uow.partners.list_destinations(partner_id=partner.id)
-        for dest in targets:
-            await uow.outbox.enqueue(
-                OutboxKind.OFFER,
-                now=now,
-                destination_id=dest.id,
-                offer_id=offer_id,
-                lead_id=lead.id,
-            )
-        (created if targets else stranded).append(offer_id)
+        shown = await queue_offer_cards(
+            uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner.id
+        )
+        (created if shown else stranded).append(offer_id)
     for offer_id in stranded:
         await settle_offer(
             uow,
