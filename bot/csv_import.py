@@ -26,6 +26,7 @@ LEAD_COLUMNS = (
     "temperature",
     "qualification",
     "estimated_value",
+    "language",
     "consent",
 )
 COLUMNS = LEAD_COLUMNS + CONTACT_COLUMNS

@@ -51,6 +51,7 @@ class LeadIn(BaseModel):
     temperature: Temperature | None = None
     qualification: Qualification | None = None
     estimated_value: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
     consent: bool = True
     contact: ContactIn = ContactIn()
 
@@ -92,6 +93,7 @@ class LeadIn(BaseModel):
             temperature=self.temperature,
             qualification=self.qualification,
             estimated_value=self.estimated_value,
+            language=self.language,
             contact=Contact(
                 c.name, str(c.email) if c.email else None, c.phone, c.company, c.street
             ),

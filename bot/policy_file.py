@@ -41,6 +41,22 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _location(text: str) -> str:
+    parse_location(text)
+    return text
+
+
+def parse_location(text: str) -> tuple[float, float]:
+    """'48.137,11.575' -> (48.137, 11.575); ValueError otherwise."""
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"'{text}' is not a location; write it like '48.137,11.575'") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"'{text}' has coordinates out of range")
+    return lat, lon
+
+
 def _hours(spec: dict[str, Any]) -> dict[str, Any]:
     parse_hours(spec)
     return spec
@@ -58,6 +74,8 @@ class Policy(_Strict):
     reminder_before: Duration = timedelta(minutes=10)
     business_hours_only: bool = False
     stale_after: Duration = timedelta(hours=48)
+    out_of_hours: Literal["hold", "skip", "offer"] = "hold"
+    prefer: Literal["fair", "nearest"] = "fair"
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
     lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
 
@@ -91,7 +109,10 @@ class Partner(_Strict):
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
     holidays: list[date] = []
+    daily_cap: int | None = Field(None, ge=1)
+    location: Annotated[str, AfterValidator(_location)] | None = None
     paused: bool = False
+    paused_until: date | None = None
     slack_channel: str | None = None
     slack_team: str | None = None
     telegram_chat: int | None = None

@@ -14,7 +14,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.dispatch import expire_offer, route_lead
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
-from bot.domain.leads import DispatchStatus
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -110,9 +109,10 @@ class Scheduler:
         now = self._ctx.now()
         async with self._uow() as uow:
             due = await uow.offers.list_due(now=now)
-            stranded = await uow.leads.list_ids(
-                status=DispatchStatus.NEW, received_before=now - STRANDED_AFTER
+            stranded = await uow.leads.list_stranded(
+                received_before=now - STRANDED_AFTER, now=now
             )
+            stranded += [i for i in await uow.leads.list_due_holds(now=now) if i not in stranded]
             await uow.commit()
         expired = 0
         for offer_id in due:

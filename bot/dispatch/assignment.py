@@ -28,10 +28,10 @@ async def assign_lead(
         return Outcome.refused(
             f"Lead {lead.public_id} is already {lead.status} ({holder}).", lead.id
         )
-    facts = {p.slug: p for p in await uow.partners.list_facts()}
-    partner = facts.get(partner_slug)
-    if partner is None or partner.status is PartnerStatus.RETIRED:
+    found = await uow.partners.get_by_slug(partner_slug)
+    if found is None or found[2] is PartnerStatus.RETIRED:
         return Outcome.refused(f"There is no partner '{partner_slug}'.", lead.id)
+    partner_id, partner_name, _status = found
     for offer in await pending_offers(uow, lead.id):
         await settle_offer(
             uow,
@@ -45,7 +45,7 @@ async def assign_lead(
     now = ctx.now()
     offer_id = await uow.offers.create(
         lead_id=lead.id,
-        partner_id=partner.id,
+        partner_id=partner_id,
         round=lead.round,
         mode=OfferMode.MANUAL,
         now=now,
@@ -58,7 +58,7 @@ async def assign_lead(
         expect={"status": lead.status},
         now=now,
         status=DispatchStatus.ACCEPTED,
-        partner_id=partner.id,
+        partner_id=partner_id,
         stage=Stage.ACCEPTED,
         stage_changed_at=now,
     )
@@ -71,9 +71,9 @@ async def assign_lead(
         source=source,
         at=now,
         offer_id=offer_id,
-        partner=partner.slug,
+        partner=partner_slug,
         previous=lead.status,
     )
-    await queue_offer_cards(uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner.id)
+    await queue_offer_cards(uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner_id)
     await uow.commit()
-    return Outcome.done(f"Lead {lead.public_id} assigned to {partner.name}.", lead.id)
+    return Outcome.done(f"Lead {lead.public_id} assigned to {partner_name}.", lead.id)

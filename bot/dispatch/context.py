@@ -8,7 +8,9 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.domain.errors import LeadbotError
-from bot.policy_file import Policy, validate_document
+from bot.policy_file import LeadbotConfig, Policy, validate_document
+from bot.routing.directory import Directory, build_directory
+from bot.routing.geo import Geocoder, UsZipcodes
 from bot.routing.policy import RoutingPolicy
 from bot.store.uow import UnitOfWork
 
@@ -30,15 +32,30 @@ class PolicyBook:
     """Policy versions by number; versions never change once stored, so they are cached."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, Policy] = {}
+        self._cache: dict[int, LeadbotConfig] = {}
+        self._directory: Directory | None = None
 
-    async def get(self, uow: UnitOfWork, version: int) -> Policy:
+    async def config(self, uow: UnitOfWork, version: int) -> LeadbotConfig:
         if version not in self._cache:
             document = await uow.config.get_document(version)
             if document is None:
                 raise LeadbotError(f"policy version {version} is missing from the database")
-            self._cache[version] = validate_document(document).policy
+            self._cache[version] = validate_document(document)
         return self._cache[version]
+
+    async def get(self, uow: UnitOfWork, version: int) -> Policy:
+        return (await self.config(uow, version)).policy
+
+    async def directory(self, uow: UnitOfWork) -> Directory:
+        """The partner directory of the policy in force (rebuilt when a new one is applied)."""
+        version = await uow.config.current_version()
+        if version is None:
+            raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
+        if self._directory is None or self._directory.version != version:
+            config = await self.config(uow, version)
+            self._directory = build_directory(config, version=version,
+                                              ids=await uow.partners.ids_by_slug())
+        return self._directory
 
     async def current(self, uow: UnitOfWork) -> tuple[int, Policy]:
         version = await uow.config.current_version()
@@ -52,6 +69,7 @@ class Context:
     clock: Clock
     router: RoutingPolicy
     policies: PolicyBook = field(default_factory=PolicyBook)
+    geocoder: Geocoder = field(default_factory=UsZipcodes)
     hooks: Hooks = field(default_factory=Hooks)
 
     def now(self) -> datetime:

@@ -15,6 +15,13 @@ from bot.store.uow import UnitOfWork
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
+async def locate(
+    uow: UnitOfWork, ctx: Context, country: str, postcode: str
+) -> tuple[float, float] | None:
+    """The postcode's centroid: the bundled US data first, then imported GeoNames centroids."""
+    return ctx.geocoder.locate(country, postcode) or await uow.geo.locate(country, postcode)
+
+
 def new_public_id() -> str:
     return "L" + "".join(secrets.choice(_ALPHABET) for _ in range(7))
 
@@ -25,6 +32,10 @@ async def intake_lead(
     """Store `lead` and commit; a repeat of (source, external_id) returns the first one, False."""
     version, _policy = await ctx.policies.current(uow)
     lead = replace(lead, country=lead.country.upper(), postcode=normalize_postcode(lead.postcode))
+    if lead.lat is None or lead.lon is None:
+        where = await locate(uow, ctx, lead.country, lead.postcode)
+        if where is not None:
+            lead = replace(lead, lat=where[0], lon=where[1])
     now = ctx.now()
     lead_id = await uow.leads.insert(
         lead, public_id=new_public_id(), policy_version=version, now=now

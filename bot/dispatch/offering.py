@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from datetime import datetime
 
 from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
+from bot.dispatch.deciding import decide, lead_facts, routing_options
 from bot.dispatch.escalation import escalate
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
 from bot.domain.offers import OfferMode, OfferStatus
-from bot.routing.policy import Filter, LeadFacts
+from bot.routing.policy import Filter
 from bot.store.uow import UnitOfWork
 
 ROUTABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED)
@@ -23,6 +24,17 @@ def _summary(lead: Lead, dropped: dict[str, int]) -> str:
     return "no eligible partner left: " + ", ".join(
         f"{n} dropped by the {f} filter" for f, n in dropped.items()
     )
+
+
+async def _hold(
+    uow: UnitOfWork, ctx: Context, lead: Lead, until: datetime, *, actor: Actor, source: Source
+) -> None:
+    """Everyone who could take the lead is closed: it waits, visibly, until the first opens."""
+    if lead.held_until == until:
+        return
+    await uow.leads.cas(lead.id, expect={"status": lead.status}, now=ctx.now(), held_until=until)
+    await uow.events.append(lead.id, EventKind.HELD, actor=actor, source=source, at=ctx.now(),
+                            until=until.isoformat())
 
 
 async def offer_next(
@@ -40,18 +52,15 @@ async def offer_next(
             uow, ctx, lead, f"nobody took it in {lead.round} rounds", actor=actor, source=source
         )
         return []
-    partners = await uow.partners.list_facts(country=lead.country)
     tried = {o.partner_id for o in await uow.offers.list_for_lead(lead.id)}
     count = 1 if policy.mode == "exclusive" else policy.broadcast_size
     now = ctx.now()
-    facts = LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon)
-    decision = ctx.router.decide(facts, partners, exclude=tried, count=count, now=now)
-    # lock only the candidates' rotation rows; if another instance moved them meanwhile, redo
-    fresh = await uow.partners.lock_rotation([p.id for p in decision.eligible])
-    if any(fresh[p.id] != p.rr_current for p in decision.eligible):
-        partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
-        decision = ctx.router.decide(facts, partners, exclude=tried, count=count, now=now)
+    decision = await decide(uow, ctx, lead_facts(lead), exclude=tried, count=count,
+                            options=routing_options(policy), lock=True)
     await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
+    if not decision.chosen and decision.hold_until is not None:
+        await _hold(uow, ctx, lead, decision.hold_until, actor=actor, source=source)
+        return []
     if not decision.chosen:
         dropped: dict[str, int] = {}
         for v in decision.verdicts:
@@ -68,6 +77,7 @@ async def offer_next(
         now=now,
         status=DispatchStatus.OFFERED,
         round=lead.round + 1,
+        held_until=None,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")

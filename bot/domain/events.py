@@ -5,6 +5,7 @@ from enum import StrEnum
 
 class EventKind(StrEnum):
     RECEIVED = "received"
+    HELD = "held"
     OFFERED = "offered"
     DELIVERED = "delivered"
     ACCEPTED = "accepted"

@@ -110,6 +110,7 @@ class NewLead:
     temperature: Temperature | None = None
     qualification: Qualification | None = None
     estimated_value: float | None = None
+    language: str | None = None
     contact: Contact = field(default_factory=Contact)
 
 
@@ -139,3 +140,5 @@ class Lead:
     round: int
     stage_value: float | None = None
     lost_reason: str | None = None
+    language: str | None = None
+    held_until: datetime | None = None

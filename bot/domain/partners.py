@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+
+from bot.domain.hours import WeeklyHours
 
 
 class PartnerStatus(StrEnum):
@@ -108,7 +110,10 @@ def parse_territory(text: str) -> Territory:
 
 @dataclass(frozen=True)
 class PartnerFacts:
-    """What routing needs to know about one partner at decision time."""
+    """What routing needs to know about one partner at decision time.
+
+    The first group changes only with leadbot.yaml; the second is read fresh for each decision.
+    """
 
     id: int
     slug: str
@@ -119,8 +124,15 @@ class PartnerFacts:
     priority: int
     specialties: frozenset[str]
     territories: tuple[Territory, ...]
+    languages: frozenset[str] = field(default_factory=frozenset)
+    timezone: str = "UTC"
+    hours: WeeklyHours = field(default_factory=dict)
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    daily_cap: int | None = None
+    location: tuple[float, float] | None = None
+
     open_leads: int = 0
+    offers_today: int = 0
     rr_current: float = 0.0
     last_offered_at: datetime | None = None
     paused_until: datetime | None = None
-    languages: frozenset[str] = field(default_factory=frozenset)

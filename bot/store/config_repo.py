@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.partners import PartnerStatus, parse_territory
 from bot.policy_file import LeadbotConfig, Member, Partner
+from bot.routing.directory import partner_facts, start_of
 from bot.store.tables import (
     chat_accounts,
     destinations,
@@ -75,6 +76,7 @@ class ConfigRepo:
         return version
 
     async def _upsert_partner(self, p: Partner, pid: int | None, now: datetime) -> int:
+        location = partner_facts(0, p).location
         values = dict(
             name=p.name,
             status=PartnerStatus.PAUSED if p.paused else PartnerStatus.ACTIVE,
@@ -86,6 +88,10 @@ class ConfigRepo:
             holidays=[day.isoformat() for day in p.holidays],
             specialties=sorted(p.specialties),
             languages=sorted(p.languages),
+            daily_cap=p.daily_cap,
+            lat=location[0] if location else None,
+            lon=location[1] if location else None,
+            paused_until=start_of(p.paused_until, p.timezone) if p.paused_until else None,
         )
         if pid is not None:
             await self.conn.execute(update(partners).where(partners.c.id == pid).values(**values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +38,8 @@ def to_lead(row: Row[Any]) -> Lead:
         round=m["round"],
         stage_value=m["stage_value"],
         lost_reason=m["lost_reason"],
+        language=m["language"],
+        held_until=m["held_until"],
     )
 
 
@@ -70,6 +72,7 @@ class LeadRepo:
                 temperature=lead.temperature,
                 qualification=lead.qualification,
                 estimated_value=lead.estimated_value,
+                language=lead.language,
                 status=DispatchStatus.NEW,
                 stage=Stage.NONE,
                 policy_version=policy_version,
@@ -149,11 +152,29 @@ class LeadRepo:
             update(leads).where(leads.c.id == lead_id).values(explanation=decisions)
         )
 
-    async def list_ids(self, *, status: DispatchStatus, received_before: datetime) -> list[int]:
+    async def list_stranded(self, *, received_before: datetime, now: datetime) -> list[int]:
+        """Leads stored but never routed (a crash in between), not counting held ones."""
         stmt = (
             select(leads.c.id)
-            .where(leads.c.status == status, leads.c.received_at <= received_before)
+            .where(
+                leads.c.status == DispatchStatus.NEW,
+                leads.c.received_at <= received_before,
+                or_(leads.c.held_until.is_(None), leads.c.held_until <= now),
+            )
             .order_by(leads.c.received_at)
+            .limit(500)
+        )
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def list_due_holds(self, *, now: datetime) -> list[int]:
+        """Held leads whose first partner has opened: route them again."""
+        stmt = (
+            select(leads.c.id)
+            .where(
+                leads.c.status.in_([DispatchStatus.NEW, DispatchStatus.OFFERED]),
+                leads.c.held_until <= now,
+            )
+            .order_by(leads.c.held_until)
             .limit(500)
         )
         return list((await self.conn.execute(stmt)).scalars())

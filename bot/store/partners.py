@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import DispatchStatus
-from bot.domain.partners import PartnerFacts, PartnerStatus, Territory, TerritoryKind
-from bot.store.tables import destinations, leads, partners, territories
+from bot.domain.partners import PartnerStatus
+from bot.routing.directory import local_midnight
+from bot.store.tables import destinations, leads, offers, partners
 
 
 @dataclass(frozen=True)
@@ -23,62 +24,61 @@ class Destination:
     chat_id: str
 
 
-def _territory(m: Any) -> Territory:
-    return Territory(
-        country=m["country"],
-        kind=TerritoryKind(m["kind"]),
-        value=m["value"],
-        range_from=m["range_from"],
-        range_to=m["range_to"],
-        lat=m["lat"],
-        lon=m["lon"],
-        radius_km=m["radius_km"],
-    )
-
-
 class PartnerRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def list_facts(self, *, country: str | None = None) -> list[PartnerFacts]:
-        """Routing facts of every partner not retired (with territories in `country` if given)."""
-        t_stmt = select(territories)
-        if country is not None:
-            t_stmt = t_stmt.where(territories.c.country == country)
-        by_partner: dict[int, list[Territory]] = {}
-        for row in await self.conn.execute(t_stmt):
-            by_partner.setdefault(row.partner_id, []).append(_territory(row._mapping))
+    async def ids_by_slug(self) -> dict[str, int]:
+        """Slug -> id of every partner not retired."""
+        stmt = select(partners.c.slug, partners.c.id).where(
+            partners.c.status != PartnerStatus.RETIRED
+        )
+        return {slug: pid for slug, pid in await self.conn.execute(stmt)}
+
+    async def load_state(
+        self, ids: list[int], *, now: datetime, daily_caps: dict[int, str]
+    ) -> dict[int, dict[str, Any]]:
+        """What changes between decisions, for the given partners (retired ones left out).
+
+        `daily_caps` maps partners with a daily cap to their time zone, to count today's offers.
+        """
+        if not ids:
+            return {}
+        rows = await self.conn.execute(
+            select(partners.c.id, partners.c.status, partners.c.capacity, partners.c.paused_until,
+                   partners.c.rr_current, partners.c.last_offered_at)
+            .where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
+        )
+        state = {
+            r.id: {"status": PartnerStatus(r.status), "capacity": r.capacity,
+                   "paused_until": r.paused_until, "rr_current": r.rr_current,
+                   "last_offered_at": r.last_offered_at, "open_leads": 0, "offers_today": 0}
+            for r in rows
+        }
         open_stmt = (
             select(leads.c.partner_id, func.count())
-            .where(leads.c.status == DispatchStatus.ACCEPTED)
+            .where(leads.c.status == DispatchStatus.ACCEPTED, leads.c.partner_id.in_(list(state)))
             .group_by(leads.c.partner_id)
         )
-        open_counts = {pid: n for pid, n in await self.conn.execute(open_stmt)}
-        p_stmt = select(partners).where(partners.c.status != PartnerStatus.RETIRED)
-        if country is not None:
-            p_stmt = p_stmt.where(partners.c.id.in_(list(by_partner)))
-        facts = []
-        for row in await self.conn.execute(p_stmt.order_by(partners.c.id)):
-            m = row._mapping
-            facts.append(
-                PartnerFacts(
-                    id=m["id"],
-                    slug=m["slug"],
-                    name=m["name"],
-                    status=PartnerStatus(m["status"]),
-                    capacity=m["capacity"],
-                    weight=m["weight"],
-                    priority=m["priority"],
-                    specialties=frozenset(m["specialties"]),
-                    languages=frozenset(m["languages"]),
-                    territories=tuple(by_partner.get(m["id"], ())),
-                    open_leads=open_counts.get(m["id"], 0),
-                    rr_current=m["rr_current"],
-                    last_offered_at=m["last_offered_at"],
-                    paused_until=m["paused_until"],
-                )
+        for pid, n in await self.conn.execute(open_stmt):
+            state[pid]["open_leads"] = n
+        capped = [pid for pid in daily_caps if pid in state]
+        if capped:
+            recent = select(offers.c.partner_id, offers.c.created_at).where(
+                offers.c.partner_id.in_(capped), offers.c.created_at >= now - timedelta(days=2)
             )
-        return facts
+            for pid, created_at in await self.conn.execute(recent):
+                if created_at >= local_midnight(daily_caps[pid], now):
+                    state[pid]["offers_today"] += 1
+        return state
+
+    async def get_by_slug(self, slug: str) -> tuple[int, str, PartnerStatus] | None:
+        """(id, name, status) of the partner with this slug."""
+        stmt = select(partners.c.id, partners.c.name, partners.c.status).where(
+            partners.c.slug == slug
+        )
+        row = (await self.conn.execute(stmt)).first()
+        return (row.id, row.name, PartnerStatus(row.status)) if row else None
 
     async def lock_rotation(self, partner_ids: list[int]) -> dict[int, float]:
         """Row-lock the candidates (in id order) and read their current rotation state."""

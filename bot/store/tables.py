@@ -51,6 +51,9 @@ partners = Table(
     Column("holidays", JSON, nullable=False),
     Column("specialties", JSON, nullable=False),
     Column("languages", JSON, nullable=False),
+    Column("daily_cap", Integer),
+    Column("lat", Float),  # where the partner is, for `prefer: nearest`
+    Column("lon", Float),
     # smooth weighted round robin state: kept here so fairness survives restarts
     Column("rr_current", Float, nullable=False, server_default="0"),
     Column("last_offered_at", UtcDateTime),
@@ -126,7 +129,10 @@ leads = Table(
     Column("temperature", String(8)),
     Column("qualification", String(8)),
     Column("estimated_value", Float),
+    Column("language", String(8)),
     Column("status", String(16), nullable=False),
+    # everyone who could take it is closed: route again then (out_of_hours: hold)
+    Column("held_until", UtcDateTime),
     Column("stage", String(16), nullable=False, server_default="none"),
     Column("stage_value", Float),
     Column("lost_reason", String(64)),
@@ -220,6 +226,17 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# postcode centroids for countries other than the US (loaded by `leadbot geo import`)
+postcode_centroids = Table(
+    "postcode_centroids",
+    metadata,
+    Column("country", String(2), primary_key=True),
+    Column("postcode", String(16), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("place", String(200)),
 )
 
 api_keys = Table(

@@ -14,6 +14,7 @@ from sqlalchemy.sql import Executable
 from bot.store.apikeys import ApiKeyRepo
 from bot.store.config_repo import ConfigRepo
 from bot.store.events import EventRepo
+from bot.store.geo import GeoRepo
 from bot.store.leads import LeadRepo
 from bot.store.members import MemberRepo
 from bot.store.offers import OfferRepo
@@ -36,6 +37,7 @@ class UnitOfWork:
     config: ConfigRepo
     members: MemberRepo
     apikeys: ApiKeyRepo
+    geo: GeoRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -49,7 +51,7 @@ class UnitOfWork:
         conn = self._conn
         self.leads, self.offers, self.partners = LeadRepo(conn), OfferRepo(conn), PartnerRepo(conn)
         self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
-        self.members, self.apikeys = MemberRepo(conn), ApiKeyRepo(conn)
+        self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
         self._effects = []
         return self
 

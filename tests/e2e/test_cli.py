@@ -148,5 +148,7 @@ def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
 
 
 def test_migrate(env):
+    from bot.store.migrate import head_revision
+
     result = invoke("migrate")
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and f"revision {head_revision()}" in result.output

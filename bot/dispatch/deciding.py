@@ -1,0 +1,55 @@
+"""One routing decision against the live directory: index lookup, fresh state, the policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.dispatch.context import Context
+from bot.domain.leads import Lead
+from bot.policy_file import Policy
+from bot.routing.policy import Decision, LeadFacts, RoutingOptions
+from bot.store.uow import UnitOfWork
+
+
+def lead_facts(lead: Lead) -> LeadFacts:
+    return LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon,
+                     lead.language)
+
+
+def routing_options(policy: Policy) -> RoutingOptions:
+    return RoutingOptions(out_of_hours=policy.out_of_hours, prefer=policy.prefer)
+
+
+async def decide(
+    uow: UnitOfWork,
+    ctx: Context,
+    facts: LeadFacts,
+    *,
+    exclude: set[int],
+    count: int,
+    options: RoutingOptions,
+    lock: bool,
+) -> Decision:
+    """Ask the policy about the partners whose territory covers the lead (found by the index).
+
+    With `lock`, the candidates' rotation rows are locked and the decision is redone if
+    another instance moved them meanwhile (so fairness holds across instances).
+    """
+    directory = await ctx.policies.directory(uow)
+    covering = directory.index.covering(country=facts.country, postcode=facts.postcode,
+                                        lat=facts.lat, lon=facts.lon)
+    now = ctx.now()
+    caps = {pid: directory.partners[pid].timezone for pid in covering
+            if directory.partners[pid].daily_cap is not None}
+    state = await uow.partners.load_state(list(covering), now=now, daily_caps=caps)
+    partners = [directory.with_state(pid, state[pid]) for pid in sorted(state)]
+    decision = ctx.router.decide(facts, partners, exclude=exclude, count=count, now=now,
+                                 covering=covering, options=options)
+    if lock:
+        fresh = await uow.partners.lock_rotation([p.id for p in decision.eligible])
+        if any(fresh[p.id] != p.rr_current for p in decision.eligible):
+            partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
+            decision = ctx.router.decide(facts, partners, exclude=exclude, count=count, now=now,
+                                         covering=covering, options=options)
+    decision.outside = len(directory.partners) - len(partners)
+    return decision

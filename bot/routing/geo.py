@@ -1,0 +1,67 @@
+"""Geocoding: (country, postcode) to a centroid, so radius rules can apply.
+
+US centroids come from the `zipcodes` package (data inside the wheel, works offline); other
+countries from GeoNames postal-code files loaded with `leadbot geo import`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Centroid:
+    country: str
+    postcode: str
+    lat: float
+    lon: float
+    place: str = ""
+
+
+class Geocoder(Protocol):
+    def locate(self, country: str, postcode: str) -> tuple[float, float] | None: ...
+
+
+class UsZipcodes:
+    """US ZIP centroids from the `zipcodes` package."""
+
+    def locate(self, country: str, postcode: str) -> tuple[float, float] | None:
+        if country != "US" or not postcode[:5].isdigit():
+            return None
+        import zipcodes  # loads its bundled data on first use
+
+        matches = zipcodes.matching(postcode[:5])
+        if not matches:
+            return None
+        return float(matches[0]["lat"]), float(matches[0]["long"])
+
+
+def read_geonames(path: Path) -> Iterator[Centroid]:
+    """Rows of a GeoNames postal-code file (allCountries.txt / DE.txt, tab separated).
+
+    Columns: country, postal code, place, admin1 name, admin1 code, admin2 name, admin2 code,
+    admin3 name, admin3 code, latitude, longitude, accuracy. Raises ValueError with the line
+    number for a malformed row.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(
+            csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1
+        ):
+            if not row or not row[0].strip():
+                continue
+            if len(row) < 11:
+                raise ValueError(
+                    f"{path}: line {number}: expected 12 tab-separated columns, found {len(row)}"
+                )
+            try:
+                lat, lon = float(row[9]), float(row[10])
+            except ValueError:
+                raise ValueError(
+                    f"{path}: line {number}: latitude/longitude are not numbers"
+                ) from None
+            postcode = row[1].replace(" ", "").replace("-", "").upper()
+            yield Centroid(row[0].strip().upper(), postcode, lat, lon, row[2])

@@ -1,0 +1,38 @@
+"""Working hours in a partner's own time zone, with holidays (pure)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.hours import WeeklyHours
+
+
+def is_open(hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime) -> bool:
+    """True when `at` falls inside the weekly hours (no hours given = always open)."""
+    if not hours:
+        return True
+    local = at.astimezone(ZoneInfo(tz))
+    if local.date() in holidays:
+        return False
+    now = local.time()
+    return any(start <= now < end for start, end in hours.get(local.weekday(), []))
+
+
+def next_opening(
+    hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime, *, days: int = 21
+) -> datetime | None:
+    """The first moment at or after `at` when the partner is open (None if not within `days`)."""
+    if is_open(hours, tz, holidays, at):
+        return at
+    zone = ZoneInfo(tz)
+    local = at.astimezone(zone)
+    for offset in range(days + 1):
+        day = local.date() + timedelta(days=offset)
+        if day in holidays:
+            continue
+        for start, _end in sorted(hours.get(day.weekday(), [])):
+            opening = datetime.combine(day, start, tzinfo=zone)
+            if opening >= local:
+                return opening.astimezone(at.tzinfo)
+    return None
