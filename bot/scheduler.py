@@ -109,9 +109,7 @@ class Scheduler:
         now = self._ctx.now()
         async with self._uow() as uow:
             due = await uow.offers.list_due(now=now)
-            stranded = await uow.leads.list_stranded(
-                received_before=now - STRANDED_AFTER, now=now
-            )
+            stranded = await uow.leads.list_stranded(received_before=now - STRANDED_AFTER, now=now)
             stranded += [i for i in await uow.leads.list_due_holds(now=now) if i not in stranded]
             await uow.commit()
         expired = 0

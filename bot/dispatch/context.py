@@ -53,8 +53,9 @@ class PolicyBook:
             raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
         if self._directory is None or self._directory.version != version:
             config = await self.config(uow, version)
-            self._directory = build_directory(config, version=version,
-                                              ids=await uow.partners.ids_by_slug())
+            self._directory = build_directory(
+                config, version=version, ids=await uow.partners.ids_by_slug()
+            )
         return self._directory
 
     async def current(self, uow: UnitOfWork) -> tuple[int, Policy]:

@@ -6,14 +6,16 @@ from dataclasses import replace
 
 from bot.dispatch.context import Context
 from bot.domain.leads import Lead
+from bot.domain.partners import TerritoryKind
 from bot.policy_file import Policy
 from bot.routing.policy import Decision, LeadFacts, RoutingOptions
 from bot.store.uow import UnitOfWork
 
 
 def lead_facts(lead: Lead) -> LeadFacts:
-    return LeadFacts(lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon,
-                     lead.language)
+    return LeadFacts(
+        lead.country, lead.postcode, lead.specialties, lead.lat, lead.lon, lead.language
+    )
 
 
 def routing_options(policy: Policy) -> RoutingOptions:
@@ -36,20 +38,42 @@ async def decide(
     another instance moved them meanwhile (so fairness holds across instances).
     """
     directory = await ctx.policies.directory(uow)
-    covering = directory.index.covering(country=facts.country, postcode=facts.postcode,
-                                        lat=facts.lat, lon=facts.lon)
+    covering = directory.index.covering(
+        country=facts.country, postcode=facts.postcode, lat=facts.lat, lon=facts.lon
+    )
     now = ctx.now()
-    caps = {pid: directory.partners[pid].timezone for pid in covering
-            if directory.partners[pid].daily_cap is not None}
+    caps = {
+        pid: directory.partners[pid].timezone
+        for pid in covering
+        if directory.partners[pid].daily_cap is not None
+    }
     state = await uow.partners.load_state(list(covering), now=now, daily_caps=caps)
     partners = [directory.with_state(pid, state[pid]) for pid in sorted(state)]
-    decision = ctx.router.decide(facts, partners, exclude=exclude, count=count, now=now,
-                                 covering=covering, options=options)
+    decision = ctx.router.decide(
+        facts, partners, exclude=exclude, count=count, now=now, covering=covering, options=options
+    )
     if lock:
         fresh = await uow.partners.lock_rotation([p.id for p in decision.eligible])
         if any(fresh[p.id] != p.rr_current for p in decision.eligible):
             partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
-            decision = ctx.router.decide(facts, partners, exclude=exclude, count=count, now=now,
-                                         covering=covering, options=options)
+            decision = ctx.router.decide(
+                facts,
+                partners,
+                exclude=exclude,
+                count=count,
+                now=now,
+                covering=covering,
+                options=options,
+            )
     decision.outside = len(directory.partners) - len(partners)
+    if facts.lat is None:
+        unchecked = [p.slug for pid, p in directory.partners.items() if pid not in covering
+                     and any(t.kind is TerritoryKind.RADIUS and t.country == facts.country
+                             for t in p.territories)]
+        if unchecked:
+            decision.notes.append(
+                f"{len(unchecked)} partner(s) with radius rules ({', '.join(unchecked[:5])}) "
+                f"could not be checked: the lead has no coordinates and "
+                f"{facts.country}-{facts.postcode} is not in the geocoder"
+            )
     return decision

@@ -33,8 +33,9 @@ async def _hold(
     if lead.held_until == until:
         return
     await uow.leads.cas(lead.id, expect={"status": lead.status}, now=ctx.now(), held_until=until)
-    await uow.events.append(lead.id, EventKind.HELD, actor=actor, source=source, at=ctx.now(),
-                            until=until.isoformat())
+    await uow.events.append(
+        lead.id, EventKind.HELD, actor=actor, source=source, at=ctx.now(), until=until.isoformat()
+    )
 
 
 async def offer_next(
@@ -55,8 +56,15 @@ async def offer_next(
     tried = {o.partner_id for o in await uow.offers.list_for_lead(lead.id)}
     count = 1 if policy.mode == "exclusive" else policy.broadcast_size
     now = ctx.now()
-    decision = await decide(uow, ctx, lead_facts(lead), exclude=tried, count=count,
-                            options=routing_options(policy), lock=True)
+    decision = await decide(
+        uow,
+        ctx,
+        lead_facts(lead),
+        exclude=tried,
+        count=count,
+        options=routing_options(policy),
+        lock=True,
+    )
     await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
     if not decision.chosen and decision.hold_until is not None:
         await _hold(uow, ctx, lead, decision.hold_until, actor=actor, source=source)

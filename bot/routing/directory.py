@@ -34,8 +34,10 @@ class Directory:
 def partner_facts(pid: int, p: Partner) -> PartnerFacts:
     """Standing facts of one partner as written in leadbot.yaml."""
     rules = tuple(parse_territory(t) for t in p.territories)
-    location = parse_location(p.location) if p.location else next(
-        ((t.lat, t.lon) for t in rules if t.kind is TerritoryKind.RADIUS), None
+    location = (
+        parse_location(p.location)
+        if p.location
+        else next(((t.lat, t.lon) for t in rules if t.kind is TerritoryKind.RADIUS), None)
     )
     return PartnerFacts(
         id=pid,

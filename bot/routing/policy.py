@@ -64,6 +64,7 @@ class Decision:
     rotation: dict[int, float] = field(default_factory=dict)  # new rr_current to persist
     hold_until: datetime | None = None  # everyone eligible is closed: wait until then
     outside: int = 0  # partners not covering the lead, left out before the filters ran
+    notes: list[str] = field(default_factory=list)
 
     @property
     def eligible(self) -> list[PartnerFacts]:
@@ -79,6 +80,7 @@ class Decision:
                 for v in self.verdicts
             ],
             "outside_territory": self.outside,
+            "notes": self.notes,
             "hold_until": self.hold_until.isoformat() if self.hold_until else None,
         }
 

@@ -41,8 +41,15 @@ class GeoRepo:
                 continue
             seen.add((c.country, c.postcode))
             counts[c.country] = counts.get(c.country, 0) + 1
-            pending.append(dict(country=c.country, postcode=c.postcode, lat=c.lat, lon=c.lon,
-                                place=c.place[:200]))
+            pending.append(
+                dict(
+                    country=c.country,
+                    postcode=c.postcode,
+                    lat=c.lat,
+                    lon=c.lon,
+                    place=c.place[:200],
+                )
+            )
             if len(pending) >= batch:
                 await self.conn.execute(postcode_centroids.insert(), pending)
                 pending = []

@@ -152,6 +152,11 @@ class LeadRepo:
             update(leads).where(leads.c.id == lead_id).values(explanation=decisions)
         )
 
+    async def list_since(self, since: datetime) -> list[Lead]:
+        """Leads received since `since`, oldest first (for replays)."""
+        stmt = select(leads).where(leads.c.received_at >= since).order_by(leads.c.received_at)
+        return [to_lead(r) for r in await self.conn.execute(stmt)]
+
     async def list_stranded(self, *, received_before: datetime, now: datetime) -> list[int]:
         """Leads stored but never routed (a crash in between), not counting held ones."""
         stmt = (

@@ -45,14 +45,25 @@ class PartnerRepo:
         if not ids:
             return {}
         rows = await self.conn.execute(
-            select(partners.c.id, partners.c.status, partners.c.capacity, partners.c.paused_until,
-                   partners.c.rr_current, partners.c.last_offered_at)
-            .where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
+            select(
+                partners.c.id,
+                partners.c.status,
+                partners.c.capacity,
+                partners.c.paused_until,
+                partners.c.rr_current,
+                partners.c.last_offered_at,
+            ).where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
         )
         state = {
-            r.id: {"status": PartnerStatus(r.status), "capacity": r.capacity,
-                   "paused_until": r.paused_until, "rr_current": r.rr_current,
-                   "last_offered_at": r.last_offered_at, "open_leads": 0, "offers_today": 0}
+            r.id: {
+                "status": PartnerStatus(r.status),
+                "capacity": r.capacity,
+                "paused_until": r.paused_until,
+                "rr_current": r.rr_current,
+                "last_offered_at": r.last_offered_at,
+                "open_leads": 0,
+                "offers_today": 0,
+            }
             for r in rows
         }
         open_stmt = (
@@ -71,6 +82,15 @@ class PartnerRepo:
                 if created_at >= local_midnight(daily_caps[pid], now):
                     state[pid]["offers_today"] += 1
         return state
+
+    async def open_counts(self) -> dict[int, int]:
+        """Accepted, not yet closed leads per partner."""
+        stmt = (
+            select(leads.c.partner_id, func.count())
+            .where(leads.c.status == DispatchStatus.ACCEPTED)
+            .group_by(leads.c.partner_id)
+        )
+        return {pid: n for pid, n in await self.conn.execute(stmt)}
 
     async def get_by_slug(self, slug: str) -> tuple[int, str, PartnerStatus] | None:
         """(id, name, status) of the partner with this slug."""

@@ -39,6 +39,20 @@ def count(url: str, table) -> int:
     return asyncio.run(go())
 
 
+def first_public_id(url: str) -> str:
+    from sqlalchemy import select
+
+    async def go() -> str:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(select(leads.c.public_id).limit(1))).scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
 def invoke(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
@@ -110,16 +124,7 @@ def test_leads_show_prints_the_history(env, tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("external_id,country,postcode,specialties\nx-1,DE,80331,heat-pump\n")
     invoke("leads", "import", str(path))
-    from sqlalchemy import select
-
-    async def public_id() -> str:
-        engine = create_engine(env)
-        async with engine.connect() as conn:
-            value = (await conn.execute(select(leads.c.public_id))).scalar_one()
-        await engine.dispose()
-        return value
-
-    ref = asyncio.run(public_id())
+    ref = first_public_id(env)
     shown = invoke("leads", "show", ref)
     assert shown.exit_code == 0
     assert f"Lead {ref}" in shown.output and "status: offered" in shown.output

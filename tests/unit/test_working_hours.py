@@ -1,0 +1,41 @@
+"""Working hours in the partner's own time zone, with holidays."""
+
+from datetime import UTC, date, datetime
+
+from bot.domain.hours import parse_hours
+from bot.routing.hours import is_open, next_opening
+
+HOURS = parse_hours({"mon-fri": "08:00-18:00", "sat": "09:00-12:00"})
+BERLIN = "Europe/Berlin"
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_open_in_local_time():
+    # 2026-03-02 is a Monday; Berlin is UTC+1 in March before the switch
+    assert is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 2, 7, 30))  # 08:30 local
+    assert not is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 2, 6, 30))  # 07:30 local
+    assert not is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 2, 17, 0))  # 18:00 local: closed
+    assert not is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 8, 10, 0))  # Sunday
+
+
+def test_no_hours_means_always_open():
+    assert is_open({}, BERLIN, frozenset({date(2026, 12, 24)}), utc(2026, 12, 24, 3, 0))
+
+
+def test_next_opening_across_a_weekend_and_a_holiday():
+    saturday_evening = utc(2026, 3, 7, 15, 0)  # Sat 16:00 local, after Saturday hours
+    assert next_opening(HOURS, BERLIN, frozenset(), saturday_evening) == utc(2026, 3, 9, 7, 0)
+    holiday = frozenset({date(2026, 3, 9)})
+    assert next_opening(HOURS, BERLIN, holiday, saturday_evening) == utc(2026, 3, 10, 7, 0)
+    at_work = utc(2026, 3, 9, 9, 0)
+    assert next_opening(HOURS, BERLIN, frozenset(), at_work) == at_work
+
+
+def test_next_opening_respects_daylight_saving():
+    # Berlin switches to UTC+2 on 2026-03-29; Monday 30 March opens at 06:00 UTC
+    assert next_opening(HOURS, BERLIN, frozenset(), utc(2026, 3, 28, 12, 0)) == utc(
+        2026, 3, 30, 6, 0
+    )
