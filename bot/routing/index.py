@@ -15,12 +15,16 @@ from math import cos, floor, radians
 from bot.domain.partners import Territory, TerritoryKind
 from bot.routing.territory import distance_km
 
-RANGE_BUCKET = 100
-MAX_BUCKETS = 64
+RANGE_BUCKET = 50
+MAX_BUCKETS = 128
 CELL_DEG = 0.5
 KM_PER_DEG = 111.32
 
 Entry = tuple[int, Territory]
+# a range with its bounds unpacked (the hot loop reads them many times per lookup)
+Span = tuple[int, int, int, Territory]
+# a circle with its bounding box, so most misses cost four comparisons instead of trigonometry
+Circle = tuple[int, Territory, float, float, float, float, float, float, float]
 
 
 def _cell(lat: float, lon: float) -> tuple[int, int]:
@@ -30,35 +34,53 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 class TerritoryIndex:
     def __init__(self) -> None:
         self._prefix: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
-        self._buckets: dict[str, dict[int, list[Entry]]] = defaultdict(lambda: defaultdict(list))
-        self._wide: dict[str, list[Entry]] = defaultdict(list)
-        self._grid: dict[str, dict[tuple[int, int], list[Entry]]] = defaultdict(
+        self._buckets: dict[str, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
+        self._wide: dict[str, list[Span]] = defaultdict(list)
+        self._grid: dict[str, dict[tuple[int, int], list[Circle]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        self._prefix_lengths: dict[str, list[int]] = defaultdict(list)  # longest first
         self.size = 0
 
     def add(self, partner_id: int, rule: Territory) -> None:
         self.size += 1
         entry = (partner_id, rule)
         if rule.kind is TerritoryKind.PREFIX:
-            self._prefix[rule.country][rule.value or ""].append(entry)
+            prefix = rule.value or ""
+            self._prefix[rule.country][prefix].append(entry)
+            lengths = self._prefix_lengths[rule.country]
+            if len(prefix) not in lengths:
+                lengths.append(len(prefix))
+                lengths.sort(reverse=True)
         elif rule.kind is TerritoryKind.RANGE:
             assert rule.range_from is not None and rule.range_to is not None
+            span = (partner_id, rule.range_from, rule.range_to, rule)
             first, last = rule.range_from // RANGE_BUCKET, rule.range_to // RANGE_BUCKET
             if last - first >= MAX_BUCKETS:
-                self._wide[rule.country].append(entry)
+                self._wide[rule.country].append(span)
             else:
                 for bucket in range(first, last + 1):
-                    self._buckets[rule.country][bucket].append(entry)
+                    self._buckets[rule.country][bucket].append(span)
         else:
             assert rule.lat is not None and rule.lon is not None and rule.radius_km is not None
             dlat = rule.radius_km / KM_PER_DEG
             dlon = rule.radius_km / (KM_PER_DEG * max(0.01, cos(radians(rule.lat))))
+            circle = (
+                partner_id,
+                rule,
+                rule.lat - dlat,
+                rule.lat + dlat,
+                rule.lon - dlon,
+                rule.lon + dlon,
+                rule.lat,
+                rule.lon,
+                rule.radius_km,
+            )
             lat0, lon0 = _cell(rule.lat - dlat, rule.lon - dlon)
             lat1, lon1 = _cell(rule.lat + dlat, rule.lon + dlon)
             for i in range(lat0, lat1 + 1):
                 for j in range(lon0, lon1 + 1):
-                    self._grid[rule.country][(i, j)].append(entry)
+                    self._grid[rule.country][(i, j)].append(circle)
 
     def covering(
         self, *, country: str, postcode: str, lat: float | None, lon: float | None
@@ -67,21 +89,31 @@ class TerritoryIndex:
         found: dict[int, Territory] = {}
         prefixes = self._prefix.get(country)
         if prefixes:
-            for n in range(len(postcode), 0, -1):
-                for pid, rule in prefixes.get(postcode[:n], ()):
-                    found.setdefault(pid, rule)
+            for n in self._prefix_lengths[country]:  # only lengths some rule uses
+                if n <= len(postcode):
+                    for pid, rule in prefixes.get(postcode[:n], ()):
+                        if pid not in found:
+                            found[pid] = rule
         if postcode.isdigit():
             value = int(postcode)
             buckets = self._buckets.get(country)
-            candidates = (
-                buckets.get(value // RANGE_BUCKET, []) if buckets else []
-            ) + self._wide.get(country, [])
-            for pid, rule in candidates:
-                if pid not in found and rule.range_from <= value <= rule.range_to:  # type: ignore[operator]
-                    found[pid] = rule
+            for entries in (
+                buckets.get(value // RANGE_BUCKET, ()) if buckets else (),
+                self._wide.get(country, ()),
+            ):
+                for pid, low, high, rule in entries:
+                    if low <= value <= high and pid not in found:
+                        found[pid] = rule
         if lat is not None and lon is not None:
             grid = self._grid.get(country)
-            for pid, rule in grid.get(_cell(lat, lon), []) if grid else []:
-                if pid not in found and distance_km(lat, lon, rule.lat, rule.lon) <= rule.radius_km:  # type: ignore[arg-type,operator]
+            for pid, rule, la0, la1, lo0, lo1, clat, clon, km in (
+                grid.get(_cell(lat, lon), ()) if grid else ()
+            ):
+                if (
+                    pid not in found
+                    and la0 <= lat <= la1
+                    and lo0 <= lon <= lo1
+                    and distance_km(lat, lon, clat, clon) <= km
+                ):
                     found[pid] = rule
         return found

@@ -9,7 +9,7 @@ the partner offered least recently, never to the oldest partner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -17,7 +17,7 @@ from bot.domain.partners import PartnerFacts, PartnerStatus, Territory, Territor
 from bot.routing.hours import is_open, next_opening
 from bot.routing.territory import distance_km, first_covering
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ACTIVE = PartnerStatus.ACTIVE
 
 
 class Filter(StrEnum):
@@ -49,32 +49,62 @@ class LeadFacts:
     language: str | None = None
 
 
-@dataclass(frozen=True)
 class Verdict:
-    partner: PartnerFacts
-    dropped_by: Filter | None
-    reason: str
+    """One candidate's outcome; the reason text is only built when someone reads it."""
+
+    __slots__ = ("partner", "dropped_by", "rule", "_lead", "_now")
+
+    def __init__(
+        self,
+        partner: PartnerFacts,
+        dropped_by: Filter | None,
+        rule: Territory | None,
+        lead: LeadFacts,
+        now: datetime,
+    ) -> None:
+        self.partner, self.dropped_by, self.rule = partner, dropped_by, rule
+        self._lead, self._now = lead, now
+
+    @property
+    def reason(self) -> str:
+        return describe(self.partner, self.dropped_by, self._lead, self.rule, self._now)
 
 
 @dataclass
 class Decision:
     chosen: list[PartnerFacts]
-    why: dict[int, str]  # partner id -> the one line shown on its card
-    verdicts: list[Verdict]
+    raw: list[tuple[PartnerFacts, Filter | None, Territory | None]]  # (partner, filter, rule)
+    lead: LeadFacts
+    now: datetime
     rotation: dict[int, float] = field(default_factory=dict)  # new rr_current to persist
     hold_until: datetime | None = None  # everyone eligible is closed: wait until then
     outside: int = 0  # partners not covering the lead, left out before the filters ran
     notes: list[str] = field(default_factory=list)
 
     @property
+    def verdicts(self) -> list[Verdict]:
+        """Every candidate with the filter that dropped it (None: eligible), in input order."""
+        return [Verdict(p, f, rule, self.lead, self.now) for p, f, rule in self.raw]
+
+    @property
     def eligible(self) -> list[PartnerFacts]:
-        return [v.partner for v in self.verdicts if v.dropped_by is None]
+        return [p for p, f, _rule in self.raw if f is None]
+
+    @property
+    def why(self) -> dict[int, str]:
+        """Partner id -> the one line shown on its card, for every eligible partner."""
+        return {
+            p.id: describe(p, None, self.lead, rule, self.now)
+            for p, f, rule in self.raw
+            if f is None
+        }
 
     def explanation(self) -> dict[str, Any]:
         """A JSON-able record of the decision, stored with the lead."""
+        why = self.why
         return {
             "chosen": [p.slug for p in self.chosen],
-            "why": {p.slug: self.why[p.id] for p in self.chosen},
+            "why": {p.slug: why[p.id] for p in self.chosen},
             "considered": [
                 {"partner": v.partner.slug, "filter": v.dropped_by, "reason": v.reason}
                 for v in self.verdicts
@@ -99,50 +129,47 @@ class RoutingPolicy(Protocol):
     ) -> Decision: ...
 
 
-def _territory_reason(p: PartnerFacts, lead: LeadFacts) -> str:
-    reason = f"{lead.country}-{lead.postcode} is outside its territory"
-    if lead.lat is None and any(t.kind is TerritoryKind.RADIUS for t in p.territories):
-        reason += " (its radius rules need coordinates, and this lead has none)"
-    return reason
-
-
-def verdict(
+def describe(
     p: PartnerFacts,
+    dropped_by: Filter | None,
     lead: LeadFacts,
-    *,
-    exclude: set[int],
-    now: datetime,
     rule: Territory | None,
-    options: RoutingOptions,
-) -> Verdict:
-    """Run the filters in order on one partner; the first that fails is named with a reason."""
-    if p.status is not PartnerStatus.ACTIVE:
-        return Verdict(p, Filter.ACTIVE, f"{p.slug} is {p.status}")
-    if p.paused_until and p.paused_until > now:
-        return Verdict(p, Filter.ACTIVE, f"paused until {p.paused_until:%Y-%m-%d %H:%M} UTC")
-    if rule is None:
-        return Verdict(p, Filter.TERRITORY, _territory_reason(p, lead))
-    missing = [s for s in lead.specialties if s not in p.specialties]
-    if missing:
-        return Verdict(p, Filter.SPECIALTIES, f"does not do {', '.join(missing)}")
-    if lead.language and p.languages and lead.language not in p.languages:
-        return Verdict(p, Filter.LANGUAGE, f"does not speak {lead.language}")
-    if p.open_leads >= p.capacity:
-        return Verdict(p, Filter.CAPACITY, f"at capacity ({p.open_leads} of {p.capacity} open)")
-    if p.daily_cap is not None and p.offers_today >= p.daily_cap:
-        return Verdict(p, Filter.DAILY_CAP, f"daily cap reached ({p.offers_today} today)")
-    if p.id in exclude:
-        return Verdict(p, Filter.ALREADY_OFFERED, "was already offered this lead")
-    open_now = is_open(p.hours, p.timezone, p.holidays, now)
-    if not open_now and options.out_of_hours != "offer":
-        return Verdict(p, Filter.HOURS, "outside its working hours")
+    now: datetime,
+) -> str:
+    """Say why `check` decided as it did, in words a manager (or the partner) can read."""
+    if dropped_by is Filter.ACTIVE:
+        if p.status is not PartnerStatus.ACTIVE:
+            return f"{p.slug} is {p.status}"
+        return f"paused until {p.paused_until:%Y-%m-%d %H:%M} UTC"
+    if dropped_by is Filter.TERRITORY:
+        reason = f"{lead.country}-{lead.postcode} is outside its territory"
+        if lead.lat is None and any(t.kind is TerritoryKind.RADIUS for t in p.territories):
+            reason += " (its radius rules need coordinates, and this lead has none)"
+        return reason
+    if dropped_by is Filter.SPECIALTIES:
+        return f"does not do {', '.join(s for s in lead.specialties if s not in p.specialties)}"
+    if dropped_by is Filter.LANGUAGE:
+        return f"does not speak {lead.language}"
+    if dropped_by is Filter.CAPACITY:
+        return f"at capacity ({p.open_leads} of {p.capacity} open)"
+    if dropped_by is Filter.DAILY_CAP:
+        return f"daily cap reached ({p.offers_today} today)"
+    if dropped_by is Filter.ALREADY_OFFERED:
+        return "was already offered this lead"
+    if dropped_by is Filter.HOURS:
+        return "outside its working hours"
     parts = [f"{lead.postcode} is in your area ({rule})", *lead.specialties]
     if lead.language and p.languages:
         parts.append(f"speaks {lead.language}")
     parts.append(f"{p.open_leads} of {p.capacity} open")
-    if not open_now:
+    if p.hours and not is_open(p.hours, p.timezone, p.holidays, now):
         parts.append("sent outside your working hours")
-    return Verdict(p, None, " · ".join(parts))
+    return " · ".join(parts)
+
+
+def _tiebreak(p: PartnerFacts) -> tuple[float, int, str]:
+    """Equal scores: the partner offered least recently first (never the oldest partner)."""
+    return (-p.last_offered_at.timestamp() if p.last_offered_at else 0.0, -p.weight, p.slug)
 
 
 def _distance(p: PartnerFacts, lead: LeadFacts) -> float:
@@ -170,7 +197,11 @@ class WeightedRotation:
         `covering` (from the territory index) says which partners cover the lead; without it
         every partner's rules are checked.
         """
-        verdicts = []
+        needs = frozenset(lead.specialties)
+        raw: list[tuple[PartnerFacts, Filter | None, Territory | None]] = []
+        pool: list[PartnerFacts] = []
+        keep, eligible = raw.append, pool.append
+        language, enforce_hours = lead.language, options.out_of_hours != "offer"
         for p in partners:
             if covering is None:
                 rule = first_covering(
@@ -182,41 +213,57 @@ class WeightedRotation:
                 )
             else:
                 rule = covering.get(p.id)
-            verdicts.append(verdict(p, lead, exclude=exclude, now=now, rule=rule, options=options))
-        pool = [v.partner for v in verdicts if v.dropped_by is None]
-        currents = {p.id: p.rr_current for p in pool}
-        before = dict(currents)
+            # the filters, in the order of Filter; this runs once per candidate per decision
+            if p.status is not _ACTIVE or (p.paused_until and p.paused_until > now):
+                dropped: Filter | None = Filter.ACTIVE
+            elif rule is None:
+                dropped = Filter.TERRITORY
+            elif needs and not needs <= p.specialties:
+                dropped = Filter.SPECIALTIES
+            elif language and p.languages and language not in p.languages:
+                dropped = Filter.LANGUAGE
+            elif p.open_leads >= p.capacity:
+                dropped = Filter.CAPACITY
+            elif p.daily_cap is not None and p.offers_today >= p.daily_cap:
+                dropped = Filter.DAILY_CAP
+            elif p.id in exclude:
+                dropped = Filter.ALREADY_OFFERED
+            elif p.hours and enforce_hours and not is_open(p.hours, p.timezone, p.holidays, now):
+                dropped = Filter.HOURS
+            else:
+                dropped = None
+                eligible(p)
+            keep((p, dropped, rule))
+        nearest = options.prefer == "nearest"
+        currents: dict[int, float] = {}
         chosen: list[PartnerFacts] = []
         while pool and len(chosen) < count:
             top = min(p.priority for p in pool)
-            tier = [p for p in pool if p.priority == top]
-            total = sum(p.weight for p in tier)
-            for p in tier:
-                currents[p.id] += p.weight
-            nearest = options.prefer == "nearest"
-            winner = max(
-                tier,
-                key=lambda p: (
-                    -_distance(p, lead) if nearest else 0.0,
-                    currents[p.id],
-                    -(p.last_offered_at or _EPOCH).timestamp(),
-                    -p.weight,
-                    p.slug,
-                ),
-            )
+            total = 0
+            winner: PartnerFacts | None = None
+            best: Any = None
+            for p in pool:
+                if p.priority != top:
+                    continue
+                total += p.weight
+                current = currents[p.id] = currents.get(p.id, p.rr_current) + p.weight
+                rank = (-_distance(p, lead), current) if nearest else current
+                if (
+                    winner is None
+                    or rank > best
+                    or (rank == best and _tiebreak(p) > _tiebreak(winner))
+                ):
+                    winner, best = p, rank
+            assert winner is not None
             currents[winner.id] -= total
             chosen.append(winner)
-            pool.remove(winner)
+            pool = [p for p in pool if p is not winner]
         hold_until = None
         if not chosen and options.out_of_hours == "hold":
             openings = [
-                next_opening(v.partner.hours, v.partner.timezone, v.partner.holidays, now)
-                for v in verdicts
-                if v.dropped_by is Filter.HOURS
+                next_opening(p.hours, p.timezone, p.holidays, now)
+                for p, f, _rule in raw
+                if f is Filter.HOURS
             ]
             hold_until = min((o for o in openings if o is not None), default=None)
-        why = {v.partner.id: v.reason for v in verdicts if v.dropped_by is None}
-        touched = {pid: cur for pid, cur in currents.items() if cur != before[pid]}
-        return Decision(
-            chosen=chosen, why=why, verdicts=verdicts, rotation=touched, hold_until=hold_until
-        )
+        return Decision(chosen, raw, lead, now, rotation=currents, hold_until=hold_until)
