@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.hours import parse_hours
 from bot.domain.partners import PartnerFacts, PartnerStatus, parse_territory
 from bot.routing.policy import Filter, LeadFacts, WeightedRotation
 
@@ -124,7 +125,10 @@ def test_the_oldest_partner_gets_no_more_than_its_share():
 @settings(max_examples=60, deadline=None)
 @given(
     weights=st.lists(st.integers(1, 5), min_size=2, max_size=6),
-    blocked=st.lists(st.sampled_from(["paused", "capacity", "territory", "offered"]), max_size=6),
+    blocked=st.lists(
+        st.sampled_from(["paused", "capacity", "territory", "offered", "closed", "until"]),
+        max_size=6,
+    ),
     count=st.integers(1, 4),
 )
 def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, count):
@@ -138,6 +142,14 @@ def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, c
             partners[i] = replace(p, open_leads=p.capacity)
         elif why == "territory":
             partners[i] = replace(p, territories=(parse_territory("AT:1"),))
+        elif why == "closed":  # NOW is a Monday morning; this partner only works Sundays
+            partners[i] = replace(p, hours=parse_hours({"sun": "08:00-18:00"}))
+        elif why == "until":
+            partners[i] = replace(p, paused_until=NOW + timedelta(hours=1))
+        elif why == "closed":  # NOW is a Monday morning; this partner only works Sundays
+            partners[i] = replace(p, hours=parse_hours({"sun": "08:00-18:00"}))
+        elif why == "until":
+            partners[i] = replace(p, paused_until=NOW + timedelta(hours=1))
         else:
             exclude.add(p.id)
     blocked_ids = {p.id for p in partners[: len(blocked)]}
