@@ -98,5 +98,6 @@ def build(
 
     sender = OutboxSender(uow_factory, ctx, chats, poll_interval=poll_interval)
     scheduler = Scheduler(uow_factory, ctx, sweep_interval=settings.leadbot_sweep_interval)
-    ctx.hooks.arm, ctx.hooks.disarm, ctx.hooks.poke = scheduler.arm, scheduler.disarm, sender.poke
+    ctx.hooks.arm, ctx.hooks.remind = scheduler.arm, scheduler.remind
+    ctx.hooks.disarm, ctx.hooks.poke = scheduler.disarm, sender.poke
     return Services(settings, engine, ctx, chats, sender, scheduler)

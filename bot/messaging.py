@@ -50,6 +50,7 @@ class Notice:
     lines: list[str] = field(default_factory=list)
     lead_ref: str | None = None
     buttons: list[Button] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)  # platform user ids to push
 
     def to_payload(self) -> dict[str, object]:
         return {
@@ -57,6 +58,7 @@ class Notice:
             "lines": self.lines,
             "lead_ref": self.lead_ref,
             "buttons": [[b.label, b.value, b.style] for b in self.buttons],
+            "mentions": self.mentions,
         }
 
     @classmethod
@@ -67,6 +69,7 @@ class Notice:
             lines=list(data.get("lines", [])),  # type: ignore[call-overload]
             lead_ref=data.get("lead_ref"),  # type: ignore[arg-type]
             buttons=buttons,
+            mentions=list(data.get("mentions", [])),  # type: ignore[call-overload]
         )
 
 

@@ -74,6 +74,7 @@ class Policy(_Strict):
     reminder_before: Duration = timedelta(minutes=10)
     business_hours_only: bool = False
     stale_after: Duration = timedelta(hours=48)
+    escalation_repeats: int = Field(3, ge=0, le=100)
     out_of_hours: Literal["hold", "skip", "offer"] = "hold"
     prefer: Literal["fair", "nearest"] = "fair"
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]

@@ -4,36 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.dispatch import expire_offer, route_lead
+from bot.dispatch import expire_offer
 from bot.dispatch.context import Context
-from bot.domain.actors import Actor, Source
+from bot.dispatch.reminders import remind_offer
 from bot.store.uow import UnitOfWork
+from bot.sweep import Sweeper, SweepResult
 
 log = logging.getLogger(__name__)
-
-# a lead still `new` this long after it arrived was stored but never routed (a crash in between)
-STRANDED_AFTER = timedelta(seconds=10)
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    expired: int
-    routed: int
 
 
 def job_id(offer_id: int) -> str:
     return f"offer-expiry:{offer_id}"
 
 
+def reminder_id(offer_id: int) -> str:
+    return f"offer-reminder:{offer_id}"
+
+
 class Scheduler:
-    """Arms one job per offer window; a periodic sweep catches whatever a job missed."""
+    """One job per offer window and per reminder; a periodic sweep catches what a job missed."""
 
     def __init__(
         self, uow_factory: Callable[[], UnitOfWork], ctx: Context, *, sweep_interval: float
@@ -41,28 +36,44 @@ class Scheduler:
         self._uow = uow_factory
         self._ctx = ctx
         self._sweep_interval = sweep_interval
+        self._sweeper = Sweeper(uow_factory, ctx)
         self._aps = AsyncIOScheduler(timezone=UTC)
 
-    def arm(self, offer_id: int, at: datetime) -> None:
-        """(Re)arm the expiry timer of one offer; idempotent by job id."""
+    def _add(
+        self, name: str, at: datetime, func: Callable[[int], Awaitable[None]], oid: int
+    ) -> None:
         self._aps.add_job(
-            self._fire,
+            func,
             "date",
             run_date=at,
-            id=job_id(offer_id),
-            args=[offer_id],
+            id=name,
+            args=[oid],
             replace_existing=True,
             misfire_grace_time=None,
         )
 
+    def arm(self, offer_id: int, at: datetime) -> None:
+        """(Re)arm the expiry timer of one offer; idempotent by job id."""
+        self._add(job_id(offer_id), at, self._expire, offer_id)
+
+    def remind(self, offer_id: int, at: datetime) -> None:
+        """(Re)arm the reminder of one offer."""
+        self._add(reminder_id(offer_id), at, self._remind, offer_id)
+
     def disarm(self, offer_id: int) -> None:
-        with contextlib.suppress(JobLookupError):
-            self._aps.remove_job(job_id(offer_id))
+        """The offer was answered: stop its timer and its reminder."""
+        for name in (job_id(offer_id), reminder_id(offer_id)):
+            with contextlib.suppress(JobLookupError):
+                self._aps.remove_job(name)
 
     def armed(self) -> list[str]:
         return [job.id for job in self._aps.get_jobs()]
 
-    async def _fire(self, offer_id: int) -> None:
+    @property
+    def running(self) -> bool:
+        return bool(self._aps.running)
+
+    async def _expire(self, offer_id: int) -> None:
         try:
             async with self._uow() as uow:
                 if await expire_offer(uow, self._ctx, offer_id=offer_id):
@@ -80,12 +91,22 @@ class Scheduler:
         except Exception:
             log.exception("expiry of offer %s failed; the sweep will retry", offer_id)
 
+    async def _remind(self, offer_id: int) -> None:
+        try:
+            async with self._uow() as uow:
+                await remind_offer(uow, self._ctx, offer_id=offer_id)
+        except Exception:
+            log.exception("reminder for offer %s failed; the sweep will retry", offer_id)
+
     async def start(self) -> int:
         """Start timers and re-arm every pending offer from the database; returns how many."""
         async with self._uow() as uow:
             armed = await uow.offers.list_armed()
+            reminders = await uow.offers.list_reminders()
         for offer_id, at in armed:
             self.arm(offer_id, at)
+        for offer_id, at in reminders:
+            self.remind(offer_id, at)
         self._aps.add_job(
             self.sweep,
             "interval",
@@ -105,26 +126,5 @@ class Scheduler:
             self._aps.shutdown(wait=False)
 
     async def sweep(self) -> SweepResult:
-        """Expire overdue offers and route stranded new leads (safe on many instances)."""
-        now = self._ctx.now()
-        async with self._uow() as uow:
-            due = await uow.offers.list_due(now=now)
-            stranded = await uow.leads.list_stranded(received_before=now - STRANDED_AFTER, now=now)
-            stranded += [i for i in await uow.leads.list_due_holds(now=now) if i not in stranded]
-            await uow.commit()
-        expired = 0
-        for offer_id in due:
-            async with self._uow() as uow:
-                expired += await expire_offer(uow, self._ctx, offer_id=offer_id)
-        for lead_id in stranded:
-            async with self._uow() as uow:
-                await route_lead(
-                    uow,
-                    self._ctx,
-                    lead_id=lead_id,
-                    actor=Actor.system("sweep"),
-                    source=Source.SYSTEM,
-                )
-        if expired or stranded:
-            log.info("sweep: %d offers expired, %d stranded leads routed", expired, len(stranded))
-        return SweepResult(expired=expired, routed=len(stranded))
+        """Everything time-driven that is due, from the database (safe on many instances)."""
+        return await self._sweeper.sweep()

@@ -6,7 +6,7 @@ from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
-from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.leads import DispatchStatus, Lead, Stage
 from bot.domain.offers import OfferMode, OfferStatus, Outcome
 from bot.domain.partners import PartnerStatus
 from bot.store.uow import UnitOfWork
@@ -23,6 +23,16 @@ async def assign_lead(
     lead = await uow.leads.lock(lead_id)
     if lead is None:
         return Outcome.refused("This lead does not exist.")
+    outcome = await assign_to(uow, ctx, lead, partner_slug, actor=actor, source=source)
+    if outcome.ok:
+        await uow.commit()
+    return outcome
+
+
+async def assign_to(
+    uow: UnitOfWork, ctx: Context, lead: Lead, partner_slug: str, *, actor: Actor, source: Source
+) -> Outcome:
+    """The assignment itself, on a lead the caller has locked; the caller commits."""
     if lead.status not in ASSIGNABLE:
         holder = await uow.partners.get_name(lead.partner_id) if lead.partner_id else "nobody"
         return Outcome.refused(
@@ -61,6 +71,8 @@ async def assign_lead(
         partner_id=partner_id,
         stage=Stage.ACCEPTED,
         stage_changed_at=now,
+        nudged_at=None,
+        stale_alerted_at=None,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")
@@ -75,5 +87,4 @@ async def assign_lead(
         previous=lead.status,
     )
     await queue_offer_cards(uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner_id)
-    await uow.commit()
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner_name}.", lead.id)

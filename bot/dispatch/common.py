@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
 from bot.domain.events import OFFER_EVENT
 from bot.domain.offers import Offer, OfferStatus
+from bot.messaging import Notice
 from bot.store.outbox import OutboxKind
 from bot.store.uow import UnitOfWork
 
@@ -17,6 +19,36 @@ async def queue_card_edits(uow: UnitOfWork, ctx: Context, offer_id: int) -> None
     for message_id in await uow.offers.list_message_ids(offer_id):
         await uow.outbox.enqueue(
             OutboxKind.UPDATE, now=ctx.now(), offer_id=offer_id, offer_message_id=message_id
+        )
+    uow.after_commit(ctx.hooks.poke)
+
+
+async def notify_managers(uow: UnitOfWork, ctx: Context, notice: Notice, *, lead_id: int) -> None:
+    """Queue a notice for every managers' chat."""
+    for dest in await uow.partners.list_destinations(partner_id=None):
+        await uow.outbox.enqueue(
+            OutboxKind.NOTICE,
+            now=ctx.now(),
+            destination_id=dest.id,
+            lead_id=lead_id,
+            payload=notice.to_payload(),
+        )
+    uow.after_commit(ctx.hooks.poke)
+
+
+async def notify_partner(
+    uow: UnitOfWork, ctx: Context, notice: Notice, *, partner_id: int, lead_id: int
+) -> None:
+    """Queue a notice for every chat of a partner, mentioning its reps so their phones push."""
+    members = await uow.members.list_for_partner(partner_id)
+    for dest in await uow.partners.list_destinations(partner_id=partner_id):
+        mentions = [ext for _name, platform, ext in members if platform == dest.platform]
+        await uow.outbox.enqueue(
+            OutboxKind.NOTICE,
+            now=ctx.now(),
+            destination_id=dest.id,
+            lead_id=lead_id,
+            payload=replace(notice, mentions=mentions).to_payload(),
         )
     uow.after_commit(ctx.hooks.poke)
 

@@ -23,8 +23,9 @@ def _nothing(*_args: object) -> None:
 class Hooks:
     """After-commit effects: timers and the sender's wake-up. No-ops until wired."""
 
-    arm: Callable[[int, datetime], None] = _nothing
-    disarm: Callable[[int], None] = _nothing
+    arm: Callable[[int, datetime], None] = _nothing  # offer expiry
+    remind: Callable[[int, datetime], None] = _nothing  # reminder to the partner's reps
+    disarm: Callable[[int], None] = _nothing  # both, once the offer is answered
     poke: Callable[[], None] = _nothing
 
 

@@ -67,9 +67,14 @@ async def decide(
             )
     decision.outside = len(directory.partners) - len(partners)
     if facts.lat is None:
-        unchecked = [p.slug for pid, p in directory.partners.items() if pid not in covering
-                     and any(t.kind is TerritoryKind.RADIUS and t.country == facts.country
-                             for t in p.territories)]
+        unchecked = [
+            p.slug
+            for pid, p in directory.partners.items()
+            if pid not in covering
+            and any(
+                t.kind is TerritoryKind.RADIUS and t.country == facts.country for t in p.territories
+            )
+        ]
         if unchecked:
             decision.notes.append(
                 f"{len(unchecked)} partner(s) with radius rules ({', '.join(unchecked[:5])}) "

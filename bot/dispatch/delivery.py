@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dispatch.common import settle_offer
+from bot.dispatch.common import notify_managers, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.offering import offer_next
+from bot.dispatch.windows import offer_window
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.offers import OfferStatus
@@ -37,9 +38,12 @@ async def record_delivery(
     )
     lead = await uow.leads.get(offer.lead_id)
     assert lead is not None
-    policy = await ctx.policies.get(uow, lead.policy_version)
-    expires_at = now + policy.offer_timeout
-    if await uow.offers.mark_delivered(offer.id, at=now, expires_at=expires_at):
+    expires_at, remind_at = await offer_window(
+        uow, ctx, lead=lead, partner_id=offer.partner_id, start=now
+    )
+    if await uow.offers.mark_delivered(
+        offer.id, at=now, expires_at=expires_at, remind_at=remind_at
+    ):
         await uow.events.append(
             lead.id,
             EventKind.DELIVERED,
@@ -51,6 +55,8 @@ async def record_delivery(
             expires_at=expires_at.isoformat(),
         )
         uow.after_commit(lambda: ctx.hooks.arm(offer.id, expires_at))
+        if remind_at is not None:
+            uow.after_commit(lambda: ctx.hooks.remind(offer.id, remind_at))
     current = await uow.offers.get(offer.id)
     assert current is not None
     if current.status is not OfferStatus.PENDING and current.status is not OfferStatus.ACCEPTED:
@@ -104,13 +110,6 @@ async def record_failure(
             lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
             lead_ref=lead.public_id,
         )
-        for dest in await uow.partners.list_destinations(partner_id=None):
-            await uow.outbox.enqueue(
-                OutboxKind.NOTICE,
-                now=now,
-                destination_id=dest.id,
-                lead_id=lead.id,
-                payload=notice.to_payload(),
-            )
+        await notify_managers(uow, ctx, notice, lead_id=lead.id)
         await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     await uow.commit()

@@ -1,49 +1,112 @@
-"""When nobody is left to take a lead: mark it unassigned and tell the managers."""
+"""When nobody is left to take a lead: mark it unassigned, tell the managers, and keep telling."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.cards import area
+from bot.dispatch.common import notify_managers
 from bot.dispatch.context import Context
+from bot.dispatch.deciding import decide, lead_facts, routing_options
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
-from bot.messaging import Notice
-from bot.store.outbox import OutboxKind
+from bot.domain.offers import OfferStatus
+from bot.messaging import Button, Notice
 from bot.store.uow import UnitOfWork
+
+CANDIDATE_BUTTONS = 3
+
+
+async def _notice(uow: UnitOfWork, ctx: Context, lead: Lead, reason: str, title: str) -> Notice:
+    """The managers' card: what the lead is, why nobody has it, who tried, who could take it."""
+    tried = await uow.offers.list_for_lead(lead.id)
+    names = {o.partner_id: await uow.partners.get_name(o.partner_id) for o in tried}
+    policy = await ctx.policies.get(uow, lead.policy_version)
+    # managers may hand it to anyone who did not say no, open or not, tried or not
+    declined = {o.partner_id for o in tried if o.status is OfferStatus.DECLINED}
+    decision = await decide(
+        uow,
+        ctx,
+        lead_facts(lead),
+        exclude=declined,
+        count=CANDIDATE_BUTTONS,
+        options=replace(routing_options(policy), out_of_hours="offer"),
+        lock=False,
+    )
+    tried_text = ", ".join(f"{names[o.partner_id]} ({o.status})" for o in tried)
+    return Notice(
+        title=title,
+        lines=[
+            f"{area(lead)} · {', '.join(lead.specialties) or 'no specialty given'}",
+            f"Why: {reason}",
+            f"Tried: {tried_text or 'nobody'}",
+            f"Or assign it with: /lead assign {lead.public_id} <partner>",
+        ],
+        lead_ref=lead.public_id,
+        buttons=[
+            Button(f"Assign to {p.name}", f"a:{lead.id}:{p.id}", "primary") for p in decision.chosen
+        ],
+    )
 
 
 async def escalate(
     uow: UnitOfWork, ctx: Context, lead: Lead, reason: str, *, actor: Actor, source: Source
 ) -> None:
-    """Move a routable lead to `unassigned`, log why, and queue a notice to every manager chat."""
+    """Move a routable lead to `unassigned`, log why, and put it in front of the managers."""
     now = ctx.now()
     moved = await uow.leads.cas(
-        lead.id, expect={"status": lead.status}, now=now, status=DispatchStatus.UNASSIGNED
+        lead.id,
+        expect={"status": lead.status},
+        now=now,
+        status=DispatchStatus.UNASSIGNED,
+        escalated_at=now,
+        escalations=1,
     )
     if not moved:
         return
     await uow.events.append(
         lead.id, EventKind.UNASSIGNED, actor=actor, source=source, at=now, reason=reason
     )
-    tried = await uow.offers.list_for_lead(lead.id)
-    names = [await uow.partners.get_name(o.partner_id) for o in tried]
-    lines = [
-        f"{area(lead)} · {', '.join(lead.specialties) or 'no specialty given'}",
-        f"Why: {reason}",
-        f"Tried: {', '.join(f'{n} ({o.status})' for n, o in zip(names, tried, strict=True))}"
-        if tried
-        else "Tried: nobody",
-        f"Assign it with: /lead assign {lead.public_id} <partner>",
-    ]
-    notice = Notice(
-        title=f"Nobody took lead {lead.public_id}", lines=lines, lead_ref=lead.public_id
+    notice = await _notice(uow, ctx, lead, reason, f"Nobody took lead {lead.public_id}")
+    await notify_managers(uow, ctx, notice, lead_id=lead.id)
+
+
+async def repeat_escalation(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> bool:
+    """Tell the managers again about a lead still unassigned one `offer_timeout` later.
+
+    Repeats up to `escalation_repeats` times; True if a reminder went out.
+    """
+    lead = await uow.leads.lock(lead_id)
+    if lead is None or lead.status is not DispatchStatus.UNASSIGNED:
+        return False
+    policy = await ctx.policies.get(uow, lead.policy_version)
+    now = ctx.now()
+    sent = await uow.leads.escalation_state(lead.id)
+    if sent is None or sent[0] > policy.escalation_repeats:
+        return False
+    count, last = sent
+    if last + policy.offer_timeout > now:
+        return False
+    if not await uow.leads.cas(
+        lead.id, expect={"escalations": count}, now=now, escalated_at=now, escalations=count + 1
+    ):
+        return False
+    notice = await _notice(
+        uow,
+        ctx,
+        lead,
+        f"still unassigned (notice {count + 1})",
+        f"Lead {lead.public_id} is still waiting for a partner",
     )
-    for dest in await uow.partners.list_destinations(partner_id=None):
-        await uow.outbox.enqueue(
-            OutboxKind.NOTICE,
-            now=now,
-            destination_id=dest.id,
-            lead_id=lead.id,
-            payload=notice.to_payload(),
-        )
-    uow.after_commit(ctx.hooks.poke)
+    await notify_managers(uow, ctx, notice, lead_id=lead.id)
+    await uow.events.append(
+        lead.id,
+        EventKind.ESCALATED,
+        actor=Actor.system("escalation"),
+        source=Source.TIMER,
+        at=now,
+        notice=count + 1,
+    )
+    await uow.commit()
+    return True

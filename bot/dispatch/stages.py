@@ -57,6 +57,8 @@ async def set_stage(
         stage=stage,
         status=status,
         stage_changed_at=now,
+        nudged_at=None,
+        stale_alerted_at=None,
         stage_value=value if stage in (Stage.OPPORTUNITY, Stage.WON) else lead.stage_value,
         lost_reason=reason if stage is Stage.LOST else None,
     )

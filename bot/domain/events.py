@@ -16,6 +16,11 @@ class EventKind(StrEnum):
     UNASSIGNED = "unassigned"
     ASSIGNED = "assigned"
     STAGE_CHANGED = "stage_changed"
+    REMINDED = "reminded"  # the partner's reps were pushed before the window closed
+    ESCALATED = "escalated"  # the managers were told again about an unassigned lead
+    NUDGED = "nudged"  # an accepted lead went stale: the partner was nudged
+    STALE = "stale"  # still stale: the managers were told
+    REASSIGNED = "reassigned"  # a manager took an accepted lead back
 
 
 # the event written when an offer leaves `pending` for each status

@@ -36,3 +36,32 @@ def next_opening(
             if opening >= local:
                 return opening.astimezone(at.tzinfo)
     return None
+
+
+def add_working_time(
+    hours: WeeklyHours, tz: str, holidays: frozenset[date], start: datetime, delta: timedelta
+) -> datetime:
+    """`start` plus `delta` counted only inside working hours (the SLA clock).
+
+    Friday 17:50 plus 30 minutes on mon-fri 08:00-18:00 is Monday 08:20. No hours given: plain
+    addition.
+    """
+    if not hours:
+        return start + delta
+    zone = ZoneInfo(tz)
+    local = start.astimezone(zone)
+    left = delta
+    day = local.date()
+    for _ in range(366 * 2):
+        if day not in holidays:
+            for begin, end in sorted(hours.get(day.weekday(), [])):
+                span_start = max(datetime.combine(day, begin, tzinfo=zone), local)
+                span_end = datetime.combine(day, end, tzinfo=zone)
+                if span_end <= span_start:
+                    continue
+                available = span_end - span_start
+                if left <= available:
+                    return (span_start + left).astimezone(start.tzinfo)
+                left -= available
+        day += timedelta(days=1)
+    raise ValueError("no working hours in the next two years")

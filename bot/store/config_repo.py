@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.partners import PartnerStatus, parse_territory
@@ -15,6 +17,7 @@ from bot.routing.directory import partner_facts, start_of
 from bot.store.tables import (
     chat_accounts,
     destinations,
+    digests,
     members,
     partners,
     policy_versions,
@@ -33,6 +36,12 @@ class ConfigRepo:
     async def get_document(self, version: int) -> dict[str, Any] | None:
         stmt = select(policy_versions.c.document).where(policy_versions.c.version == version)
         return (await self.conn.execute(stmt)).scalar()
+
+    async def claim_digest(self, day: str, *, now: datetime) -> bool:
+        """Record that the digest of `day` is being sent; False if it already was."""
+        insert = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(digests)
+        stmt = insert.values(day=day, sent_at=now).on_conflict_do_nothing().returning(digests.c.day)
+        return (await self.conn.execute(stmt)).scalar() is not None
 
     async def apply(
         self, config: LeadbotConfig, document: dict[str, Any], *, source_file: str, now: datetime

@@ -133,6 +133,24 @@ class LeadRepo:
         stmt = stmt.values(updated_at=now, **values).returning(leads.c.id)
         return (await self.conn.execute(stmt)).scalar() is not None
 
+    async def escalation_state(self, lead_id: int) -> tuple[int, datetime] | None:
+        """(notices sent, when the last went out) for an escalated lead."""
+        stmt = select(leads.c.escalations, leads.c.escalated_at).where(leads.c.id == lead_id)
+        row = (await self.conn.execute(stmt)).first()
+        return (row.escalations, row.escalated_at) if row and row.escalated_at else None
+
+    async def stale_marks(
+        self, lead_id: int
+    ) -> tuple[datetime, datetime | None, datetime | None] | None:
+        """(last stage change, nudged at, managers told at) of an accepted lead."""
+        stmt = select(leads.c.stage_changed_at, leads.c.nudged_at, leads.c.stale_alerted_at).where(
+            leads.c.id == lead_id
+        )
+        row = (await self.conn.execute(stmt)).first()
+        if row is None or row.stage_changed_at is None:
+            return None
+        return row.stage_changed_at, row.nudged_at, row.stale_alerted_at
+
     async def get_contact(self, lead_id: int) -> Contact:
         stmt = select(lead_contacts).where(lead_contacts.c.lead_id == lead_id)
         row = (await self.conn.execute(stmt)).first()
@@ -156,6 +174,29 @@ class LeadRepo:
         """Leads received since `since`, oldest first (for replays)."""
         stmt = select(leads).where(leads.c.received_at >= since).order_by(leads.c.received_at)
         return [to_lead(r) for r in await self.conn.execute(stmt)]
+
+    async def list_versions(self, *, status: DispatchStatus) -> list[int]:
+        """Policy versions in use by leads in `status`."""
+        stmt = select(leads.c.policy_version).where(leads.c.status == status).distinct()
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def list_older(
+        self, *, status: DispatchStatus, version: int, column: str, cutoff: datetime
+    ) -> list[int]:
+        """Leads in `status` on policy `version` whose `column` is at or before `cutoff`."""
+        stmt = (
+            select(leads.c.id)
+            .where(
+                leads.c.status == status,
+                leads.c.policy_version == version,
+                leads.c[column] <= cutoff,
+            )
+            .order_by(leads.c[column])
+            .limit(1000)
+        )
+        if column == "stage_changed_at":  # stale leads not yet through both steps
+            stmt = stmt.where(leads.c.stale_alerted_at.is_(None))
+        return list((await self.conn.execute(stmt)).scalars())
 
     async def list_stranded(self, *, received_before: datetime, now: datetime) -> list[int]:
         """Leads stored but never routed (a crash in between), not counting held ones."""

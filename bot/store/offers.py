@@ -9,7 +9,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.offers import Offer, OfferMode, OfferStatus
-from bot.store.tables import offer_messages, offers
+from bot.store.tables import leads, offer_messages, offers
 
 
 def to_offer(row: Row[Any]) -> Offer:
@@ -92,7 +92,19 @@ class OfferRepo:
         row = (await self.conn.execute(stmt)).first()
         return to_offer(row) if row else None
 
-    async def mark_delivered(self, offer_id: int, *, at: datetime, expires_at: datetime) -> bool:
+    async def withdraw_accepted(self, offer_id: int, *, now: datetime, reason: str) -> bool:
+        """Compare-and-set accepted -> withdrawn: only a manager taking a lead back does this."""
+        stmt = (
+            update(offers)
+            .where(offers.c.id == offer_id, offers.c.status == OfferStatus.ACCEPTED)
+            .values(status=OfferStatus.WITHDRAWN, decline_reason=reason)
+            .returning(offers.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def mark_delivered(
+        self, offer_id: int, *, at: datetime, expires_at: datetime, remind_at: datetime | None
+    ) -> bool:
         """Start the offer window on first delivery (only once, only while pending)."""
         stmt = (
             update(offers)
@@ -101,21 +113,55 @@ class OfferRepo:
                 offers.c.status == OfferStatus.PENDING,
                 offers.c.delivered_at.is_(None),
             )
-            .values(delivered_at=at, expires_at=expires_at)
+            .values(delivered_at=at, expires_at=expires_at, remind_at=remind_at)
             .returning(offers.c.id)
         )
         return (await self.conn.execute(stmt)).scalar() is not None
 
-    async def list_due(self, *, now: datetime, limit: int = 200) -> list[int]:
-        """Pending offers whose window has closed; claimed with SKIP LOCKED on PostgreSQL."""
+    async def mark_reminded(self, offer_id: int, *, now: datetime) -> bool:
+        """Compare-and-set: the reminder goes out once, only while pending and due."""
+        stmt = (
+            update(offers)
+            .where(
+                offers.c.id == offer_id,
+                offers.c.status == OfferStatus.PENDING,
+                offers.c.reminded_at.is_(None),
+                offers.c.remind_at <= now,
+            )
+            .values(reminded_at=now)
+            .returning(offers.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def claim_due(self, *, now: datetime, reminders: bool = False) -> int | None:
+        """One pending offer whose window (or reminder) is due, its lead locked for this caller.
+
+        On PostgreSQL the lead row is taken with FOR UPDATE SKIP LOCKED, so several instances
+        sweeping together each get different leads; SQLite serialises writers anyway.
+        """
+        due = (
+            [offers.c.remind_at <= now, offers.c.reminded_at.is_(None)]
+            if reminders
+            else [offers.c.expires_at <= now]
+        )
         stmt = (
             select(offers.c.id)
-            .where(offers.c.status == OfferStatus.PENDING, offers.c.expires_at <= now)
-            .order_by(offers.c.expires_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            .join(leads, leads.c.id == offers.c.lead_id)
+            .where(offers.c.status == OfferStatus.PENDING, *due)
+            .order_by(offers.c.remind_at if reminders else offers.c.expires_at)
+            .limit(1)
+            .with_for_update(of=leads, skip_locked=True)
         )
-        return list((await self.conn.execute(stmt)).scalars())
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def list_reminders(self) -> list[tuple[int, datetime]]:
+        """Every pending offer with a reminder still to send, for re-arming at start."""
+        stmt = select(offers.c.id, offers.c.remind_at).where(
+            offers.c.status == OfferStatus.PENDING,
+            offers.c.remind_at.is_not(None),
+            offers.c.reminded_at.is_(None),
+        )
+        return [(r.id, r.remind_at) for r in await self.conn.execute(stmt)]
 
     async def list_armed(self) -> list[tuple[int, datetime]]:
         """Every pending offer with a running window, for re-arming timers at start."""

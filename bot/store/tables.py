@@ -141,6 +141,12 @@ leads = Table(
     Column("policy_version", Integer, nullable=False),
     Column("round", Integer, nullable=False, server_default="0"),
     Column("explanation", JSON),
+    # escalation to the managers: when the last notice went out and how many so far
+    Column("escalated_at", UtcDateTime),
+    Column("escalations", Integer, nullable=False, server_default="0"),
+    # accepted but not worked: the partner was nudged, then the managers were told
+    Column("nudged_at", UtcDateTime),
+    Column("stale_alerted_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
     Index("ix_leads_status_received", "status", "received_at"),
@@ -172,6 +178,8 @@ offers = Table(
     Column("delivered_at", UtcDateTime),
     Column("expires_at", UtcDateTime),
     Column("responded_at", UtcDateTime),
+    Column("remind_at", UtcDateTime),  # when to push the partner's reps, if still pending
+    Column("reminded_at", UtcDateTime),
     Column("responder", String(200)),
     Column("decline_reason", String(64)),
     Column("why", Text),
@@ -226,6 +234,14 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# one row per daily digest sent, so several instances send it once
+digests = Table(
+    "digests",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("sent_at", UtcDateTime, nullable=False),
 )
 
 # postcode centroids for countries other than the US (loaded by `leadbot geo import`)

@@ -60,7 +60,7 @@ class UnitOfWork:
         assert self._conn is not None
         return self._conn.dialect.name
 
-    async def execute(self, statement: Executable) -> Result[Any]:
+    async def execute(self, statement: Executable) -> Result[*tuple[Any, ...]]:
         """Run a read query (reports) inside this unit of work."""
         assert self._conn is not None
         return await self._conn.execute(statement)

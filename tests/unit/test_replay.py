@@ -12,14 +12,21 @@ MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def leads(n, postcode="80331", start=MONDAY, actual=None):
-    return [ReplayLead(LeadFacts("DE", postcode, ("heat-pump",)), start + timedelta(minutes=i),
-                       actual) for i in range(n)]
+    return [
+        ReplayLead(LeadFacts("DE", postcode, ("heat-pump",)), start + timedelta(minutes=i), actual)
+        for i in range(n)
+    ]
 
 
 def run(doc, items, **options):
     directory = build_directory(validate_document(doc), version=1)
-    return replay(directory, items, router=WeightedRotation(), options=RoutingOptions(**options),
-                  open_leads={})
+    return replay(
+        directory,
+        items,
+        router=WeightedRotation(),
+        options=RoutingOptions(**options),
+        open_leads={},
+    )
 
 
 def test_shares_follow_weights_and_actuals_are_counted():
@@ -33,7 +40,8 @@ def test_shares_follow_weights_and_actuals_are_counted():
 def test_unassigned_reasons():
     doc = config([partner("acme")])
     items = leads(2, postcode="10115") + [
-        ReplayLead(LeadFacts("DE", "80331", ("welding",)), MONDAY, None)]
+        ReplayLead(LeadFacts("DE", "80331", ("welding",)), MONDAY, None)
+    ]
     report = run(doc, items)
     assert report.unassigned == {"no partner covers it": 2, "nobody does the specialty": 1}
 

@@ -39,3 +39,34 @@ def test_next_opening_respects_daylight_saving():
     assert next_opening(HOURS, BERLIN, frozenset(), utc(2026, 3, 28, 12, 0)) == utc(
         2026, 3, 30, 6, 0
     )
+
+
+def test_sla_clock_counts_only_working_hours():
+    from datetime import timedelta
+
+    from bot.routing.hours import add_working_time
+
+    friday_1750 = utc(2026, 3, 6, 16, 50)  # 17:50 Berlin
+    monday_0820 = utc(2026, 3, 9, 7, 20)
+    half_hour = timedelta(minutes=30)
+    weekdays = parse_hours({"mon-fri": "08:00-18:00"})
+    assert add_working_time(weekdays, BERLIN, frozenset(), friday_1750, half_hour) == monday_0820
+    holiday = frozenset({date(2026, 3, 9)})
+    assert add_working_time(weekdays, BERLIN, holiday, friday_1750, half_hour) == utc(
+        2026, 3, 10, 7, 20
+    )
+    # Saturday hours count when there are some
+    assert add_working_time(HOURS, BERLIN, frozenset(), friday_1750, half_hour) == utc(
+        2026, 3, 7, 8, 20
+    )
+    # inside hours it is plain addition; no hours at all: plain addition
+    assert add_working_time(weekdays, BERLIN, frozenset(), utc(2026, 3, 9, 9, 0), half_hour) == utc(
+        2026, 3, 9, 9, 30
+    )
+    assert (
+        add_working_time({}, BERLIN, frozenset(), friday_1750, half_hour) == friday_1750 + half_hour
+    )
+    # a window spanning a night: 3 h from Monday 16:00 local ends Tuesday 09:00 local
+    assert add_working_time(
+        weekdays, BERLIN, frozenset(), utc(2026, 3, 9, 15, 0), timedelta(hours=3)
+    ) == utc(2026, 3, 10, 8, 0)

@@ -1,0 +1,44 @@
+"""remind_offer: push the partner's reps before an offer window closes."""
+
+from __future__ import annotations
+
+from bot.cards import area
+from bot.dispatch.common import notify_partner
+from bot.dispatch.context import Context
+from bot.domain.actors import Actor, Source
+from bot.domain.events import EventKind
+from bot.messaging import Notice
+from bot.store.uow import UnitOfWork
+
+
+async def remind_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
+    """Send the reminder once, only while the offer is pending and the reminder due."""
+    offer = await uow.offers.get(offer_id)
+    if offer is None:
+        return False
+    lead = await uow.leads.lock(offer.lead_id)
+    now = ctx.now()
+    if lead is None or not await uow.offers.mark_reminded(offer_id, now=now):
+        return False
+    left = (offer.expires_at - now).total_seconds() if offer.expires_at else 0
+    minutes = max(1, round(left / 60))
+    notice = Notice(
+        title=f"Lead {lead.public_id} is still waiting for your answer",
+        lines=[
+            f"{area(lead)} · {', '.join(lead.specialties) or 'no specialty given'}",
+            f"The offer closes in about {minutes} min; after that it goes to someone else.",
+            "Accept or Decline on the card.",
+        ],
+        lead_ref=lead.public_id,
+    )
+    await notify_partner(uow, ctx, notice, partner_id=offer.partner_id, lead_id=lead.id)
+    await uow.events.append(
+        lead.id,
+        EventKind.REMINDED,
+        actor=Actor.system("reminder"),
+        source=Source.TIMER,
+        at=now,
+        offer_id=offer_id,
+    )
+    await uow.commit()
+    return True

@@ -1,0 +1,83 @@
+"""Accepted but not worked: nudge the partner, then tell the managers."""
+
+from __future__ import annotations
+
+from bot.cards import area
+from bot.dispatch.common import notify_managers, notify_partner
+from bot.dispatch.context import Context
+from bot.domain.actors import Actor, Source
+from bot.domain.durations import format_duration
+from bot.domain.events import EventKind
+from bot.domain.leads import DispatchStatus
+from bot.messaging import Button, Notice
+from bot.store.uow import UnitOfWork
+
+
+async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | None:
+    """After `stale_after` without a stage change nudge the partner; after twice that, tell the
+    managers and offer them to take the lead back. Returns what was done ("nudged"/"alerted").
+    """
+    lead = await uow.leads.lock(lead_id)
+    if lead is None or lead.status is not DispatchStatus.ACCEPTED or lead.partner_id is None:
+        return None
+    policy = await ctx.policies.get(uow, lead.policy_version)
+    marks = await uow.leads.stale_marks(lead.id)
+    if marks is None:
+        return None
+    since, nudged_at, alerted_at = marks
+    now = ctx.now()
+    idle = now - since
+    partner = await uow.partners.get_name(lead.partner_id)
+    what = f"{area(lead)} · {', '.join(lead.specialties) or 'no specialty given'}"
+    actor = Actor.system("stale check")
+    if nudged_at is None and idle >= policy.stale_after:
+        if not await uow.leads.cas(lead.id, expect={"nudged_at": None}, now=now, nudged_at=now):
+            return None
+        notice = Notice(
+            title=f"Lead {lead.public_id}: any news?",
+            lines=[
+                what,
+                f"No update for {format_duration(policy.stale_after)} (stage: "
+                f"{lead.stage}). Tap Contacted, Qualified, ... on the card.",
+            ],
+            lead_ref=lead.public_id,
+        )
+        await notify_partner(uow, ctx, notice, partner_id=lead.partner_id, lead_id=lead.id)
+        await uow.events.append(
+            lead.id,
+            EventKind.NUDGED,
+            actor=actor,
+            source=Source.TIMER,
+            at=now,
+            partner_id=lead.partner_id,
+        )
+        await uow.commit()
+        return "nudged"
+    if nudged_at is not None and alerted_at is None and idle >= 2 * policy.stale_after:
+        if not await uow.leads.cas(
+            lead.id, expect={"stale_alerted_at": None}, now=now, stale_alerted_at=now
+        ):
+            return None
+        notice = Notice(
+            title=f"Lead {lead.public_id} is stuck with {partner}",
+            lines=[
+                what,
+                f"No update for {format_duration(2 * policy.stale_after)} despite a "
+                f"nudge (stage: {lead.stage}).",
+                f"Take it back with: /lead reassign {lead.public_id}",
+            ],
+            lead_ref=lead.public_id,
+            buttons=[Button("Take it back", f"r:{lead.id}", "danger")],
+        )
+        await notify_managers(uow, ctx, notice, lead_id=lead.id)
+        await uow.events.append(
+            lead.id,
+            EventKind.STALE,
+            actor=actor,
+            source=Source.TIMER,
+            at=now,
+            partner_id=lead.partner_id,
+        )
+        await uow.commit()
+        return "alerted"
+    return None

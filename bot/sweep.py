@@ -1,0 +1,132 @@
+"""The sweep: the database is the source of truth for timers; this catches whatever is due.
+
+Run every `LEADBOT_SWEEP_INTERVAL` seconds on every instance. Each item is claimed in its own
+transaction (the lead row with FOR UPDATE SKIP LOCKED on PostgreSQL) and handled by the same
+compare-and-set use case a timer would call, so nothing is handled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.dispatch import expire_offer, route_lead
+from bot.dispatch.context import Context
+from bot.dispatch.digest import send_digest
+from bot.dispatch.escalation import repeat_escalation
+from bot.dispatch.reminders import remind_offer
+from bot.dispatch.stale import check_stale
+from bot.domain.actors import Actor, Source
+from bot.domain.leads import DispatchStatus
+from bot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# a lead still `new` this long after it arrived was stored but never routed (a crash in between)
+STRANDED_AFTER = timedelta(seconds=10)
+
+
+@dataclass
+class SweepResult:
+    expired: int = 0
+    reminded: int = 0
+    routed: int = 0
+    escalated: int = 0
+    stale: dict[str, int] = field(default_factory=dict)
+    digest: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.expired
+            or self.reminded
+            or self.routed
+            or self.escalated
+            or self.stale
+            or self.digest
+        )
+
+
+class Sweeper:
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], ctx: Context, *, batch: int = 1000
+    ) -> None:
+        self._uow = uow_factory
+        self._ctx = ctx
+        self._batch = batch
+
+    async def sweep(self) -> SweepResult:
+        """One pass over everything time-driven."""
+        result = SweepResult()
+        result.expired = await self._claimed(reminders=False)
+        result.reminded = await self._claimed(reminders=True)
+        result.routed = await self._route_waiting()
+        result.escalated = await self._repeat_escalations()
+        result.stale = await self._stale()
+        async with self._uow() as uow:
+            result.digest = await send_digest(uow, self._ctx) is not None
+        if result:
+            log.info("sweep: %s", result)
+        return result
+
+    async def _claimed(self, *, reminders: bool) -> int:
+        handled = 0
+        for _ in range(self._batch):
+            async with self._uow() as uow:
+                offer_id = await uow.offers.claim_due(now=self._ctx.now(), reminders=reminders)
+                if offer_id is None:
+                    break
+                if reminders:
+                    handled += await remind_offer(uow, self._ctx, offer_id=offer_id)
+                else:
+                    handled += await expire_offer(uow, self._ctx, offer_id=offer_id)
+        return handled
+
+    async def _route_waiting(self) -> int:
+        now = self._ctx.now()
+        async with self._uow() as uow:
+            waiting = await uow.leads.list_stranded(received_before=now - STRANDED_AFTER, now=now)
+            waiting += [i for i in await uow.leads.list_due_holds(now=now) if i not in waiting]
+        for lead_id in waiting:
+            async with self._uow() as uow:
+                await route_lead(
+                    uow,
+                    self._ctx,
+                    lead_id=lead_id,
+                    actor=Actor.system("sweep"),
+                    source=Source.SYSTEM,
+                )
+        return len(waiting)
+
+    async def _older(self, status: DispatchStatus, column: str, setting: str) -> list[int]:
+        """Leads whose `column` is older than their own policy version's `setting`."""
+        now, due = self._ctx.now(), []
+        async with self._uow() as uow:
+            for version in await uow.leads.list_versions(status=status):
+                policy = await self._ctx.policies.get(uow, version)
+                due += await uow.leads.list_older(
+                    status=status,
+                    version=version,
+                    column=column,
+                    cutoff=now - getattr(policy, setting),
+                )
+        return due
+
+    async def _repeat_escalations(self) -> int:
+        due = await self._older(DispatchStatus.UNASSIGNED, "escalated_at", "offer_timeout")
+        sent = 0
+        for lead_id in due:
+            async with self._uow() as uow:
+                sent += await repeat_escalation(uow, self._ctx, lead_id=lead_id)
+        return sent
+
+    async def _stale(self) -> dict[str, int]:
+        due = await self._older(DispatchStatus.ACCEPTED, "stage_changed_at", "stale_after")
+        done: dict[str, int] = {}
+        for lead_id in due:
+            async with self._uow() as uow:
+                what = await check_stale(uow, self._ctx, lead_id=lead_id)
+            if what:
+                done[what] = done.get(what, 0) + 1
+        return done
