@@ -36,6 +36,7 @@ class Offer:
     responded_at: datetime | None
     responder: str | None
     decline_reason: str | None
+    remind_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def to_offer(row: Row[Any]) -> Offer:
         responded_at=m["responded_at"],
         responder=m["responder"],
         decline_reason=m["decline_reason"],
+        remind_at=m["remind_at"],
     )
 
 
