@@ -67,12 +67,16 @@ class Services:
         log.info("timers: %d pending offers re-armed", rearmed)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
 
-    async def stop(self) -> None:
-        self.scheduler.shutdown()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def stop(self, *, grace: float = 15.0) -> None:
+        """Let timers and the sender finish what they are doing (bounded), then stop them."""
+        await self.scheduler.stop(grace=grace)
+        self.sender.stop()
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tasks.clear()
 
     async def close(self) -> None:

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from bot.domain.leads import Contact, NewLead, Qualification, Temperature
-from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, normalize_postcode
+from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize_postcode
 
 Text = Annotated[str, Field(max_length=200)]
 
@@ -66,7 +66,7 @@ class LeadIn(BaseModel):
         country = info.data.get("country")
         code = normalize_postcode(v)
         numeric = country in NUMERIC_POSTCODE_COUNTRIES
-        if not (code.isdigit() if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
+        if not (is_digits(code) if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
             raise ValueError(
                 f"'{v}' does not look like a {country or ''} postcode".replace("  ", " ")
             )

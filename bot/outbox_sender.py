@@ -44,14 +44,21 @@ class OutboxSender:
         self._batch, self._lease, self._poll = batch, lease, poll_interval
         self._max_attempts, self._max_backoff = max_attempts, max_backoff
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def poke(self) -> None:
         """Something was queued: look now instead of at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the pass under way, then return from `run`."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
+        """Deliver until stopped."""
+        self._stopping = False
+        while not self._stopping:
             try:
                 sent = await self.drain_once()
             except Exception:
@@ -71,7 +78,7 @@ class OutboxSender:
             await uow.commit()
         lanes: dict[object, list[OutboxItem]] = defaultdict(list)
         for item in items:  # one lane per chat keeps each chat's messages in order
-            lanes[item.destination_id or ("message", item.offer_message_id)].append(item)
+            lanes[item.destination_id].append(item)
         await asyncio.gather(*(self._lane(lane) for lane in lanes.values()))
         return len(items)
 
@@ -84,41 +91,46 @@ class OutboxSender:
 
     async def _prepare(
         self, item: OutboxItem
-    ) -> tuple[Destination | None, MessageRef | None, OfferCard | Notice | None]:
+    ) -> tuple[
+        Destination | None, MessageRef | None, OfferCard | Notice | None, OfferStatus | None
+    ]:
+        """What to send where, drawn from the state now; no content means nothing to send."""
+        async with self._uow() as uow:
+            if not await uow.outbox.renew(item, until=self._ctx.now() + self._lease):
+                return None, None, None, None  # not ours any more: another sender has it
+            await uow.commit()
         async with self._uow() as uow:
             ref = None
             if item.kind is OutboxKind.UPDATE:
                 row = await uow.offers.get_message(item.offer_message_id or 0)
                 if row is None:
-                    return None, None, None
+                    return None, None, None, None
                 ref = MessageRef(row.chat_id, row.message_id)
                 dest = await uow.partners.get_destination(row.destination_id)
             else:
                 dest = await uow.partners.get_destination(item.destination_id or 0)
             if dest is None:
-                return None, None, None
+                return None, None, None, None
             if item.kind is OutboxKind.NOTICE:
-                return dest, None, Notice.from_payload(item.payload)
-            card = await render_offer(
-                uow, self._ctx, offer_id=item.offer_id or 0, platform=dest.platform
-            )
-            if item.kind is OutboxKind.OFFER:
-                offer = await uow.offers.get(item.offer_id or 0)
-                if offer is None or offer.status not in SENDABLE:
-                    return dest, None, None  # answered before it was ever shown: nothing to post
-            return dest, ref, card
+                return dest, None, Notice.from_payload(item.payload), None
+            offer = await uow.offers.get(item.offer_id or 0)
+            if offer is None or (item.kind is OutboxKind.OFFER and offer.status not in SENDABLE):
+                return dest, None, None, None  # answered before it was ever shown: nothing to post
+            card = await render_offer(uow, self._ctx, offer_id=offer.id, platform=dest.platform)
+            return dest, ref, card, offer.status
 
     async def process(self, item: OutboxItem) -> None:
         """Send one item and record what happened."""
-        dest, ref, content = await self._prepare(item)
-        if content is None:
-            async with self._uow() as uow:
-                await uow.outbox.finish(item.id, status="skipped", now=self._ctx.now())
-                await uow.commit()
-            return
-        assert dest is not None
-        messenger = self._messengers.get(dest.platform)
+        dest: Destination | None = None
         try:
+            dest, ref, content, shown = await self._prepare(item)
+            if content is None:
+                async with self._uow() as uow:
+                    await uow.outbox.finish(item, status="skipped", now=self._ctx.now())
+                    await uow.commit()
+                return
+            assert dest is not None
+            messenger = self._messengers.get(dest.platform)
             if messenger is None:
                 raise DeliveryError(f"{dest.platform} is not configured", permanent=True)
             target = Target(dest.platform, dest.team, dest.chat_id)
@@ -133,21 +145,26 @@ class OutboxSender:
             await self._failed(item, dest, exc)
             return
         except Exception as exc:  # a bug or a network error: retry, never lose the item
-            log.warning("sending outbox item %s failed: %r", item.id, exc)
+            log.warning("outbox item %s failed: %r", item.id, exc)
             await self._failed(item, dest, DeliveryError(repr(exc), permanent=False))
             return
+        assert dest is not None and ref is not None
         async with self._uow() as uow:
-            await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref)
+            await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref, shown=shown)
 
-    async def _failed(self, item: OutboxItem, dest: Destination, exc: DeliveryError) -> None:
+    async def _failed(self, item: OutboxItem, dest: Destination | None, exc: DeliveryError) -> None:
         attempts = item.attempts + 1
+        rate_limited = exc.retry_after is not None and not exc.permanent
         async with self._uow() as uow:
-            if exc.permanent or attempts >= self._max_attempts:
+            if exc.permanent or (attempts >= self._max_attempts and not rate_limited):
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
                 await record_failure(uow, self._ctx, item=item, destination=dest, reason=exc.reason)
                 return
             delay = exc.retry_after or min(self._max_backoff, 2.0 ** (attempts - 1))
             await uow.outbox.retry_later(
-                item.id, at=self._ctx.now() + timedelta(seconds=delay), error=exc.reason
+                item,
+                at=self._ctx.now() + timedelta(seconds=delay),
+                error=exc.reason,
+                counts=not rate_limited,  # a rate limit says "later", not "broken"
             )
             await uow.commit()

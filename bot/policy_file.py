@@ -28,6 +28,15 @@ Duration = Annotated[
 ]
 
 
+def _positive(delta: timedelta) -> timedelta:
+    if delta.total_seconds() <= 0:
+        raise ValueError("must be longer than zero")
+    return delta
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+
+
 def _territory(text: str) -> str:
     parse_territory(text)
     return text
@@ -69,28 +78,32 @@ class _Strict(BaseModel):
 class Policy(_Strict):
     mode: Literal["exclusive", "broadcast"] = "exclusive"
     broadcast_size: int = Field(3, ge=1, le=50)
-    offer_timeout: Duration = timedelta(minutes=30)
+    offer_timeout: PositiveDuration = timedelta(minutes=30)
     max_rounds: int = Field(3, ge=1)
     reminder_before: Duration = timedelta(minutes=10)
     business_hours_only: bool = False
-    stale_after: Duration = timedelta(hours=48)
+    stale_after: PositiveDuration = timedelta(hours=48)
     escalation_repeats: int = Field(3, ge=0, le=100)
-    out_of_hours: Literal["hold", "skip", "offer"] = "hold"
+    out_of_hours: Literal["hold", "skip", "offer"] = "skip"
     prefer: Literal["fair", "nearest"] = "fair"
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
     lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
 
 
 class Member(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=150)
     slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
     telegram: int | None = None
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
 
 
+ChatId = Annotated[str, Field(min_length=1, max_length=64)]
+TeamId = Annotated[str, Field(min_length=1, max_length=32)]
+
+
 class Managers(_Strict):
-    slack_channel: str | None = None
-    slack_team: str | None = None
+    slack_channel: ChatId | None = None
+    slack_team: TeamId | None = None
     telegram_chat: int | None = None
     members: list[Member] = []
 
@@ -100,7 +113,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 class Partner(_Strict):
     slug: Slug
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
     specialties: list[str] = []
     languages: list[str] = []
@@ -114,8 +127,8 @@ class Partner(_Strict):
     location: Annotated[str, AfterValidator(_location)] | None = None
     paused: bool = False
     paused_until: date | None = None
-    slack_channel: str | None = None
-    slack_team: str | None = None
+    slack_channel: ChatId | None = None
+    slack_team: TeamId | None = None
     telegram_chat: int | None = None
     members: list[Member] = []
 
@@ -139,7 +152,7 @@ class Webhook(_Strict):
 
 
 class Digest(_Strict):
-    time: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,16 +40,27 @@ class Scheduler:
         self._sweep_interval = sweep_interval
         self._sweeper = Sweeper(uow_factory, ctx)
         self._aps = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def _job(self, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Every job runs through here, so `stop` can let the ones under way finish."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await func(*args)
+        finally:
+            self._running.discard(task)
 
     def _add(
         self, name: str, at: datetime, func: Callable[[int], Awaitable[None]], oid: int
     ) -> None:
         self._aps.add_job(
-            func,
+            self._job,
             "date",
             run_date=at,
             id=name,
-            args=[oid],
+            args=[func, oid],
             replace_existing=True,
             misfire_grace_time=None,
         )
@@ -98,6 +111,12 @@ class Scheduler:
         except Exception:
             log.exception("reminder for offer %s failed; the sweep will retry", offer_id)
 
+    async def _sweep_logged(self) -> None:
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("sweep failed; the next one will retry")
+
     async def start(self) -> int:
         """Start timers and re-arm every pending offer from the database; returns how many."""
         async with self._uow() as uow:
@@ -108,8 +127,9 @@ class Scheduler:
         for offer_id, at in reminders:
             self.remind(offer_id, at)
         self._aps.add_job(
-            self.sweep,
+            self._job,
             "interval",
+            args=[self._sweep_logged],
             seconds=self._sweep_interval,
             id="sweep",
             replace_existing=True,
@@ -121,9 +141,18 @@ class Scheduler:
         self._aps.start()
         return len(armed)
 
-    def shutdown(self) -> None:
-        if self._aps.running:
-            self._aps.shutdown(wait=False)
+    async def stop(self, *, grace: float = 15.0) -> None:
+        """Fire nothing new, let the jobs under way finish (bounded), then shut down.
+
+        Cancelling a job in the middle of a transaction could leave a connection waiting on a
+        lock its own process holds; letting it finish is quick and leaves the database tidy.
+        """
+        if not self._aps.running:
+            return
+        self._aps.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        self._aps.shutdown(wait=False)
 
     async def sweep(self) -> SweepResult:
         """Everything time-driven that is due, from the database (safe on many instances)."""

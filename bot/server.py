@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+from sqlalchemy.exc import IntegrityError
 
 from bot.bootstrap import Services, build
 from bot.config import Settings
@@ -35,6 +36,11 @@ async def prepare(services: Services) -> None:
         except ConfigError as exc:
             log.error(
                 "%s was refused; keeping the policy in force:\n%s", settings.leadbot_config, exc
+            )
+        except IntegrityError:  # another instance applied it at the same moment: theirs stands
+            log.warning(
+                "another instance applied %s at the same time; using its version",
+                settings.leadbot_config,
             )
     else:
         log.warning(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.dispatch import expire_offer, route_lead
 from bot.dispatch.context import Context
@@ -64,8 +65,11 @@ class Sweeper:
         result.routed = await self._route_waiting()
         result.escalated = await self._repeat_escalations()
         result.stale = await self._stale()
-        async with self._uow() as uow:
-            result.digest = await send_digest(uow, self._ctx) is not None
+        try:
+            async with self._uow() as uow:
+                result.digest = await send_digest(uow, self._ctx) is not None
+        except Exception:
+            log.exception("sweep: the daily digest failed; the next pass retries")
         if result:
             log.info("sweep: %s", result)
         return result
@@ -73,60 +77,75 @@ class Sweeper:
     async def _claimed(self, *, reminders: bool) -> int:
         handled = 0
         for _ in range(self._batch):
-            async with self._uow() as uow:
-                offer_id = await uow.offers.claim_due(now=self._ctx.now(), reminders=reminders)
-                if offer_id is None:
-                    break
-                if reminders:
-                    handled += await remind_offer(uow, self._ctx, offer_id=offer_id)
-                else:
-                    handled += await expire_offer(uow, self._ctx, offer_id=offer_id)
+            try:
+                async with self._uow() as uow:
+                    offer_id = await uow.offers.claim_due(now=self._ctx.now(), reminders=reminders)
+                    if offer_id is None:
+                        break
+                    if reminders:
+                        handled += await remind_offer(uow, self._ctx, offer_id=offer_id)
+                    else:
+                        handled += await expire_offer(uow, self._ctx, offer_id=offer_id)
+            except Exception:  # the same item would come back first: leave it to the next pass
+                log.exception("sweep: handling a due offer failed")
+                break
         return handled
+
+    async def _each(
+        self, lead_ids: list[int], handle: Callable[[UnitOfWork, int], Any]
+    ) -> list[Any]:
+        """Handle leads one transaction each; one failing lead does not stop the others."""
+        results = []
+        for lead_id in lead_ids:
+            try:
+                async with self._uow() as uow:
+                    results.append(await handle(uow, lead_id))
+            except Exception:
+                log.exception("sweep: lead %s failed", lead_id)
+        return results
 
     async def _route_waiting(self) -> int:
         now = self._ctx.now()
         async with self._uow() as uow:
             waiting = await uow.leads.list_stranded(received_before=now - STRANDED_AFTER, now=now)
             waiting += [i for i in await uow.leads.list_due_holds(now=now) if i not in waiting]
-        for lead_id in waiting:
-            async with self._uow() as uow:
-                await route_lead(
-                    uow,
-                    self._ctx,
-                    lead_id=lead_id,
-                    actor=Actor.system("sweep"),
-                    source=Source.SYSTEM,
-                )
-        return len(waiting)
-
-    async def _older(self, status: DispatchStatus, column: str, setting: str) -> list[int]:
-        """Leads whose `column` is older than their own policy version's `setting`."""
-        now, due = self._ctx.now(), []
-        async with self._uow() as uow:
-            for version in await uow.leads.list_versions(status=status):
-                policy = await self._ctx.policies.get(uow, version)
-                due += await uow.leads.list_older(
-                    status=status,
-                    version=version,
-                    column=column,
-                    cutoff=now - getattr(policy, setting),
-                )
-        return due
+        routed = await self._each(
+            waiting,
+            lambda uow, lead_id: route_lead(
+                uow, self._ctx, lead_id=lead_id, actor=Actor.system("sweep"), source=Source.SYSTEM
+            ),
+        )
+        return len(routed)
 
     async def _repeat_escalations(self) -> int:
-        due = await self._older(DispatchStatus.UNASSIGNED, "escalated_at", "offer_timeout")
-        sent = 0
-        for lead_id in due:
-            async with self._uow() as uow:
-                sent += await repeat_escalation(uow, self._ctx, lead_id=lead_id)
-        return sent
+        now, due = self._ctx.now(), []
+        async with self._uow() as uow:
+            for version in await uow.leads.list_versions(status=DispatchStatus.UNASSIGNED):
+                policy = await self._ctx.policies.get(uow, version)
+                due += await uow.leads.list_escalation_due(
+                    version=version,
+                    cutoff=now - policy.offer_timeout,
+                    max_notices=policy.escalation_repeats,
+                )
+        sent = await self._each(
+            due, lambda uow, lead_id: repeat_escalation(uow, self._ctx, lead_id=lead_id)
+        )
+        return sum(sent)
 
     async def _stale(self) -> dict[str, int]:
-        due = await self._older(DispatchStatus.ACCEPTED, "stage_changed_at", "stale_after")
+        now, due = self._ctx.now(), []
+        async with self._uow() as uow:
+            for version in await uow.leads.list_versions(status=DispatchStatus.ACCEPTED):
+                policy = await self._ctx.policies.get(uow, version)
+                due += await uow.leads.list_stale_due(
+                    version=version,
+                    nudge_cutoff=now - policy.stale_after,
+                    alert_cutoff=now - 2 * policy.stale_after,
+                )
         done: dict[str, int] = {}
-        for lead_id in due:
-            async with self._uow() as uow:
-                what = await check_stale(uow, self._ctx, lead_id=lead_id)
+        for what in await self._each(
+            due, lambda uow, lead_id: check_stale(uow, self._ctx, lead_id=lead_id)
+        ):
             if what:
                 done[what] = done.get(what, 0) + 1
         return done

@@ -49,6 +49,13 @@ async def accept_offer(
     if refusal:
         return refusal
     assert offer is not None
+    if not actor.is_manager:
+        used, capacity = await uow.partners.capacity_in_use(offer.partner_id)
+        if used >= capacity:
+            return Outcome.refused(
+                f"You are at capacity ({used} of {capacity} open leads): close one first, "
+                "or ask a manager to raise your capacity. The offer stays open for now."
+            )
     won = await settle_offer(
         uow, ctx, offer_id, OfferStatus.ACCEPTED, actor=actor, source=source, responder=actor.name
     )

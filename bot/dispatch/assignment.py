@@ -73,6 +73,7 @@ async def assign_to(
         stage_changed_at=now,
         nudged_at=None,
         stale_alerted_at=None,
+        held_until=None,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")

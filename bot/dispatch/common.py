@@ -16,9 +16,13 @@ from bot.store.uow import UnitOfWork
 
 async def queue_card_edits(uow: UnitOfWork, ctx: Context, offer_id: int) -> None:
     """Edit every posted copy of an offer's card (copies not yet posted render fresh)."""
-    for message_id in await uow.offers.list_message_ids(offer_id):
+    for message_id, destination_id in await uow.offers.list_messages(offer_id):
         await uow.outbox.enqueue(
-            OutboxKind.UPDATE, now=ctx.now(), offer_id=offer_id, offer_message_id=message_id
+            OutboxKind.UPDATE,
+            now=ctx.now(),
+            offer_id=offer_id,
+            offer_message_id=message_id,
+            destination_id=destination_id,
         )
     uow.after_commit(ctx.hooks.poke)
 

@@ -16,18 +16,28 @@ from bot.store.uow import UnitOfWork
 
 
 async def record_delivery(
-    uow: UnitOfWork, ctx: Context, *, item: OutboxItem, destination: Destination, ref: MessageRef
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    item: OutboxItem,
+    destination: Destination,
+    ref: MessageRef,
+    shown: OfferStatus | None = None,
 ) -> None:
-    """Remember where the card is; the first delivery starts the offer window."""
+    """Remember where the card is; the first delivery starts the offer window.
+
+    `shown` is the offer's status when the card was drawn: if it changed while the card was
+    on its way (an Accept on another copy), this copy is brought up to date at once.
+    """
     now = ctx.now()
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
-        await uow.outbox.finish(item.id, status="sent", now=now)
+        await uow.outbox.finish(item, status="sent", now=now)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
     await uow.leads.lock(offer.lead_id)  # the lead first, as every use case does
-    await uow.outbox.finish(item.id, status="sent", now=now)
+    await uow.outbox.finish(item, status="sent", now=now)
     message_id = await uow.offers.add_message(
         offer_id=offer.id,
         destination_id=destination.id,
@@ -59,10 +69,14 @@ async def record_delivery(
             uow.after_commit(lambda: ctx.hooks.remind(offer.id, remind_at))
     current = await uow.offers.get(offer.id)
     assert current is not None
-    if current.status is not OfferStatus.PENDING and current.status is not OfferStatus.ACCEPTED:
+    if current.status is not (shown or OfferStatus.PENDING):
         # answered (or withdrawn) while this copy was on its way: bring it up to date
         await uow.outbox.enqueue(
-            OutboxKind.UPDATE, now=now, offer_id=offer.id, offer_message_id=message_id
+            OutboxKind.UPDATE,
+            now=now,
+            offer_id=offer.id,
+            offer_message_id=message_id,
+            destination_id=destination.id,
         )
         uow.after_commit(ctx.hooks.poke)
     await uow.commit()
@@ -79,15 +93,15 @@ async def record_failure(
     """A send failed for good. An offer no chat can show is undeliverable and moves on."""
     now = ctx.now()
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
-        await uow.outbox.finish(item.id, status="failed", now=now, error=reason[:500])
+        await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
     await uow.leads.lock(offer.lead_id)
-    await uow.outbox.finish(item.id, status="failed", now=now, error=reason[:500])
+    await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
     others = await uow.outbox.count_open_for_offer(offer.id, kind=OutboxKind.OFFER)
-    shown = await uow.offers.list_message_ids(offer.id)
+    shown = await uow.offers.list_messages(offer.id)
     if others or shown:
         await uow.commit()  # another copy is on its way or already shown: the offer still stands
         return

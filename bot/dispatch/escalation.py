@@ -62,6 +62,7 @@ async def escalate(
         status=DispatchStatus.UNASSIGNED,
         escalated_at=now,
         escalations=1,
+        held_until=None,
     )
     if not moved:
         return

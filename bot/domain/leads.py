@@ -66,13 +66,13 @@ def check_stage_move(
     lost_reasons: list[str],
 ) -> None:
     """Raise InvalidInput unless moving a lead from `current` to `new` is allowed."""
-    if new in (Stage.NONE, Stage.ACCEPTED) and not may_go_back:
+    if new is Stage.NONE or (new is Stage.ACCEPTED and not may_go_back):
         raise InvalidInput(f"a lead cannot be moved to '{new}'")
     if current == new:
         raise InvalidInput(f"the lead is already '{new}'")
     if current in CLOSING_STAGES and not may_go_back:
         raise InvalidInput(f"the lead is already closed as '{current}'; ask a manager to reopen it")
-    if new is not Stage.NONE and _rank(new) < _rank(current) and not may_go_back:
+    if current is not Stage.NONE and _rank(new) < _rank(current) and not may_go_back:
         raise InvalidInput(f"'{current}' cannot go back to '{new}'; ask a manager")
     if new in (Stage.OPPORTUNITY, Stage.WON):
         if value is None:

@@ -51,7 +51,7 @@ NUMERIC_POSTCODE_COUNTRIES = frozenset(
 )
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_ALNUM = re.compile(r"^[A-Z0-9]+$")
+_ALNUM = re.compile(r"^[A-Z0-9]+\Z")
 _RADIUS = re.compile(r"^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)km$")
 
 
@@ -72,6 +72,11 @@ class Territory:
         if self.kind is TerritoryKind.RANGE:
             return f"{self.country}:{self.range_from}-{self.range_to}"
         return f"{self.country}:radius:{self.lat},{self.lon}:{self.radius_km:g}km"
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' and other digits int() rejects."""
+    return text.isascii() and text.isdigit()
 
 
 def normalize_postcode(postcode: str) -> str:
@@ -96,14 +101,14 @@ def parse_territory(text: str) -> Territory:
         return Territory(country, TerritoryKind.RADIUS, lat=lat, lon=lon, radius_km=km)
     if "-" in rest:
         lo, _, hi = rest.partition("-")
-        if not (lo.isdigit() and hi.isdigit()):
+        if not (is_digits(lo) and is_digits(hi)):
             raise ValueError(f"'{text}' is not a numeric postcode range")
         if int(lo) > int(hi):
             raise ValueError(f"'{text}' is a range whose start is after its end")
         return Territory(country, TerritoryKind.RANGE, range_from=int(lo), range_to=int(hi))
     prefix = rest.upper()
     numeric = country in NUMERIC_POSTCODE_COUNTRIES
-    if not prefix or not (prefix.isdigit() if numeric else _ALNUM.match(prefix)):
+    if not prefix or not (is_digits(prefix) if numeric else _ALNUM.match(prefix)):
         raise ValueError(f"'{text}' is not a postcode prefix")
     return Territory(country, TerritoryKind.PREFIX, value=prefix)
 

@@ -23,7 +23,7 @@ class LeadHistory:
 async def get_lead_history(uow: UnitOfWork, ref: str) -> LeadHistory | None:
     """Look a lead up by public id (or numeric id) and gather its history."""
     lead = await uow.leads.get_by_public_id(ref)
-    if lead is None and ref.isdigit():
+    if lead is None and ref.isascii() and ref.isdigit():
         lead = await uow.leads.get(int(ref))
     if lead is None:
         return None

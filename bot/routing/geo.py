@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.domain.partners import is_digits
+
 
 @dataclass(frozen=True)
 class Centroid:
@@ -30,7 +32,7 @@ class UsZipcodes:
     """US ZIP centroids from the `zipcodes` package."""
 
     def locate(self, country: str, postcode: str) -> tuple[float, float] | None:
-        if country != "US" or not postcode[:5].isdigit():
+        if country != "US" or not is_digits(postcode[:5]):
             return None
         import zipcodes  # loads its bundled data on first use
 

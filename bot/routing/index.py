@@ -10,15 +10,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from math import cos, floor, radians
+from math import cos, floor, pi, radians
 
-from bot.domain.partners import Territory, TerritoryKind
-from bot.routing.territory import distance_km
+from bot.domain.partners import Territory, TerritoryKind, is_digits
+from bot.routing.territory import EARTH_RADIUS_KM, distance_km
 
 RANGE_BUCKET = 50
 MAX_BUCKETS = 128
 CELL_DEG = 0.5
-KM_PER_DEG = 111.32
+# a degree of latitude on the sphere distance_km uses, widened a little so boxes err outwards
+KM_PER_DEG = 2 * pi * EARTH_RADIUS_KM / 360 * 0.99
 
 Entry = tuple[int, Territory]
 # a range with its bounds unpacked (the hot loop reads them many times per lookup)
@@ -64,7 +65,8 @@ class TerritoryIndex:
         else:
             assert rule.lat is not None and rule.lon is not None and rule.radius_km is not None
             dlat = rule.radius_km / KM_PER_DEG
-            dlon = rule.radius_km / (KM_PER_DEG * max(0.01, cos(radians(rule.lat))))
+            widest = min(89.9, abs(rule.lat) + dlat)  # longitude degrees shrink towards the pole
+            dlon = min(180.0, rule.radius_km / (KM_PER_DEG * cos(radians(widest))))
             circle = (
                 partner_id,
                 rule,
@@ -94,7 +96,7 @@ class TerritoryIndex:
                     for pid, rule in prefixes.get(postcode[:n], ()):
                         if pid not in found:
                             found[pid] = rule
-        if postcode.isdigit():
+        if is_digits(postcode):
             value = int(postcode)
             buckets = self._buckets.get(country)
             for entries in (

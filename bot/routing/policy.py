@@ -35,7 +35,7 @@ class Filter(StrEnum):
 
 @dataclass(frozen=True)
 class RoutingOptions:
-    out_of_hours: Literal["hold", "skip", "offer"] = "hold"
+    out_of_hours: Literal["hold", "skip", "offer"] = "skip"
     prefer: Literal["fair", "nearest"] = "fair"
 
 

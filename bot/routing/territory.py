@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import asin, cos, radians, sin, sqrt
 
-from bot.domain.partners import Territory, TerritoryKind
+from bot.domain.partners import Territory, TerritoryKind, is_digits
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -26,7 +26,7 @@ def covers(
     if rule.kind is TerritoryKind.PREFIX:
         return postcode.startswith(rule.value or "\0")
     if rule.kind is TerritoryKind.RANGE:
-        if not postcode.isdigit():
+        if not is_digits(postcode):
             return False
         assert rule.range_from is not None and rule.range_to is not None
         return rule.range_from <= int(postcode) <= rule.range_to

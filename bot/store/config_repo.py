@@ -59,7 +59,8 @@ class ConfigRepo:
             r.slug: r.id for r in await self.conn.execute(select(partners.c.slug, partners.c.id))
         }
         kept: set[int] = set()
-        for partner in config.partners:
+        # update rows in id order, the order routing locks them in (no deadlock between the two)
+        for partner in sorted(config.partners, key=lambda p: existing.get(p.slug, 1 << 62)):
             pid = await self._upsert_partner(partner, existing.get(partner.slug), now)
             kept.add(pid)
             await self._replace_territories(pid, partner)

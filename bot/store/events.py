@@ -47,7 +47,7 @@ class EventRepo:
                 offer_id=offer_id,
                 at=at,
                 kind=kind,
-                actor=actor.label,
+                actor=actor.label[:200],
                 source=source,
                 data=data,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -180,22 +180,42 @@ class LeadRepo:
         stmt = select(leads.c.policy_version).where(leads.c.status == status).distinct()
         return list((await self.conn.execute(stmt)).scalars())
 
-    async def list_older(
-        self, *, status: DispatchStatus, version: int, column: str, cutoff: datetime
+    async def list_escalation_due(
+        self, *, version: int, cutoff: datetime, max_notices: int
     ) -> list[int]:
-        """Leads in `status` on policy `version` whose `column` is at or before `cutoff`."""
+        """Unassigned leads on `version` whose last notice is older than `cutoff`, with notices
+        still to send."""
         stmt = (
             select(leads.c.id)
             .where(
-                leads.c.status == status,
+                leads.c.status == DispatchStatus.UNASSIGNED,
                 leads.c.policy_version == version,
-                leads.c[column] <= cutoff,
+                leads.c.escalated_at <= cutoff,
+                leads.c.escalations <= max_notices,
             )
-            .order_by(leads.c[column])
+            .order_by(leads.c.escalated_at)
             .limit(1000)
         )
-        if column == "stage_changed_at":  # stale leads not yet through both steps
-            stmt = stmt.where(leads.c.stale_alerted_at.is_(None))
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def list_stale_due(
+        self, *, version: int, nudge_cutoff: datetime, alert_cutoff: datetime
+    ) -> list[int]:
+        """Accepted leads on `version` due for a nudge, or (nudged already) for the alert."""
+        stmt = (
+            select(leads.c.id)
+            .where(
+                leads.c.status == DispatchStatus.ACCEPTED,
+                leads.c.policy_version == version,
+                leads.c.stale_alerted_at.is_(None),
+                or_(
+                    and_(leads.c.nudged_at.is_(None), leads.c.stage_changed_at <= nudge_cutoff),
+                    and_(leads.c.nudged_at.is_not(None), leads.c.stage_changed_at <= alert_cutoff),
+                ),
+            )
+            .order_by(leads.c.stage_changed_at)
+            .limit(1000)
+        )
         return list((await self.conn.execute(stmt)).scalars())
 
     async def list_stranded(self, *, received_before: datetime, now: datetime) -> list[int]:

@@ -195,9 +195,12 @@ class OfferRepo:
         )
         return int((await self.conn.execute(stmt)).scalar_one())
 
-    async def list_message_ids(self, offer_id: int) -> list[int]:
-        stmt = select(offer_messages.c.id).where(offer_messages.c.offer_id == offer_id)
-        return list((await self.conn.execute(stmt)).scalars())
+    async def list_messages(self, offer_id: int) -> list[tuple[int, int]]:
+        """(message row id, destination id) of every posted copy of the offer's card."""
+        stmt = select(offer_messages.c.id, offer_messages.c.destination_id).where(
+            offer_messages.c.offer_id == offer_id
+        )
+        return [(r.id, r.destination_id) for r in await self.conn.execute(stmt)]
 
     async def get_message(self, message_row_id: int) -> Row[Any] | None:
         stmt = select(offer_messages).where(offer_messages.c.id == message_row_id)

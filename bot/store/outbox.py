@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,7 @@ class OutboxItem:
     lead_id: int | None
     payload: dict[str, Any]
     attempts: int
+    claim: str = ""
 
 
 class OutboxRepo:
@@ -61,7 +63,11 @@ class OutboxRepo:
         )
 
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-        """Lease due items to this sender; a crashed sender's lease runs out and they return."""
+        """Lease due items to this sender under a fresh claim token.
+
+        A crashed sender's lease runs out and the items return; a sender that finds its token
+        gone (another took the item after the lease ran out) leaves the item alone.
+        """
         stmt = (
             select(outbox)
             .where(
@@ -74,11 +80,12 @@ class OutboxRepo:
             .with_for_update(skip_locked=True)
         )
         rows = list(await self.conn.execute(stmt))
+        token = secrets.token_hex(8)
         if rows:
             await self.conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(claimed_until=now + lease)
+                .values(claimed_until=now + lease, claim=token)
             )
         return [
             OutboxItem(
@@ -90,17 +97,30 @@ class OutboxRepo:
                 r.lead_id,
                 r.payload,
                 r.attempts,
+                token,
             )
             for r in rows
         ]
 
+    async def renew(self, item: OutboxItem, *, until: datetime) -> bool:
+        """Extend this sender's lease right before a send; False if the item is not ours now."""
+        stmt = (
+            update(outbox)
+            .where(
+                outbox.c.id == item.id, outbox.c.claim == item.claim, outbox.c.status == "pending"
+            )
+            .values(claimed_until=until)
+            .returning(outbox.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
     async def finish(
-        self, item_id: int, *, status: str, now: datetime, error: str | None = None
+        self, item: OutboxItem, *, status: str, now: datetime, error: str | None = None
     ) -> None:
         """Mark an item sent, skipped or failed for good."""
         await self.conn.execute(
             update(outbox)
-            .where(outbox.c.id == item_id)
+            .where(outbox.c.id == item.id, outbox.c.claim == item.claim)
             .values(
                 status=status,
                 done_at=now,
@@ -110,12 +130,15 @@ class OutboxRepo:
             )
         )
 
-    async def retry_later(self, item_id: int, *, at: datetime, error: str) -> None:
+    async def retry_later(
+        self, item: OutboxItem, *, at: datetime, error: str, counts: bool = True
+    ) -> None:
+        """Try again at `at`; a rate limit (`counts=False`) does not use up an attempt."""
         await self.conn.execute(
             update(outbox)
-            .where(outbox.c.id == item_id)
+            .where(outbox.c.id == item.id, outbox.c.claim == item.claim)
             .values(
-                attempts=outbox.c.attempts + 1,
+                attempts=outbox.c.attempts + (1 if counts else 0),
                 next_attempt_at=at,
                 claimed_until=None,
                 last_error=error[:500],

@@ -92,6 +92,20 @@ class PartnerRepo:
         )
         return {pid: n for pid, n in await self.conn.execute(stmt)}
 
+    async def capacity_in_use(self, partner_id: int) -> tuple[int, int]:
+        """(open accepted leads, capacity) of one partner."""
+        used = (
+            await self.conn.execute(
+                select(func.count())
+                .select_from(leads)
+                .where(leads.c.partner_id == partner_id, leads.c.status == DispatchStatus.ACCEPTED)
+            )
+        ).scalar_one()
+        capacity = (
+            await self.conn.execute(select(partners.c.capacity).where(partners.c.id == partner_id))
+        ).scalar_one()
+        return int(used), int(capacity)
+
     async def get_by_slug(self, slug: str) -> tuple[int, str, PartnerStatus] | None:
         """(id, name, status) of the partner with this slug."""
         stmt = select(partners.c.id, partners.c.name, partners.c.status).where(

@@ -230,6 +230,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("claimed_until", UtcDateTime),
+    Column("claim", String(16)),  # token of the sender holding the lease
     Column("last_error", String(500)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),

@@ -55,3 +55,8 @@ def test_postcode_must_fit_the_country():
 
 def test_coordinates_come_in_pairs():
     assert any("lat and lon" in p for p in errors(country="DE", postcode="80331", lat=48.1))
+
+
+def test_only_ascii_digits_count_as_a_numeric_postcode():
+    assert errors(country="DE", postcode="8033²") == [
+        "postcode: '8033²' does not look like a DE postcode"]

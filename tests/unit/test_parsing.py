@@ -82,3 +82,8 @@ def test_hours():
 def test_bad_hours(spec, reason):
     with pytest.raises(ValueError, match=reason):
         parse_hours(spec)
+
+
+def test_unicode_digits_are_not_postcode_digits():
+    with pytest.raises(ValueError, match="is not a postcode prefix"):
+        parse_territory("DE:8²")

@@ -86,3 +86,13 @@ def test_holidays_are_dates():
     assert str(validate_document(good).partners[0].holidays[0]) == "2026-12-24"
     with pytest.raises(ConfigError, match=r"partners\[0\].holidays\[0\]"):
         validate_document(config([partner("acme", holidays=["Christmas"])]))
+
+
+def test_impossible_values_are_refused():
+    doc = config([partner("acme", name="x" * 201)], offer_timeout="0s")
+    doc["digest"] = {"time": "25:70"}
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc)
+    text = "\n".join(caught.value.problems)
+    assert "policy.offer_timeout: must be longer than zero" in text
+    assert "digest.time:" in text and "partners[0].name:" in text

@@ -49,7 +49,7 @@ def test_unassigned_reasons():
 def test_a_held_lead_goes_to_the_first_partner_to_open():
     closed = partner("weekday", hours={"mon-fri": "08:00-18:00"}, timezone="Europe/Berlin")
     saturday = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)
-    report = run(config([closed]), leads(3, start=saturday))
+    report = run(config([closed]), leads(3, start=saturday), out_of_hours="hold")
     assert report.would_get == {"weekday": 3}
     skipped = run(config([closed]), leads(3, start=saturday), out_of_hours="skip")
     assert skipped.unassigned == {"everyone closed": 3}

@@ -40,3 +40,8 @@ def test_refusals(current, new, kwargs, reason):
 def test_managers_may_go_back_and_reopen():
     move(Stage.WON, Stage.QUALIFIED, manager=True)
     move(Stage.QUALIFIED, Stage.ACCEPTED, manager=True)
+
+
+def test_nobody_moves_a_lead_back_to_no_stage():
+    with pytest.raises(InvalidInput, match="cannot be moved to 'none'"):
+        move(Stage.CONTACTED, Stage.NONE, manager=True)

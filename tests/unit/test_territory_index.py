@@ -56,3 +56,17 @@ def test_wide_ranges_and_far_radii():
     assert set(index.covering(country="DE", postcode="80331", lat=48.14, lon=11.58)) == {1}
     assert set(index.covering(country="DE", postcode="10115", lat=52.53, lon=13.38)) == {1, 2}
     assert index.covering(country="AT", postcode="80331", lat=None, lon=None) == {}
+
+
+def test_points_just_inside_a_circle_are_found():
+    index = TerritoryIndex()
+    rule = parse_territory("DE:radius:48.137,11.575:40km")
+    index.add(1, rule)
+    # 39.99 km due north, and 39.99 km due east: inside, at the edge of the bounding box
+    north = 48.137 + 39.99 / 111.19508
+    assert covers(rule, country="DE", postcode="80000", lat=north, lon=11.575)
+    assert set(index.covering(country="DE", postcode="80000", lat=north, lon=11.575)) == {1}
+    for lon in (11.575 + 0.5386, 11.575 - 0.5386):
+        inside = covers(rule, country="DE", postcode="80000", lat=48.137, lon=lon)
+        found = set(index.covering(country="DE", postcode="80000", lat=48.137, lon=lon))
+        assert found == ({1} if inside else set())
