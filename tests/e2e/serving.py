@@ -24,8 +24,14 @@ def start_serve(cwd: Path, **env: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_"))}
     environ.update(LEADBOT_PORT=str(port), **env)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=cwd, env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         try:

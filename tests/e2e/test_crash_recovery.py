@@ -25,11 +25,15 @@ N = 20
 
 async def _prepare(url: str) -> datetime:
     """Twenty delivered offers with 3-second windows; returns the last deadline."""
-    services = build(Settings(database_url=url, _env_file=None),  # type: ignore[call-arg]
-                     messengers={"slack": RecordingMessenger("slack")})
+    services = build(
+        Settings(database_url=url, _env_file=None),  # type: ignore[call-arg]
+        messengers={"slack": RecordingMessenger("slack")},
+    )
     try:
-        await apply(services, config([partner("acme")], offer_timeout="3s", max_rounds=1,
-                                     reminder_before="0s"))
+        await apply(
+            services,
+            config([partner("acme")], offer_timeout="3s", max_rounds=1, reminder_before="0s"),
+        )
         for i in range(N):
             await services.submit_lead(lead(f"k-{i}"), actor=SYSTEM, source=SRC)
         await deliver_all(services)
@@ -54,8 +58,11 @@ async def _handled(url: str) -> tuple[Counter[str], Counter[int]]:
 
 def test_kill_9_then_restart_handles_every_overdue_offer_once(database_url, tmp_path):
     last_deadline = asyncio.run(_prepare(database_url))
-    env = dict(DATABASE_URL=database_url, LEADBOT_CONFIG=str(tmp_path / "none.yaml"),
-               LEADBOT_SWEEP_INTERVAL=str(SWEEP_SECONDS))
+    env = dict(
+        DATABASE_URL=database_url,
+        LEADBOT_CONFIG=str(tmp_path / "none.yaml"),
+        LEADBOT_SWEEP_INTERVAL=str(SWEEP_SECONDS),
+    )
     first, _ = start_serve(tmp_path, **env)  # re-arms the 20 timers from the database...
     first.send_signal(signal.SIGKILL)  # ...and dies before any of them fires
     first.communicate(timeout=10)

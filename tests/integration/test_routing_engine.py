@@ -24,8 +24,10 @@ async def offered_slugs(services, lead_id):
 
 async def test_a_weekend_lead_waits_for_monday_then_goes_out(services, clock):
     clock.advance(datetime(2026, 3, 7, 15, 0, tzinfo=UTC) - clock.now())  # Saturday 16:00 Berlin
-    await apply(services, config([partner("acme", hours=BUSINESS, timezone="Europe/Berlin")],
-                                 out_of_hours="hold"))
+    await apply(
+        services,
+        config([partner("acme", hours=BUSINESS, timezone="Europe/Berlin")], out_of_hours="hold"),
+    )
     stored, _, offers = await services.submit_lead(lead("h-1"), actor=SYSTEM, source=SRC)
     assert offers == []
     async with services.uow() as uow:

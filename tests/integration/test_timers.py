@@ -56,8 +56,16 @@ async def test_reminder_goes_out_once_before_the_deadline_and_not_after_an_answe
 async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clock):
     clock.advance(at(2026, 3, 6, 16, 50) - clock.now())  # Friday 17:50 in Berlin
     acme = partner("acme", hours=BUSINESS, timezone="Europe/Berlin")
-    await apply(services, config([acme], business_hours_only=True, offer_timeout="30m",
-                                 reminder_before="10m", out_of_hours="offer"))
+    await apply(
+        services,
+        config(
+            [acme],
+            business_hours_only=True,
+            offer_timeout="30m",
+            reminder_before="10m",
+            out_of_hours="offer",
+        ),
+    )
     _, _, (offer_id,) = await services.submit_lead(lead("b-1"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     async with services.uow() as uow:
@@ -69,8 +77,10 @@ async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clo
     assert (result.expired, result.reminded) == (0, 0)
 
     holiday = partner("acme", hours=BUSINESS, timezone="Europe/Berlin", holidays=["2026-03-16"])
-    await apply(services, config([holiday], business_hours_only=True, offer_timeout="30m",
-                                 out_of_hours="offer"))
+    await apply(
+        services,
+        config([holiday], business_hours_only=True, offer_timeout="30m", out_of_hours="offer"),
+    )
     clock.advance(at(2026, 3, 13, 16, 50) - clock.now())  # the next Friday 17:50
     _, _, (offer_id,) = await services.submit_lead(lead("b-2"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
@@ -80,9 +90,15 @@ async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clo
 
 
 async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, clock):
-    await apply(services, config([partner("acme"), partner("beta"),
-                                  partner("gamma", specialties=["solar"])],
-                                 max_rounds=1, offer_timeout="30m", escalation_repeats=2))
+    await apply(
+        services,
+        config(
+            [partner("acme"), partner("beta"), partner("gamma", specialties=["solar"])],
+            max_rounds=1,
+            offer_timeout="30m",
+            escalation_repeats=2,
+        ),
+    )
     stored, _, (offer_id,) = await services.submit_lead(lead("e-1"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     clock.advance(timedelta(minutes=31))
@@ -92,7 +108,7 @@ async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, c
     assert first.title == f"Nobody took lead {stored.public_id}"
     assert any(line.startswith("Why: nobody took it in 1 rounds") for line in first.lines)
     labels = [b.label for b in first.buttons]
-    assert labels[:2] in (["Assign to Acme", "Assign to Beta"], ["Assign to Beta", "Assign to Acme"])
+    assert sorted(labels) == ["Assign to Acme", "Assign to Beta"]
     assert "Assign to Gamma" not in labels  # does not do heat pumps
     assert all(b.value.startswith(f"a:{stored.id}:") for b in first.buttons)
     for _ in range(4):
@@ -101,13 +117,15 @@ async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, c
     await deliver_all(services)
     notices = slack.notices_to("C0MANAGERS")
     assert [n.title for n in notices[1:]] == [
-        f"Lead {stored.public_id} is still waiting for a partner"] * 2  # repeated twice, no more
+        f"Lead {stored.public_id} is still waiting for a partner"
+    ] * 2  # repeated twice, no more
     assert (await kinds(services, stored.id)).count("escalated") == 2
 
 
 async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, clock):
-    await apply(services, config([partner("acme"), partner("beta")], stale_after="48h",
-                                 max_rounds=3))
+    await apply(
+        services, config([partner("acme"), partner("beta")], stale_after="48h", max_rounds=3)
+    )
     stored, _, (offer_id,) = await services.submit_lead(lead("st-1"), actor=SYSTEM, source=SRC)
     async with services.uow() as uow:
         holder = (await uow.offers.get(offer_id)).partner_id
@@ -158,8 +176,7 @@ async def test_reassign_refusals(services):
     await apply(services, config([partner("acme")]))
     stored, _, _ = await services.submit_lead(lead("ra-1"), actor=SYSTEM, source=SRC)
     bob = await actor_for(services, "UACME")
-    assert not (await services.run(reassign_lead, lead_id=stored.id, actor=bob,
-                                   source=SRC)).ok
+    assert not (await services.run(reassign_lead, lead_id=stored.id, actor=bob, source=SRC)).ok
     refused = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
     assert not refused.ok and "not with a partner" in refused.message
 

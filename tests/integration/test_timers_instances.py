@@ -24,11 +24,9 @@ async def test_two_instances_expire_each_offer_exactly_once(services, clock):
         await services.submit_lead(lead(f"x-{i}"), actor=SYSTEM, source=SRC)
     await deliver_all(services, rounds=100)
     clock.advance(timedelta(minutes=31))
-    other = build(services.settings, messengers={"slack": RecordingMessenger("slack")},
-                  clock=clock)
+    other = build(services.settings, messengers={"slack": RecordingMessenger("slack")}, clock=clock)
     try:
-        first, second = await asyncio.gather(services.scheduler.sweep(),
-                                             other.scheduler.sweep())
+        first, second = await asyncio.gather(services.scheduler.sweep(), other.scheduler.sweep())
     finally:
         await other.close()
     assert first.expired + second.expired == N

@@ -59,4 +59,5 @@ def test_coordinates_come_in_pairs():
 
 def test_only_ascii_digits_count_as_a_numeric_postcode():
     assert errors(country="DE", postcode="8033²") == [
-        "postcode: '8033²' does not look like a DE postcode"]
+        "postcode: '8033²' does not look like a DE postcode"
+    ]
