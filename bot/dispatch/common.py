@@ -11,6 +11,7 @@ from bot.domain.events import OFFER_EVENT
 from bot.domain.offers import Offer, OfferStatus
 from bot.messaging import Notice
 from bot.store.outbox import OutboxKind
+from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
 
 
@@ -27,9 +28,18 @@ async def queue_card_edits(uow: UnitOfWork, ctx: Context, offer_id: int) -> None
     uow.after_commit(ctx.hooks.poke)
 
 
-async def notify_managers(uow: UnitOfWork, ctx: Context, notice: Notice, *, lead_id: int) -> None:
-    """Queue a notice for every managers' chat."""
-    for dest in await uow.partners.list_destinations(partner_id=None):
+async def notify_managers(
+    uow: UnitOfWork,
+    ctx: Context,
+    notice: Notice,
+    *,
+    lead_id: int,
+    chats: list[Destination] | None = None,
+) -> None:
+    """Queue a notice for every managers' chat (`chats` if the caller has them already)."""
+    if chats is None:
+        chats = await uow.partners.list_destinations(partner_id=None)
+    for dest in chats:
         await uow.outbox.enqueue(
             OutboxKind.NOTICE,
             now=ctx.now(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import monotonic
 
 from bot.clock import Clock
 from bot.domain.errors import LeadbotError
@@ -29,12 +30,16 @@ class Hooks:
     poke: Callable[[], None] = _nothing
 
 
+DIRECTORY_CHECK = 1.0
+
+
 class PolicyBook:
     """Policy versions by number; versions never change once stored, so they are cached."""
 
     def __init__(self) -> None:
         self._cache: dict[int, LeadbotConfig] = {}
         self._directory: Directory | None = None
+        self._checked_at = float("-inf")
 
     async def config(self, uow: UnitOfWork, version: int) -> LeadbotConfig:
         if version not in self._cache:
@@ -47,9 +52,22 @@ class PolicyBook:
     async def get(self, uow: UnitOfWork, version: int) -> Policy:
         return (await self.config(uow, version)).policy
 
-    async def directory(self, uow: UnitOfWork) -> Directory:
-        """The partner directory of the policy in force (rebuilt when a new one is applied)."""
+    async def directory(self, uow: UnitOfWork, *, at_least: int = 0) -> Directory:
+        """The partner directory of the policy in force (rebuilt when a new one is applied).
+
+        Whether a newer policy was applied (by this or another instance) is checked at most
+        every `DIRECTORY_CHECK` seconds: routing is hot, and a new leadbot.yaml can wait that long.
+        A lead on a newer version than the cached one (`at_least`) always brings it up to date.
+        """
+        cached = self._directory
+        if (
+            cached is not None
+            and cached.version >= at_least
+            and monotonic() - self._checked_at < DIRECTORY_CHECK
+        ):
+            return cached
         version = await uow.config.current_version()
+        self._checked_at = monotonic()
         if version is None:
             raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
         if self._directory is None or self._directory.version != version:

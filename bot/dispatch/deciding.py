@@ -31,13 +31,14 @@ async def decide(
     count: int,
     options: RoutingOptions,
     lock: bool,
+    version: int = 0,
 ) -> Decision:
     """Ask the policy about the partners whose territory covers the lead (found by the index).
 
     With `lock`, the candidates' rotation rows are locked and the decision is redone if
     another instance moved them meanwhile (so fairness holds across instances).
     """
-    directory = await ctx.policies.directory(uow)
+    directory = await ctx.policies.directory(uow, at_least=version)
     covering = directory.index.covering(
         country=facts.country, postcode=facts.postcode, lat=facts.lat, lon=facts.lon
     )

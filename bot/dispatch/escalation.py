@@ -21,7 +21,13 @@ CANDIDATE_BUTTONS = 3
 async def _notice(uow: UnitOfWork, ctx: Context, lead: Lead, reason: str, title: str) -> Notice:
     """The managers' card: what the lead is, why nobody has it, who tried, who could take it."""
     tried = await uow.offers.list_for_lead(lead.id)
-    names = {o.partner_id: await uow.partners.get_name(o.partner_id) for o in tried}
+    known = (await ctx.policies.directory(uow, at_least=lead.policy_version)).partners
+    names = {
+        o.partner_id: known[o.partner_id].name
+        if o.partner_id in known
+        else await uow.partners.get_name(o.partner_id)
+        for o in tried
+    }
     policy = await ctx.policies.get(uow, lead.policy_version)
     # managers may hand it to anyone who did not say no, open or not, tried or not
     declined = {o.partner_id for o in tried if o.status is OfferStatus.DECLINED}
@@ -33,6 +39,7 @@ async def _notice(uow: UnitOfWork, ctx: Context, lead: Lead, reason: str, title:
         count=CANDIDATE_BUTTONS,
         options=replace(routing_options(policy), out_of_hours="offer"),
         lock=False,
+        version=lead.policy_version,
     )
     tried_text = ", ".join(f"{names[o.partner_id]} ({o.status})" for o in tried)
     return Notice(
@@ -69,8 +76,10 @@ async def escalate(
     await uow.events.append(
         lead.id, EventKind.UNASSIGNED, actor=actor, source=source, at=now, reason=reason
     )
-    notice = await _notice(uow, ctx, lead, reason, f"Nobody took lead {lead.public_id}")
-    await notify_managers(uow, ctx, notice, lead_id=lead.id)
+    chats = await uow.partners.list_destinations(partner_id=None)
+    if chats:  # the card needs a routing decision: only worth it when someone will see it
+        notice = await _notice(uow, ctx, lead, reason, f"Nobody took lead {lead.public_id}")
+        await notify_managers(uow, ctx, notice, lead_id=lead.id, chats=chats)
 
 
 async def repeat_escalation(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> bool:

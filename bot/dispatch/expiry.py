@@ -18,15 +18,14 @@ async def expire_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
     offer = await uow.offers.get(offer_id)
     if offer is None or offer.status is not OfferStatus.PENDING:
         return False
-    await uow.leads.lock(offer.lead_id)
+    lead = await uow.leads.lock(offer.lead_id)
     timer = Actor.system("offer timer")
     gone = await settle_offer(
         uow, ctx, offer_id, OfferStatus.EXPIRED, actor=timer, source=Source.TIMER, due=True
     )
     if gone is None:
         return False
-    lead = await uow.leads.get(offer.lead_id)
-    assert lead is not None
+    assert lead is not None  # the lead row itself did not change: settling touched the offer
     await offer_next(uow, ctx, lead, actor=timer, source=Source.TIMER)
     await uow.commit()
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
+from bot.dispatch.common import queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.deciding import decide, lead_facts, routing_options
 from bot.dispatch.escalation import escalate
@@ -45,7 +45,10 @@ async def offer_next(
 
     Does nothing while an offer is still pending or once the lead has left routing.
     """
-    if lead.status not in ROUTABLE or await pending_offers(uow, lead.id):
+    if lead.status not in ROUTABLE:
+        return []
+    offers = await uow.offers.list_for_lead(lead.id)
+    if any(o.status is OfferStatus.PENDING for o in offers):
         return []
     policy = await ctx.policies.get(uow, lead.policy_version)
     if lead.round >= policy.max_rounds:
@@ -53,7 +56,7 @@ async def offer_next(
             uow, ctx, lead, f"nobody took it in {lead.round} rounds", actor=actor, source=source
         )
         return []
-    tried = {o.partner_id for o in await uow.offers.list_for_lead(lead.id)}
+    tried = {o.partner_id for o in offers}
     count = 1 if policy.mode == "exclusive" else policy.broadcast_size
     now = ctx.now()
     decision = await decide(
@@ -64,6 +67,7 @@ async def offer_next(
         count=count,
         options=routing_options(policy),
         lock=True,
+        version=lead.policy_version,
     )
     await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
     if not decision.chosen and decision.hold_until is not None:

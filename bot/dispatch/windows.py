@@ -24,7 +24,8 @@ async def offer_window(
     hours: WeeklyHours = {}
     tz, holidays = "UTC", frozenset[date]()
     if policy.business_hours_only:
-        partner = (await ctx.policies.directory(uow)).partners.get(partner_id)
+        directory = await ctx.policies.directory(uow, at_least=lead.policy_version)
+        partner = directory.partners.get(partner_id)
         if partner is not None:
             hours, tz, holidays = partner.hours, partner.timezone, partner.holidays
     expires_at = add_working_time(hours, tz, holidays, start, policy.offer_timeout)

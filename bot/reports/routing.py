@@ -55,8 +55,8 @@ async def who_covers(
         where[0] if where else None,
         where[1] if where else None,
     )
-    _version, policy = await ctx.policies.current(uow)
-    directory = await ctx.policies.directory(uow)
+    version, policy = await ctx.policies.current(uow)
+    directory = await ctx.policies.directory(uow, at_least=version)
     return await decide(
         uow,
         ctx,
@@ -65,6 +65,7 @@ async def who_covers(
         count=len(directory.partners),
         options=routing_options(policy),
         lock=False,
+        version=version,
     )
 
 

@@ -44,6 +44,11 @@ class PartnerRepo:
         """
         if not ids:
             return {}
+        open_leads = (
+            select(func.count())
+            .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
+            .scalar_subquery()
+        )
         rows = await self.conn.execute(
             select(
                 partners.c.id,
@@ -52,6 +57,7 @@ class PartnerRepo:
                 partners.c.paused_until,
                 partners.c.rr_current,
                 partners.c.last_offered_at,
+                open_leads.label("open_leads"),
             ).where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
         )
         state = {
@@ -61,18 +67,11 @@ class PartnerRepo:
                 "paused_until": r.paused_until,
                 "rr_current": r.rr_current,
                 "last_offered_at": r.last_offered_at,
-                "open_leads": 0,
+                "open_leads": r.open_leads,
                 "offers_today": 0,
             }
             for r in rows
         }
-        open_stmt = (
-            select(leads.c.partner_id, func.count())
-            .where(leads.c.status == DispatchStatus.ACCEPTED, leads.c.partner_id.in_(list(state)))
-            .group_by(leads.c.partner_id)
-        )
-        for pid, n in await self.conn.execute(open_stmt):
-            state[pid]["open_leads"] = n
         capped = [pid for pid in daily_caps if pid in state]
         if capped:
             recent = select(offers.c.partner_id, offers.c.created_at).where(

@@ -13,6 +13,7 @@ from sqlalchemy.sql import Executable
 
 from bot.store.apikeys import ApiKeyRepo
 from bot.store.config_repo import ConfigRepo
+from bot.store.db import WriteLock, write_lock
 from bot.store.events import EventRepo
 from bot.store.geo import GeoRepo
 from bot.store.leads import LeadRepo
@@ -44,10 +45,19 @@ class UnitOfWork:
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._effects: list[Effect] = []
+        self._lock: WriteLock | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await self._engine.connect()
-        self._tx = await self._conn.begin()
+        self._lock = write_lock(self._engine)
+        if self._lock is not None:
+            await self._lock.acquire()
+        try:
+            self._conn = await self._engine.connect()
+            self._tx = await self._conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         conn = self._conn
         self.leads, self.offers, self.partners = LeadRepo(conn), OfferRepo(conn), PartnerRepo(conn)
         self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
@@ -90,5 +100,9 @@ class UnitOfWork:
             if self._tx.is_active:
                 await self._tx.rollback()
         finally:
-            await self._conn.close()
-            self._effects = []
+            try:
+                await self._conn.close()
+            finally:
+                self._effects = []
+                if self._lock is not None:
+                    self._lock.release()
