@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -11,7 +12,10 @@ from rich.table import Table
 from bot.bootstrap import Services
 from bot.cli.common import run_with_services
 from bot.csv_import import COLUMNS, read_leads
-from bot.domain.actors import Actor, Source
+from bot.dispatch import assign_lead
+from bot.dispatch.reassign import reassign_lead
+from bot.domain.actors import Actor, Role, Source
+from bot.domain.offers import Outcome
 from bot.reports.history import LeadHistory, get_lead_history
 
 app = typer.Typer(help="Import and inspect leads.", no_args_is_help=True)
@@ -64,6 +68,45 @@ def show(lead: str = typer.Argument(..., help="The lead's public id, like L7K3F9
         typer.echo(f"no lead '{lead}'", err=True)
         raise typer.Exit(1)
     print_history(history, Console(highlight=False))
+
+
+OPERATOR = Actor(name="operator (CLI)", role=Role.MANAGER)
+
+
+def _run_on_lead(lead: str, use_case: Any, **kwargs: Any) -> None:
+    """Resolve a public lead id and run a manager use case on it as the operator."""
+
+    async def action(services: Services) -> Outcome | None:
+        async with services.uow() as uow:
+            found = await uow.leads.get_by_public_id(lead)
+        if found is None:
+            return None
+        return await services.run(
+            use_case, lead_id=found.id, actor=OPERATOR, source=Source.CLI, **kwargs
+        )
+
+    outcome = run_with_services(action)
+    if outcome is None:
+        typer.echo(f"no lead '{lead}'", err=True)
+        raise typer.Exit(1)
+    typer.echo(outcome.message, err=not outcome.ok)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def assign(lead: str, partner: str = typer.Argument(..., help="The partner's slug.")) -> None:
+    """Give a lead to a partner directly (as a manager; bypasses the filters, logged)."""
+    _run_on_lead(lead, assign_lead, partner_slug=partner)
+
+
+@app.command()
+def reassign(
+    lead: str,
+    partner: str | None = typer.Argument(None, help="Give it to this partner; default: route on."),
+) -> None:
+    """Take an accepted lead back from its partner, then route it on (or give it to PARTNER)."""
+    _run_on_lead(lead, reassign_lead, partner_slug=partner)
 
 
 def print_history(h: LeadHistory, console: Console) -> None:

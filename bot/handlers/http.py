@@ -26,9 +26,15 @@ def create_app(services: Services) -> FastAPI:
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"
         chat = {name: "configured" for name in services.messengers} or {"none": "no chat platform"}
-        ok = database == "ok"
+        timers = "running" if services.scheduler.running else "stopped"
+        ok = database == "ok" and timers == "running"
         return JSONResponse(
-            {"status": "ok" if ok else "degraded", "database": database, "chat": chat},
+            {
+                "status": "ok" if ok else "degraded",
+                "database": database,
+                "timers": timers,
+                "chat": chat,
+            },
             status_code=200 if ok else 503,
         )
 

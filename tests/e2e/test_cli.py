@@ -157,3 +157,20 @@ def test_migrate(env):
 
     result = invoke("migrate")
     assert result.exit_code == 0 and f"revision {head_revision()}" in result.output
+
+
+def test_assign_and_reassign_from_the_shell(env, tmp_path):
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode,specialties\nz-1,DE,80331,heat-pump\n")
+    invoke("leads", "import", str(path))
+    ref = first_public_id(env)
+    assigned = invoke("leads", "assign", ref, "epsilon-backup")
+    assert assigned.exit_code == 0 and "assigned to Epsilon" in assigned.output
+    again = runner.invoke(app, ["leads", "assign", ref, "acme-heating"])
+    assert again.exit_code == 1 and "already accepted" in again.output
+    back = invoke("leads", "reassign", ref, "gamma-haustechnik")
+    assert back.exit_code == 0 and "taken back from Epsilon" in back.output
+    shown = invoke("leads", "show", ref).output
+    assert "reassigned" in shown and "assigned" in shown and "operator (CLI)" in shown
+    assert runner.invoke(app, ["leads", "reassign", "LNOSUCH1"]).exit_code == 1

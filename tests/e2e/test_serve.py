@@ -20,6 +20,7 @@ def test_serve_starts_without_chat_platforms_and_reports_health(database_url, tm
         assert health.json() == {
             "status": "ok",
             "database": "ok",
+            "timers": "running",
             "chat": {"none": "no chat platform"},
         }
         assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=2).status_code == 200
