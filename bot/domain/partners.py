@@ -55,7 +55,7 @@ _ALNUM = re.compile(r"^[A-Z0-9]+\Z")
 _RADIUS = re.compile(r"^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)km$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Territory:
     country: str
     kind: TerritoryKind
@@ -113,7 +113,7 @@ def parse_territory(text: str) -> Territory:
     return Territory(country, TerritoryKind.PREFIX, value=prefix)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartnerFacts:
     """What routing needs to know about one partner at decision time.
 

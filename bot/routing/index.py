@@ -35,6 +35,10 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 class TerritoryIndex:
     def __init__(self) -> None:
         self._prefix: dict[str, dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
+        # per bucket: ranges covering all of it (found with one dict merge), and the rest
+        self._full: dict[str, dict[int, dict[int, Territory]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
         self._buckets: dict[str, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
         self._wide: dict[str, list[Span]] = defaultdict(list)
         self._grid: dict[str, dict[tuple[int, int], list[Circle]]] = defaultdict(
@@ -61,7 +65,11 @@ class TerritoryIndex:
                 self._wide[rule.country].append(span)
             else:
                 for bucket in range(first, last + 1):
-                    self._buckets[rule.country][bucket].append(span)
+                    low, high = bucket * RANGE_BUCKET, (bucket + 1) * RANGE_BUCKET - 1
+                    if rule.range_from <= low and high <= rule.range_to:
+                        self._full[rule.country][bucket].setdefault(partner_id, rule)
+                    else:
+                        self._buckets[rule.country][bucket].append(span)
         else:
             assert rule.lat is not None and rule.lon is not None and rule.radius_km is not None
             dlat = rule.radius_km / KM_PER_DEG
@@ -98,6 +106,10 @@ class TerritoryIndex:
                             found[pid] = rule
         if is_digits(postcode):
             value = int(postcode)
+            full = self._full.get(country)
+            whole = full.get(value // RANGE_BUCKET) if full else None
+            if whole:
+                found = {**whole, **found}  # rules found earlier keep precedence
             buckets = self._buckets.get(country)
             for entries in (
                 buckets.get(value // RANGE_BUCKET, ()) if buckets else (),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 from bot.domain.partners import PartnerFacts, PartnerStatus, Territory, TerritoryKind
@@ -81,7 +82,7 @@ class Decision:
     outside: int = 0  # partners not covering the lead, left out before the filters ran
     notes: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def verdicts(self) -> list[Verdict]:
         """Every candidate with the filter that dropped it (None: eligible), in input order."""
         return [Verdict(p, f, rule, self.lead, self.now) for p, f, rule in self.raw]
@@ -90,7 +91,7 @@ class Decision:
     def eligible(self) -> list[PartnerFacts]:
         return [p for p, f, _rule in self.raw if f is None]
 
-    @property
+    @cached_property
     def why(self) -> dict[int, str]:
         """Partner id -> the one line shown on its card, for every eligible partner."""
         return {
