@@ -76,19 +76,25 @@ class Sweeper:
 
     async def _claimed(self, *, reminders: bool) -> int:
         handled = 0
+        failed: set[int] = set()  # skipped for the rest of this pass, so the others go on
         for _ in range(self._batch):
+            offer_id = None
             try:
                 async with self._uow() as uow:
-                    offer_id = await uow.offers.claim_due(now=self._ctx.now(), reminders=reminders)
+                    offer_id = await uow.offers.claim_due(
+                        now=self._ctx.now(), reminders=reminders, skip=failed
+                    )
                     if offer_id is None:
                         break
                     if reminders:
                         handled += await remind_offer(uow, self._ctx, offer_id=offer_id)
                     else:
                         handled += await expire_offer(uow, self._ctx, offer_id=offer_id)
-            except Exception:  # the same item would come back first: leave it to the next pass
-                log.exception("sweep: handling a due offer failed")
-                break
+            except Exception:
+                log.exception("sweep: offer %s failed; the next pass retries it", offer_id)
+                if offer_id is None:
+                    break
+                failed.add(offer_id)
         return handled
 
     async def _each(
@@ -138,9 +144,7 @@ class Sweeper:
             for version in await uow.leads.list_versions(status=DispatchStatus.ACCEPTED):
                 policy = await self._ctx.policies.get(uow, version)
                 due += await uow.leads.list_stale_due(
-                    version=version,
-                    nudge_cutoff=now - policy.stale_after,
-                    alert_cutoff=now - 2 * policy.stale_after,
+                    version=version, cutoff=now - policy.stale_after
                 )
         done: dict[str, int] = {}
         for what in await self._each(

@@ -25,12 +25,12 @@ async def send_digest(uow: UnitOfWork, ctx: Context) -> Notice | None:
     now = ctx.now()
     local = now.astimezone(zone)
     hour, minute = (int(part) for part in config.digest.time.split(":"))
-    if local.time() < time(hour, minute):
-        return None
-    day = local.date().isoformat()
+    # today's digest once its time has come; before that, yesterday's (if it was missed)
+    due = local.date() if local.time() >= time(hour, minute) else local.date() - timedelta(days=1)
+    day = due.isoformat()
     if not await uow.config.claim_digest(day, now=now):
         return None  # this instance or another already sent it
-    end = datetime.combine(local.date(), time(0), tzinfo=zone)
+    end = datetime.combine(due, time(0), tzinfo=zone)
     notice = await build_digest(
         uow,
         day=day,

@@ -44,6 +44,7 @@ async def reassign_lead(
         expect={"status": DispatchStatus.ACCEPTED},
         now=now,
         status=DispatchStatus.OFFERED,
+        round=0,  # a fresh set of rounds; partners already tried stay excluded by their offers
         partner_id=None,
         stage=Stage.NONE,
         stage_changed_at=now,
@@ -66,8 +67,21 @@ async def reassign_lead(
         outcome = await assign_to(uow, ctx, fresh, partner_slug, actor=actor, source=source)
         if not outcome.ok:
             return outcome  # rolled back with the caller's unit of work: nothing changed
-    else:
-        await offer_next(uow, ctx, fresh, actor=actor, source=source)
+        await uow.commit()
+        return Outcome.done(
+            f"Lead {lead.public_id} taken back from {holder}: {outcome.message}", lead.id
+        )
+    await offer_next(uow, ctx, fresh, actor=actor, source=source)
+    after = await uow.leads.get(lead.id)
+    assert after is not None
     await uow.commit()
-    target = f"given to {partner_slug}" if partner_slug else "passed on"
-    return Outcome.done(f"Lead {lead.public_id} taken back from {holder} and {target}.", lead.id)
+    if after.status is DispatchStatus.OFFERED:
+        return Outcome.done(
+            f"Lead {lead.public_id} taken back from {holder} and offered to the next partner.",
+            lead.id,
+        )
+    return Outcome.done(
+        f"Lead {lead.public_id} taken back from {holder}; nobody else can take "
+        f"it, so it is with the managers ({after.status}).",
+        lead.id,
+    )

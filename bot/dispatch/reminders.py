@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from bot.cards import area
 from bot.dispatch.common import notify_partner
 from bot.dispatch.context import Context
@@ -9,6 +12,14 @@ from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.messaging import Notice
 from bot.store.uow import UnitOfWork
+
+
+def deadline_text(deadline: datetime, now: datetime, tz: str) -> str:
+    """'in about 10 min' when it is close, else the partner's local date and time."""
+    left = deadline - now
+    if left <= timedelta(hours=2):
+        return f"in about {max(1, round(left.total_seconds() / 60))} min"
+    return f"at {deadline.astimezone(ZoneInfo(tz)):%a %d %b %H:%M} ({tz})"
 
 
 async def remind_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
@@ -20,13 +31,14 @@ async def remind_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
     now = ctx.now()
     if lead is None or not await uow.offers.mark_reminded(offer_id, now=now):
         return False
-    left = (offer.expires_at - now).total_seconds() if offer.expires_at else 0
-    minutes = max(1, round(left / 60))
+    directory = await ctx.policies.directory(uow, at_least=lead.policy_version)
+    partner = directory.partners.get(offer.partner_id)
+    when = deadline_text(offer.expires_at or now, now, partner.timezone if partner else "UTC")
     notice = Notice(
         title=f"Lead {lead.public_id} is still waiting for your answer",
         lines=[
             f"{area(lead)} · {', '.join(lead.specialties) or 'no specialty given'}",
-            f"The offer closes in about {minutes} min; after that it goes to someone else.",
+            f"The offer closes {when}; after that it goes to someone else.",
             "Accept or Decline on the card.",
         ],
         lead_ref=lead.public_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.cards import area
 from bot.dispatch.common import notify_managers, notify_partner
 from bot.dispatch.context import Context
@@ -13,9 +15,14 @@ from bot.messaging import Button, Notice
 from bot.store.uow import UnitOfWork
 
 
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.0f} h"
+
+
 async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | None:
-    """After `stale_after` without a stage change nudge the partner; after twice that, tell the
-    managers and offer them to take the lead back. Returns what was done ("nudged"/"alerted").
+    """After `stale_after` without a stage change nudge the partner; if another `stale_after`
+    passes after the nudge, tell the managers and offer them to take the lead back.
+    Returns what was done ("nudged"/"alerted").
     """
     lead = await uow.leads.lock(lead_id)
     if lead is None or lead.status is not DispatchStatus.ACCEPTED or lead.partner_id is None:
@@ -53,7 +60,7 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
         )
         await uow.commit()
         return "nudged"
-    if nudged_at is not None and alerted_at is None and idle >= 2 * policy.stale_after:
+    if nudged_at is not None and alerted_at is None and now - nudged_at >= policy.stale_after:
         if not await uow.leads.cas(
             lead.id, expect={"stale_alerted_at": None}, now=now, stale_alerted_at=now
         ):
@@ -62,8 +69,7 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
             title=f"Lead {lead.public_id} is stuck with {partner}",
             lines=[
                 what,
-                f"No update for {format_duration(2 * policy.stale_after)} despite a "
-                f"nudge (stage: {lead.stage}).",
+                f"No update for {_hours(idle)} despite a nudge (stage: {lead.stage}).",
                 f"Take it back with: /lead reassign {lead.public_id}",
             ],
             lead_ref=lead.public_id,

@@ -32,7 +32,7 @@ def _span(text: str) -> tuple[time, time]:
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
         raise ValueError(f"'{text}' has an impossible time")
     start = time(h1, m1)
-    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    end = time.max if h2 == 24 else time(h2, m2)  # 24:00: to the end of the day
     if end <= start:
         raise ValueError(f"'{text}' ends before it starts")
     return start, end

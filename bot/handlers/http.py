@@ -19,9 +19,8 @@ def create_app(services: Services) -> FastAPI:
     async def healthz() -> JSONResponse:
         """Database reachable and which chat platforms are connected."""
         try:
-            async with asyncio.timeout(3):
-                async with services.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(3), services.uow() as uow:  # queues like any writer
+                await uow.execute(text("SELECT 1"))
             database = "ok"
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.hours import WeeklyHours
@@ -55,8 +55,15 @@ def add_working_time(
     for _ in range(366 * 2):
         if day not in holidays:
             for begin, end in sorted(hours.get(day.weekday(), [])):
-                span_start = max(datetime.combine(day, begin, tzinfo=zone), local)
-                span_end = datetime.combine(day, end, tzinfo=zone)
+                # in UTC: aware datetimes in one zone subtract as wall-clock time, wrong across
+                # a daylight-saving change
+                span_start = max(
+                    datetime.combine(day, begin, tzinfo=zone).astimezone(UTC), start.astimezone(UTC)
+                )
+                end_day, end_time = (
+                    (day + timedelta(days=1), time(0)) if end == time.max else (day, end)
+                )
+                span_end = datetime.combine(end_day, end_time, tzinfo=zone).astimezone(UTC)
                 if span_end <= span_start:
                     continue
                 available = span_end - span_start

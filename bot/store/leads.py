@@ -198,10 +198,9 @@ class LeadRepo:
         )
         return list((await self.conn.execute(stmt)).scalars())
 
-    async def list_stale_due(
-        self, *, version: int, nudge_cutoff: datetime, alert_cutoff: datetime
-    ) -> list[int]:
-        """Accepted leads on `version` due for a nudge, or (nudged already) for the alert."""
+    async def list_stale_due(self, *, version: int, cutoff: datetime) -> list[int]:
+        """Accepted leads on `version` due for a nudge (no stage change since `cutoff`), or,
+        nudged before `cutoff`, for the managers' alert."""
         stmt = (
             select(leads.c.id)
             .where(
@@ -209,8 +208,8 @@ class LeadRepo:
                 leads.c.policy_version == version,
                 leads.c.stale_alerted_at.is_(None),
                 or_(
-                    and_(leads.c.nudged_at.is_(None), leads.c.stage_changed_at <= nudge_cutoff),
-                    and_(leads.c.nudged_at.is_not(None), leads.c.stage_changed_at <= alert_cutoff),
+                    and_(leads.c.nudged_at.is_(None), leads.c.stage_changed_at <= cutoff),
+                    leads.c.nudged_at <= cutoff,
                 ),
             )
             .order_by(leads.c.stage_changed_at)

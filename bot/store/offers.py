@@ -134,7 +134,9 @@ class OfferRepo:
         )
         return (await self.conn.execute(stmt)).scalar() is not None
 
-    async def claim_due(self, *, now: datetime, reminders: bool = False) -> int | None:
+    async def claim_due(
+        self, *, now: datetime, reminders: bool = False, skip: set[int] | None = None
+    ) -> int | None:
         """One pending offer whose window (or reminder) is due, its lead locked for this caller.
 
         On PostgreSQL the lead row is taken with FOR UPDATE SKIP LOCKED, so several instances
@@ -148,7 +150,11 @@ class OfferRepo:
         stmt = (
             select(offers.c.id)
             .join(leads, leads.c.id == offers.c.lead_id)
-            .where(offers.c.status == OfferStatus.PENDING, *due)
+            .where(
+                offers.c.status == OfferStatus.PENDING,
+                *due,
+                *([offers.c.id.not_in(skip)] if skip else []),
+            )
             .order_by(offers.c.remind_at if reminders else offers.c.expires_at)
             .limit(1)
             .with_for_update(of=leads, skip_locked=True)

@@ -51,3 +51,46 @@ async def test_a_partner_at_capacity_cannot_accept_more(services):
     assert not refused.ok and refused.message.startswith("You are at capacity (1 of 1")
     async with services.uow() as uow:
         assert (await uow.offers.get(second)).status == "pending"
+
+
+async def test_one_failing_offer_does_not_stall_the_sweep(services, clock, monkeypatch):
+    import bot.sweep
+
+    await apply(services, config([partner("acme")], max_rounds=1))
+    ids = []
+    for i in range(3):
+        _, _, (offer_id,) = await services.submit_lead(lead(f"sw-{i}"), actor=SYSTEM, source=SRC)
+        ids.append(offer_id)
+    await deliver_all(services)
+    real = bot.sweep.expire_offer
+
+    async def broken_for_the_first(uow, ctx, *, offer_id):
+        if offer_id == ids[0]:
+            raise RuntimeError("a policy version that no longer validates")
+        return await real(uow, ctx, offer_id=offer_id)
+
+    monkeypatch.setattr(bot.sweep, "expire_offer", broken_for_the_first)
+    clock.advance(timedelta(minutes=31))
+    assert (await services.scheduler.sweep()).expired == 2  # the other two still go
+    monkeypatch.setattr(bot.sweep, "expire_offer", real)
+    assert (await services.scheduler.sweep()).expired == 1  # and the next pass retries it
+
+
+async def test_reassign_in_the_last_round_still_tries_the_others(services):
+    from bot.dispatch.reassign import reassign_lead
+    from tests.factories import MANAGER
+
+    await apply(services, config([partner("acme"), partner("beta")], max_rounds=1))
+    stored, _, (offer_id,) = await services.submit_lead(lead("ra-2"), actor=SYSTEM, source=SRC)
+    async with services.uow() as uow:
+        holder = (await uow.offers.get(offer_id)).partner_id
+    rep = await actor_for(services, "UACME")
+    if rep.partner_id != holder:
+        rep = await actor_for(services, "UBETA")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=rep, source=SRC)).ok
+    outcome = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
+    assert outcome.ok and "offered to the next partner" in outcome.message
+    async with services.uow() as uow:
+        offers = await uow.offers.list_for_lead(stored.id)
+    assert [o.status for o in offers] == ["withdrawn", "pending"]
+    assert offers[1].partner_id != holder

@@ -212,3 +212,16 @@ async def test_daily_digest_once_at_the_local_time(services, slack, clock):
     assert digest.lines[2] == "Median time to accept: 8 min"  # 4, 8 and 12 minutes
     assert digest.lines[3] == "Declined: 0 · expired: 1"
     assert digest.lines[5].startswith("Unassigned now: 1 (L")
+
+
+async def test_a_digest_missed_while_down_goes_out_when_back(services, slack, clock):
+    doc = config([partner("acme")])
+    doc["digest"] = {"time": "08:00", "timezone": "Europe/Berlin"}
+    clock.advance(at(2026, 3, 2, 5, 0) - clock.now())  # Monday 06:00 Berlin, then down
+    await apply(services, doc)
+    assert (await services.scheduler.sweep()).digest  # Sunday's (08:00 on Sunday has passed)
+    assert not (await services.scheduler.sweep()).digest
+    clock.advance(at(2026, 3, 3, 6, 0) - clock.now())  # back on Tuesday 07:00 Berlin
+    assert (await services.scheduler.sweep()).digest
+    await deliver_all(services)
+    assert slack.notices_to("C0MANAGERS")[-1].title == "Leadbot digest for 2026-03-02"

@@ -70,3 +70,24 @@ def test_sla_clock_counts_only_working_hours():
     assert add_working_time(
         weekdays, BERLIN, frozenset(), utc(2026, 3, 9, 15, 0), timedelta(hours=3)
     ) == utc(2026, 3, 10, 8, 0)
+
+
+def test_sla_clock_counts_real_time_across_daylight_saving():
+    from datetime import timedelta
+
+    from bot.routing.hours import add_working_time
+
+    all_day = parse_hours({"mon-sun": "00:00-24:00"})
+    four_hours = timedelta(hours=4)
+    # Berlin springs forward on 2024-03-31 at 02:00 local: four real hours still pass
+    assert add_working_time(
+        all_day, BERLIN, frozenset(), utc(2024, 3, 30, 22, 0), four_hours
+    ) == utc(2024, 3, 31, 2, 0)
+    # and falls back on 2024-10-27 at 03:00 local
+    assert add_working_time(
+        all_day, BERLIN, frozenset(), utc(2024, 10, 26, 22, 0), four_hours
+    ) == utc(2024, 10, 27, 2, 0)
+    night = parse_hours({"mon-sun": "01:00-05:00"})  # only three real hours on that night
+    assert add_working_time(
+        night, BERLIN, frozenset(), utc(2024, 3, 31, 0, 0), timedelta(hours=3)
+    ) == utc(2024, 3, 31, 3, 0)
