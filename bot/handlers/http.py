@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.bootstrap import Services
+from bot.handlers import intake
 
 
 def create_app(services: Services) -> FastAPI:
     """The FastAPI app for `leadbot serve` (OpenAPI at /docs)."""
     app = FastAPI(title="Leadbot", version="0.1.0")
+    app.include_router(intake.router(services))
+    intake.install_limits(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def field_errors(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming each bad field: `contact.email: value is not a valid email address`."""
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"] if p not in ("body", "query", "header", "path")]
+            field = ".".join(loc) or "body"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "is not a known field"
+            errors.append({"field": field, "message": message})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
 
 from bot.domain.leads import Lead
 from bot.domain.offers import Offer
 from bot.store.events import LeadEvent
+from bot.store.tables import leads, partners
 from bot.store.uow import UnitOfWork
 
 
@@ -37,3 +42,98 @@ async def get_lead_history(uow: UnitOfWork, ref: str) -> LeadHistory | None:
         partner_names=names,
         partner_slugs={pid: slug for pid, (slug, _name) in listed.items()},
     )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def lead_view(h: LeadHistory, *, with_events: bool) -> dict[str, Any]:
+    """The API's JSON for one lead, without personal data (the caller adds it if allowed)."""
+    lead = h.lead
+    view: dict[str, Any] = {
+        "id": lead.public_id,
+        "status": lead.status,
+        "stage": lead.stage,
+        "partner": h.partner_slugs.get(lead.partner_id) if lead.partner_id else None,
+        "received_at": _iso(lead.received_at),
+        "source": lead.source,
+        "external_id": lead.external_id,
+        "country": lead.country,
+        "postcode": lead.postcode,
+        "city": lead.city,
+        "specialties": list(lead.specialties),
+        "offers": [
+            {
+                "id": o.id,
+                "partner": h.partner_slugs.get(o.partner_id),
+                "round": o.round,
+                "mode": o.mode,
+                "status": o.status,
+                "delivered_at": _iso(o.delivered_at),
+                "expires_at": _iso(o.expires_at),
+                "responded_at": _iso(o.responded_at),
+            }
+            for o in h.offers
+        ],
+    }
+    if with_events:
+        view["events"] = [
+            {
+                "at": _iso(e.at),
+                "kind": e.kind,
+                "actor": e.actor,
+                "source": e.source,
+                "data": e.data,
+            }
+            for e in h.events
+        ]
+    return view
+
+
+async def list_leads(
+    uow: UnitOfWork,
+    *,
+    status: str | None,
+    partner: str | None,
+    since: datetime | None,
+    limit: int,
+    after: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of leads (id order) and the cursor for the next page (None at the end)."""
+    stmt = (
+        select(
+            leads.c.id,
+            leads.c.public_id,
+            leads.c.status,
+            leads.c.stage,
+            leads.c.received_at,
+            leads.c.source,
+            leads.c.postcode,
+            partners.c.slug,
+        )
+        .outerjoin(partners, partners.c.id == leads.c.partner_id)
+        .where(leads.c.id > after)
+        .order_by(leads.c.id)
+        .limit(limit + 1)
+    )
+    if status:
+        stmt = stmt.where(leads.c.status == status)
+    if partner:
+        stmt = stmt.where(partners.c.slug == partner)
+    if since:
+        stmt = stmt.where(leads.c.received_at >= since)
+    rows = (await uow.execute(stmt)).all()
+    page = [
+        {
+            "id": r.public_id,
+            "status": r.status,
+            "stage": r.stage,
+            "partner": r.slug,
+            "received_at": _iso(r.received_at),
+            "source": r.source,
+            "postcode": r.postcode,
+        }
+        for r in rows[:limit]
+    ]
+    return page, rows[limit - 1].id if len(rows) > limit else None

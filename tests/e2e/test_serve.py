@@ -24,6 +24,8 @@ def test_serve_starts_without_chat_platforms_and_reports_health(database_url, tm
             "chat": {"none": "no chat platform"},
         }
         assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=2).status_code == 200
+        schema = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).json()
+        assert {"/api/v1/leads", "/api/v1/leads/{public_id}"} <= set(schema["paths"])
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=20)

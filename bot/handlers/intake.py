@@ -1,0 +1,147 @@
+"""The intake API: leads in over HTTP (`POST /api/v1/leads`), and what happened to them.
+
+Thin: authenticate, validate (pydantic), call the use cases, shape the answer.
+(No `from __future__ import annotations` here: FastAPI must resolve the routes' annotations,
+which name dependencies defined inside `router`.)
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from bot.bootstrap import Services
+from bot.dispatch import set_stage
+from bot.domain.actors import Actor, Role, Source
+from bot.domain.leads import DispatchStatus, Stage
+from bot.intake_schema import LeadIn
+from bot.reports.history import get_lead_history, lead_view, list_leads
+
+
+class StageIn(BaseModel):
+    """Progress reported back by a CRM, with the same rules as the chat buttons."""
+
+    stage: Stage
+    value: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    reason: Annotated[str, Field(max_length=64)] | None = None
+
+
+def router(services: Services) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["leads"])
+
+    async def api_key(authorization: Annotated[str | None, Header()] = None) -> str:
+        """The name of the API key in `Authorization: Bearer <key>`; 401 otherwise."""
+        scheme, _, key = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            raise HTTPException(
+                401,
+                "send an API key as 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        async with services.uow() as uow:
+            name = await uow.apikeys.verify(key.strip())
+        if name is None:
+            raise HTTPException(
+                401, "this API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return name
+
+    async def optional_key(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> str | None:
+        return await api_key(authorization) if authorization else None
+
+    @api.post("/leads", status_code=201, responses={200: {"description": "a repeat"}})
+    async def create_lead(
+        lead: LeadIn,
+        key: Annotated[str, Depends(api_key)],
+        idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    ) -> JSONResponse:
+        """Store a lead (committed before the answer) and route it at once. A repeat of
+        `(source, external_id)` or of the `Idempotency-Key` header returns the first lead, 200."""
+        if lead.external_id is None and idempotency_key:
+            lead = lead.model_copy(update={"external_id": idempotency_key})
+        stored, created, _offers = await services.submit_lead(
+            lead.to_new_lead(),
+            actor=Actor(name=f"api key {key}", role=Role.SYSTEM),
+            source=Source.API,
+        )
+        async with services.uow() as uow:
+            history = await get_lead_history(uow, stored.public_id)
+        assert history is not None
+        return JSONResponse(
+            lead_view(history, with_events=False),
+            status_code=201 if created else 200,
+        )
+
+    @api.get("/leads/{public_id}")
+    async def get_lead(
+        public_id: str, key: Annotated[str | None, Depends(optional_key)]
+    ) -> dict[str, Any]:
+        """Status, stage, partner and event history; the contact only with an API key."""
+        async with services.uow() as uow:
+            history = await get_lead_history(uow, public_id)
+            # public ids only: numeric row ids are guessable
+            if history is None or history.lead.public_id != public_id.upper():
+                raise HTTPException(404, f"no lead '{public_id}'")
+            view = lead_view(history, with_events=True)
+            if key is not None:
+                view["contact"] = asdict(await uow.leads.get_contact(history.lead.id))
+        return view
+
+    @api.get("/leads")
+    async def find_leads(
+        key: Annotated[str, Depends(api_key)],
+        status: DispatchStatus | None = None,
+        partner: Annotated[str | None, Query(max_length=63)] = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        after: Annotated[int, Query(ge=0, description="cursor from `next`")] = 0,
+    ) -> dict[str, Any]:
+        """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
+        if since is not None and since.tzinfo is None:
+            raise HTTPException(422, "since: give a time zone, like 2026-03-01T00:00:00Z")
+        async with services.uow() as uow:
+            rows, cursor = await list_leads(
+                uow, status=status, partner=partner, since=since, limit=limit, after=after
+            )
+        return {"leads": rows, "next": cursor}
+
+    @api.post("/leads/{public_id}/stage")
+    async def report_stage(
+        public_id: str, body: StageIn, key: Annotated[str, Depends(api_key)]
+    ) -> dict[str, Any]:
+        """A CRM reports progress: forward only, value for opportunity/won, reason for lost."""
+        async with services.uow() as uow:
+            lead = await uow.leads.get_by_public_id(public_id)
+        if lead is None:
+            raise HTTPException(404, f"no lead '{public_id}'")
+        crm = Actor(name=f"CRM ({key})", role=Role.PARTNER_REP, partner_id=lead.partner_id)
+        outcome = await services.run(
+            set_stage,
+            lead_id=lead.id,
+            stage=body.stage,
+            actor=crm,
+            source=Source.API,
+            value=body.value,
+            reason=body.reason,
+        )
+        if not outcome.ok:
+            raise HTTPException(409, outcome.message)
+        return {"id": lead.public_id, "stage": body.stage, "message": outcome.message}
+
+    return api
+
+
+def install_limits(app: Any, *, max_body: int = 64 * 1024) -> None:
+    """Refuse bodies over `max_body` bytes with 413 before reading them."""
+
+    @app.middleware("http")
+    async def body_cap(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_body:
+            return JSONResponse({"detail": f"the body is over {max_body} bytes"}, status_code=413)
+        return await call_next(request)

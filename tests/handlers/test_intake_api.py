@@ -1,0 +1,129 @@
+"""The intake API over HTTP (httpx against the ASGI app, real store)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.handlers.http import create_app
+from tests.conftest import deliver_all
+from tests.factories import apply, config, partner
+
+LEAD = {
+    "source": "website",
+    "external_id": "form-1",
+    "country": "DE",
+    "postcode": "80331",
+    "city": "München",
+    "specialties": ["heat-pump"],
+    "need": "Replace an oil boiler",
+    "contact": {"name": "Max Kunde", "email": "max@example.com", "phone": "+49 89 1234"},
+}
+
+
+@pytest.fixture
+async def api(services):
+    await apply(services, config([partner("acme"), partner("beta")]))
+    async with services.uow() as uow:
+        key = await uow.apikeys.create("website", now=services.ctx.now())
+        await uow.commit()
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        yield client
+
+
+async def test_create_then_repeat_gives_the_same_lead(api, services, slack):
+    first = await api.post("/api/v1/leads", json=LEAD)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["status"] == "offered" and len(body["offers"]) == 1
+    assert "contact" not in body
+    again = await api.post("/api/v1/leads", json=LEAD)
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    await deliver_all(services)
+    assert len(slack.sent) == 1  # one lead, one card
+
+
+async def test_idempotency_key_header(api):
+    lead = {k: v for k, v in LEAD.items() if k != "external_id"}
+    headers = {"Idempotency-Key": "abc-123"}
+    first = await api.post("/api/v1/leads", json=lead, headers=headers)
+    second = await api.post("/api/v1/leads", json=lead, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    other = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "xyz"})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+async def test_missing_or_wrong_key_is_401(api):
+    no_key = await api.post("/api/v1/leads", json=LEAD, headers={"Authorization": ""})
+    assert no_key.status_code == 401 and "Bearer" in no_key.json()["detail"]
+    wrong = await api.post("/api/v1/leads", json=LEAD, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"contact": {"email": "not-an-email"}}, "contact.email"),
+        ({"country": "Germany"}, "country"),
+        ({"postcode": "SW1A"}, "postcode"),
+        ({"need": "x" * 2001}, "need"),
+        ({"estimated_value": -3}, "estimated_value"),
+        ({"temperature": "boiling"}, "temperature"),
+        ({"colour": "red"}, "colour"),
+        ({"lat": 95, "lon": 11.5}, "lat"),
+    ],
+)
+async def test_bad_fields_are_named_in_a_422(api, change, field):
+    response = await api.post("/api/v1/leads", json={**LEAD, **change})
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]], response.json()
+
+
+async def test_missing_required_fields_and_oversize_bodies(api):
+    response = await api.post("/api/v1/leads", json={"postcode": "80331"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "country", "message": "Field required"}]
+    huge = await api.post(
+        "/api/v1/leads",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413
+
+
+async def test_get_list_and_stage(api, services):
+    created = (await api.post("/api/v1/leads", json=LEAD)).json()
+    ref = created["id"]
+    public = await api.get(f"/api/v1/leads/{ref}", headers={"Authorization": ""})
+    assert public.status_code == 200 and "contact" not in public.json()
+    assert [e["kind"] for e in public.json()["events"]] == ["received", "offered"]
+    private = await api.get(f"/api/v1/leads/{ref}")
+    assert private.json()["contact"]["email"] == "max@example.com"
+    assert (await api.get("/api/v1/leads/1")).status_code == 404  # row ids are not public
+    for i in range(3):
+        await api.post("/api/v1/leads", json={**LEAD, "external_id": f"more-{i}"})
+    page = (await api.get("/api/v1/leads", params={"limit": 2})).json()
+    assert len(page["leads"]) == 2 and page["next"] is not None
+    rest = (await api.get("/api/v1/leads", params={"limit": 2, "after": page["next"]})).json()
+    assert len(rest["leads"]) == 2 and rest["next"] is None
+    offered = (await api.get("/api/v1/leads", params={"status": "offered"})).json()
+    assert len(offered["leads"]) == 4
+    refused = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "contacted"})
+    assert refused.status_code == 409 and "not been accepted" in refused.json()["detail"]
+    from bot.dispatch import accept_offer
+    from tests.factories import SRC, actor_for
+
+    holder = created["offers"][0]["partner"]
+    rep = await actor_for(services, f"U{holder.upper()}")
+    assert (
+        await services.run(accept_offer, offer_id=created["offers"][0]["id"], actor=rep, source=SRC)
+    ).ok
+    moved = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "qualified"})
+    assert moved.status_code == 200 and moved.json()["stage"] == "qualified"
+    back = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "contacted"})
+    assert back.status_code == 409 and "cannot go back" in back.json()["detail"]
+    no_value = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "won"})
+    assert no_value.status_code == 409 and "needs a value" in no_value.json()["detail"]
