@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     leadbot_port: int = 8000
     leadbot_sweep_interval: float = 15.0
     leadbot_log_level: str = "INFO"
+    leadbot_api_rate: float = 20.0  # intake API requests per second per key, on average
+    leadbot_api_burst: int = 100  # ... and in a burst
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

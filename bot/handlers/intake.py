@@ -17,6 +17,7 @@ from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus, Stage
+from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, lead_view, list_leads
 
@@ -31,6 +32,8 @@ class StageIn(BaseModel):
 
 def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["leads"])
+    settings = services.settings
+    limiter = RateLimiter(settings.leadbot_api_rate, settings.leadbot_api_burst)
 
     async def api_key(authorization: Annotated[str | None, Header()] = None) -> str:
         """The name of the API key in `Authorization: Bearer <key>`; 401 otherwise."""
@@ -46,6 +49,13 @@ def router(services: Services) -> APIRouter:
         if name is None:
             raise HTTPException(
                 401, "this API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+            )
+        wait = limiter.take(name)
+        if wait:
+            raise HTTPException(
+                429,
+                f"too many requests for API key '{name}'; slow down",
+                headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
         return name
 

@@ -127,3 +127,32 @@ async def test_get_list_and_stage(api, services):
     assert back.status_code == 409 and "cannot go back" in back.json()["detail"]
     no_value = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "won"})
     assert no_value.status_code == 409 and "needs a value" in no_value.json()["detail"]
+
+
+async def test_bad_json_is_a_422(api):
+    response = await api.post(
+        "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422 and response.json()["errors"]
+
+
+async def test_a_key_over_its_rate_gets_429_with_retry_after(services):
+    from bot.config import Settings
+
+    services.settings = Settings(
+        database_url=services.settings.database_url,
+        leadbot_api_rate=0.5,
+        leadbot_api_burst=2,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    await apply(services, config([partner("acme")]))
+    async with services.uow() as uow:
+        key = await uow.apikeys.create("busy", now=services.ctx.now())
+        await uow.commit()
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        codes = [(await client.get("/api/v1/leads")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = await client.get("/api/v1/leads")
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1

@@ -23,3 +23,15 @@ def test_defaults_and_empty_values(monkeypatch, tmp_path):
     assert s.database_url == "sqlite+aiosqlite:///./leadbot.db"
     assert not s.slack_enabled and s.telegram_enabled and s.leadbot_port == 9000
     assert "123:abc" not in repr(s)  # tokens never end up in logs
+
+
+def test_rate_limiter_refills_over_time():
+    from bot.handlers.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(rate=2, burst=2, clock=lambda: now[0])
+    assert [limiter.take("k") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take("k") == 0.5  # one token comes back every half second
+    assert limiter.take("other") == 0.0  # buckets are per key
+    now[0] += 0.5
+    assert limiter.take("k") == 0.0
