@@ -10,13 +10,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.bootstrap import Services
-from bot.handlers import intake
+from bot.handlers import forms, intake
 
 
 def create_app(services: Services) -> FastAPI:
     """The FastAPI app for `leadbot serve` (OpenAPI at /docs)."""
     app = FastAPI(title="Leadbot", version="0.1.0")
     app.include_router(intake.router(services))
+    app.include_router(forms.router(services))
     intake.install_limits(app)
 
     @app.exception_handler(RequestValidationError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -77,7 +78,7 @@ async def _post(url: str, body: object) -> None:
     try:
         async with services.uow() as uow:
             configured = await uow.config.current_version()
-            key = await uow.apikeys.create(f"k{id(body)}-{len(str(body))}", now=services.ctx.now())
+            key = await uow.apikeys.create(f"fuzz-{uuid.uuid4().hex}", now=services.ctx.now())
             await uow.commit()
         if configured is None:
             await apply(services, config([partner("acme", territories=["DE:1", "GB:SW"])]))

@@ -1,0 +1,120 @@
+"""Public form endpoint: a plain HTML form on the manufacturer's site posts here directly.
+
+No secret in the page. Defences: an allowed-origins list, a honeypot field (`leadbot_hp`,
+hidden, must stay empty), a minimum fill time (`leadbot_ts`, the page's load time in Unix
+seconds, set by one line of JavaScript; forms without it are not timed), and a per-IP rate
+limit. A bot that trips the honeypot or the timer gets the same answer as a person, and
+nothing is stored. Errors never show internals.
+(No `from __future__ import annotations`: FastAPI resolves these annotations at runtime.)
+"""
+
+import html
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from bot.bootstrap import Services
+from bot.domain.actors import Actor, Role, Source
+from bot.handlers.ratelimit import RateLimiter
+from bot.intake_schema import LeadIn, field_errors
+from bot.policy_file import Form
+
+HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
+MIN_FILL_SECONDS = 3.0
+LEAD_FIELDS = set(LeadIn.model_fields) - {"contact"}
+CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
+
+
+def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
+    """Map posted fields onto the lead's shape with the form's `fields` mapping."""
+    doc: dict[str, Any] = {"source": form.source}
+    for name, values in data.items():
+        target = form.fields.get(name, name)
+        value = ", ".join(v for v in values if v.strip())
+        if not value:
+            continue
+        if target.startswith("contact."):
+            if target[8:] in CONTACT_FIELDS:
+                doc.setdefault("contact", {})[target[8:]] = value
+        elif target == "specialties":
+            doc[target] = [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
+        elif target in LEAD_FIELDS:
+            doc[target] = value
+    return doc
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def router(services: Services) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["forms"])
+    per_ip = RateLimiter(rate=5 / 60, burst=5)  # five submissions a minute per address
+
+    def done(request: Request, form: Form, lead_id: str | None) -> Response:
+        if _wants_json(request) or not form.redirect:
+            return JSONResponse({"ok": True, "id": lead_id}, status_code=201)
+        return RedirectResponse(form.redirect, status_code=303)
+
+    @api.post("/forms/{form_key}", response_model=None)
+    async def submit(form_key: str, request: Request) -> Response:
+        """Receive a form post (`application/x-www-form-urlencoded` or multipart)."""
+        async with services.uow() as uow:
+            version, _policy = await services.ctx.policies.current(uow)
+            config = await services.ctx.policies.config(uow, version)
+        form = next((f for f in config.forms if f.key == form_key), None)
+        if form is None:
+            return JSONResponse({"detail": "no such form"}, status_code=404)
+        origin = request.headers.get("origin")
+        if form.allowed_origins and origin and origin not in form.allowed_origins:
+            return JSONResponse({"detail": "this site may not post to this form"}, status_code=403)
+        client = request.client.host if request.client else "unknown"
+        wait = per_ip.take(client)
+        if wait:
+            return JSONResponse(
+                {"detail": "too many submissions; try again in a minute"},
+                status_code=429,
+                headers={"Retry-After": str(round(wait) + 1)},
+            )
+        posted = await request.form()
+        data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
+        if any(v.strip() for v in data.pop(HONEYPOT, [])):
+            return done(request, form, None)  # a bot: same answer, nothing stored
+        loaded = data.pop(LOADED_AT, [""])[0]
+        if loaded.replace(".", "", 1).isdigit() and time.time() - float(loaded) < MIN_FILL_SECONDS:
+            return done(request, form, None)  # filled faster than a person can
+        headers = {"Access-Control-Allow-Origin": origin} if origin else {}
+        try:
+            lead = LeadIn.model_validate(form_document(form, data))
+        except ValidationError as exc:
+            problems = field_errors(exc)
+            if _wants_json(request):
+                errors = [
+                    {"field": p.split(":")[0], "message": p.split(": ", 1)[1]} for p in problems
+                ]
+                return JSONResponse(
+                    {"detail": "; ".join(problems), "errors": errors},
+                    status_code=422,
+                    headers=headers,
+                )
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+            return HTMLResponse(
+                f"<!doctype html><title>Please check the form</title>"
+                f"<h1>Please check the form</h1><ul>{items}</ul>"
+                f"<p><a href='javascript:history.back()'>Back</a></p>",
+                status_code=422,
+                headers=headers,
+            )
+        stored, _created, _offers = await services.submit_lead(
+            lead.to_new_lead(),
+            actor=Actor(name=f"web form {form.key}", role=Role.SYSTEM),
+            source=Source.API,
+        )
+        response = done(request, form, stored.public_id)
+        response.headers.update(headers)
+        return response
+
+    return api

@@ -1,0 +1,109 @@
+"""The public form endpoint: a website's plain HTML form posts leads straight to Leadbot."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.handlers.http import create_app
+from bot.store.tables import leads
+from tests.factories import apply, config, partner
+
+SITE = "https://www.example-manufacturer.com"
+FORM = {
+    "key": "heat-pump-request",
+    "source": "website",
+    "allowed_origins": [SITE],
+    "redirect": f"{SITE}/thanks",
+    "fields": {
+        "name": "contact.name",
+        "mail": "contact.email",
+        "plz": "postcode",
+        "land": "country",
+        "wish": "need",
+    },
+}
+GOOD = {
+    "name": "Max Kunde",
+    "mail": "max@example.com",
+    "plz": "80331",
+    "land": "DE",
+    "wish": "A heat pump <b>please</b>",
+    "specialties": "heat-pump",
+    "leadbot_hp": "",
+}
+
+
+@pytest.fixture
+async def site(services):
+    doc = config([partner("acme")])
+    doc["forms"] = [FORM]
+    await apply(services, doc)
+    transport = httpx.ASGITransport(app=create_app(services), client=("203.0.113.7", 5555))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://leadbot", headers={"Origin": SITE}
+    ) as client:
+        yield client
+
+
+async def stored(services) -> int:
+    async with services.uow() as uow:
+        return (await uow.execute(select(func.count()).select_from(leads))).scalar_one()
+
+
+async def test_a_person_posting_the_form_is_redirected_and_the_lead_arrives(site, services):
+    response = await site.post("/api/v1/forms/heat-pump-request", data=GOOD)
+    assert response.status_code == 303 and response.headers["location"] == f"{SITE}/thanks"
+    assert await stored(services) == 1
+    as_json = await site.post(
+        "/api/v1/forms/heat-pump-request",
+        data={**GOOD, "mail": "eva@example.com"},
+        headers={"Accept": "application/json"},
+    )
+    assert as_json.status_code == 201 and as_json.json()["id"].startswith("L")
+
+
+async def test_bots_are_dropped_silently(site, services):
+    trap = await site.post("/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_hp": "x"})
+    hasty = await site.post(
+        "/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_ts": str(time.time())}
+    )
+    assert trap.status_code == hasty.status_code == 303  # the same answer as a person gets
+    assert await stored(services) == 0
+    patient = await site.post(
+        "/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_ts": str(time.time() - 30)}
+    )
+    assert patient.status_code == 303 and await stored(services) == 1
+
+
+async def test_bad_input_is_explained_without_internals(site, services):
+    html_page = await site.post("/api/v1/forms/heat-pump-request", data={**GOOD, "mail": "nope"})
+    assert html_page.status_code == 422 and "contact.email" in html_page.text
+    assert "Traceback" not in html_page.text and "<b>" not in html_page.text
+    as_json = await site.post(
+        "/api/v1/forms/heat-pump-request",
+        data={**GOOD, "plz": "8x"},
+        headers={"Accept": "application/json"},
+    )
+    assert as_json.status_code == 422 and as_json.json()["errors"][0]["field"] == "postcode"
+    assert await stored(services) == 0
+
+
+async def test_unknown_forms_foreign_sites_and_floods(site):
+    assert (await site.post("/api/v1/forms/nope", data=GOOD)).status_code == 404
+    foreign = await site.post(
+        "/api/v1/forms/heat-pump-request", data=GOOD, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    codes = [
+        (
+            await site.post(
+                "/api/v1/forms/heat-pump-request", data={**GOOD, "mail": f"p{i}@example.com"}
+            )
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes[:4] == [303] * 4 and codes[-1] == 429  # five a minute per address
