@@ -17,6 +17,7 @@ from bot.dispatch import Context, intake_lead, route_lead
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import Lead, NewLead
 from bot.messaging import Messenger
+from bot.metrics import Metrics
 from bot.outbox_sender import OutboxSender
 from bot.routing.policy import RoutingPolicy, WeightedRotation
 from bot.scheduler import Scheduler
@@ -36,6 +37,7 @@ class Services:
     messengers: Mapping[str, Messenger]
     sender: OutboxSender
     scheduler: Scheduler
+    metrics: Metrics
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def uow(self) -> UnitOfWork:
@@ -94,7 +96,10 @@ def build(
 ) -> Services:
     """Wire real parts, or the fakes a test or the demo passes in."""
     engine = create_engine(settings.database_url)
-    ctx = Context(clock=clock or SystemClock(), router=router or WeightedRotation())
+    metrics = Metrics()
+    ctx = Context(
+        clock=clock or SystemClock(), router=router or WeightedRotation(), observe=metrics
+    )
     chats = dict(messengers or {})
 
     def uow_factory() -> UnitOfWork:
@@ -104,4 +109,4 @@ def build(
     scheduler = Scheduler(uow_factory, ctx, sweep_interval=settings.leadbot_sweep_interval)
     ctx.hooks.arm, ctx.hooks.remind = scheduler.arm, scheduler.remind
     ctx.hooks.disarm, ctx.hooks.poke = scheduler.disarm, sender.poke
-    return Services(settings, engine, ctx, chats, sender, scheduler)
+    return Services(settings, engine, ctx, chats, sender, scheduler, metrics)

@@ -155,6 +155,7 @@ class OutboxSender:
     async def _failed(self, item: OutboxItem, dest: Destination | None, exc: DeliveryError) -> None:
         attempts = item.attempts + 1
         rate_limited = exc.retry_after is not None and not exc.permanent
+        self._ctx.observe.send_error(dest.platform if dest else "unknown", permanent=exc.permanent)
         async with self._uow() as uow:
             if exc.permanent or (attempts >= self._max_attempts and not rate_limited):
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)

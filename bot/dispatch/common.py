@@ -118,6 +118,8 @@ async def settle_offer(
     )
     await queue_card_edits(uow, ctx, offer_id)
     uow.after_commit(lambda: ctx.hooks.disarm(offer_id))
+    waited = (now - offer.delivered_at).total_seconds() if offer.delivered_at else None
+    uow.after_commit(lambda: ctx.observe.offer_settled(to, waited))
     return offer
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import monotonic
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.errors import LeadbotError
@@ -84,11 +85,38 @@ class PolicyBook:
         return version, await self.get(uow, version)
 
 
+class Observer(Protocol):
+    """Where use cases report what happened, for metrics (after commit only)."""
+
+    def lead_received(self, source: str) -> None: ...
+
+    def offer_settled(self, outcome: str, waited: float | None) -> None: ...
+
+    def delivered(self, after_intake: float) -> None: ...
+
+    def send_error(self, platform: str, *, permanent: bool) -> None: ...
+
+
+class NoMetrics:
+    def lead_received(self, source: str) -> None:
+        return None
+
+    def offer_settled(self, outcome: str, waited: float | None) -> None:
+        return None
+
+    def delivered(self, after_intake: float) -> None:
+        return None
+
+    def send_error(self, platform: str, *, permanent: bool) -> None:
+        return None
+
+
 @dataclass
 class Context:
     clock: Clock
     router: RoutingPolicy
     policies: PolicyBook = field(default_factory=PolicyBook)
+    observe: Observer = field(default_factory=NoMetrics)
     geocoder: Geocoder = field(default_factory=UsZipcodes)
     hooks: Hooks = field(default_factory=Hooks)
 

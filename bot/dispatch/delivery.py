@@ -65,6 +65,9 @@ async def record_delivery(
             expires_at=expires_at.isoformat(),
         )
         uow.after_commit(lambda: ctx.hooks.arm(offer.id, expires_at))
+        first_card = (now - lead.received_at).total_seconds()
+        if lead.round == 1:  # the lead's first offer: how long from intake to a partner's chat
+            uow.after_commit(lambda: ctx.observe.delivered(first_card))
         if remind_at is not None:
             uow.after_commit(lambda: ctx.hooks.remind(offer.id, remind_at))
     current = await uow.offers.get(offer.id)

@@ -58,5 +58,6 @@ async def intake_lead(
     )
     stored = await uow.leads.get(lead_id)
     assert stored is not None
+    uow.after_commit(lambda: ctx.observe.lead_received(stored.source))
     await uow.commit()
     return stored, True

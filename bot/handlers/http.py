@@ -6,7 +6,8 @@ import asyncio
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from bot.bootstrap import Services
@@ -55,5 +56,13 @@ def create_app(services: Services) -> FastAPI:
             },
             status_code=200 if ok else 503,
         )
+
+    @app.get("/metrics", response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text format: leads, offers by outcome, time to accept, intake to delivery,
+        send errors, outbox depth (this instance's counters; the depth is the database's)."""
+        async with services.uow() as uow:
+            depth = await uow.outbox.count(status="pending")
+        return Response(services.metrics.render(outbox_depth=depth), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -156,3 +156,20 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(services):
         assert codes == [200, 200, 429]
         limited = await client.get("/api/v1/leads")
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_metrics_count_what_happened(api, services, slack):
+    from bot.dispatch import accept_offer
+    from tests.factories import SRC, actor_for
+
+    created = (await api.post("/api/v1/leads", json=LEAD)).json()
+    await deliver_all(services)
+    holder = created["offers"][0]["partner"]
+    rep = await actor_for(services, f"U{holder.upper()}")
+    await services.run(accept_offer, offer_id=created["offers"][0]["id"], actor=rep, source=SRC)
+    text = (await api.get("/metrics")).text
+    assert 'leadbot_leads_received_total{source="website"} 1.0' in text
+    assert 'leadbot_offers_total{outcome="accepted"} 1.0' in text
+    assert "leadbot_time_to_accept_seconds_count 1.0" in text
+    assert "leadbot_intake_to_delivery_seconds_count 1.0" in text
+    assert "leadbot_outbox_depth 1.0" in text  # the card edit after Accept is still queued
