@@ -83,6 +83,7 @@ class Services:
 
     async def close(self) -> None:
         await self.stop()
+        await self.sender.close()
         await self.engine.dispose()
 
 

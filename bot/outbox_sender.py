@@ -17,6 +17,7 @@ from bot.messaging import DeliveryError, MessageRef, Messenger, Notice, OfferCar
 from bot.store.outbox import OutboxItem, OutboxKind
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
+from bot.webhooks import WebhookPoster
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class OutboxSender:
         self._batch, self._lease, self._poll = batch, lease, poll_interval
         self._max_attempts, self._max_backoff = max_attempts, max_backoff
         self._wake = asyncio.Event()
+        self._webhooks: WebhookPoster | None = None
         self._stopping = False
 
     def poke(self) -> None:
@@ -119,8 +121,32 @@ class OutboxSender:
             card = await render_offer(uow, self._ctx, offer_id=offer.id, platform=dest.platform)
             return dest, ref, card, offer.status
 
+    async def _post_webhook(self, item: OutboxItem) -> None:
+        async with self._uow() as uow:
+            if not await uow.outbox.renew(item, until=self._ctx.now() + self._lease):
+                return  # not ours any more
+            await uow.commit()
+        if self._webhooks is None:
+            self._webhooks = WebhookPoster()
+        try:
+            await self._webhooks.post(item.payload)
+        except DeliveryError as exc:
+            await self._failed(item, None, exc)
+            return
+        async with self._uow() as uow:
+            await uow.outbox.finish(item, status="sent", now=self._ctx.now())
+            await uow.commit()
+
+    async def close(self) -> None:
+        if self._webhooks is not None:
+            await self._webhooks.close()
+            self._webhooks = None
+
     async def process(self, item: OutboxItem) -> None:
         """Send one item and record what happened."""
+        if item.kind is OutboxKind.WEBHOOK:
+            await self._post_webhook(item)
+            return
         dest: Destination | None = None
         try:
             dest, ref, content, shown = await self._prepare(item)
@@ -155,9 +181,12 @@ class OutboxSender:
     async def _failed(self, item: OutboxItem, dest: Destination | None, exc: DeliveryError) -> None:
         attempts = item.attempts + 1
         rate_limited = exc.retry_after is not None and not exc.permanent
-        self._ctx.observe.send_error(dest.platform if dest else "unknown", permanent=exc.permanent)
+        platform = dest.platform if dest else item.kind.value
+        self._ctx.observe.send_error(platform, permanent=exc.permanent)
+        # a CRM down for hours must still get every event: webhooks keep trying far longer
+        budget = self._max_attempts * 4 if item.kind is OutboxKind.WEBHOOK else self._max_attempts
         async with self._uow() as uow:
-            if exc.permanent or (attempts >= self._max_attempts and not rate_limited):
+            if exc.permanent or (attempts >= budget and not rate_limited):
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
                 await record_failure(uow, self._ctx, item=item, destination=dest, reason=exc.reason)
                 return

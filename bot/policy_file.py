@@ -145,10 +145,21 @@ class Form(_Strict):
     fields: dict[str, str] = {}
 
 
+WebhookEvent = Literal[
+    "lead.created",
+    "offer.created",
+    "offer.accepted",
+    "offer.declined",
+    "offer.expired",
+    "lead.unassigned",
+    "lead.stage_changed",
+]
+
+
 class Webhook(_Strict):
-    url: str = Field(pattern=r"^https?://")
-    secret_env: str
-    events: list[str] = []
+    url: str = Field(pattern=r"^https?://", max_length=500)
+    secret_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    events: list[WebhookEvent] = Field(min_length=1)
 
 
 class Digest(_Strict):

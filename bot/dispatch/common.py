@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.dispatch.context import Context
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import OFFER_EVENT
 from bot.domain.offers import Offer, OfferStatus
@@ -118,6 +119,16 @@ async def settle_offer(
     )
     await queue_card_edits(uow, ctx, offer_id)
     uow.after_commit(lambda: ctx.hooks.disarm(offer_id))
+    if to in (OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED):
+        await emit(
+            uow,
+            ctx,
+            f"offer.{to}",
+            lead_id=offer.lead_id,
+            offer=offer_id,
+            partner_id=offer.partner_id,
+            **data,
+        )
     waited = (now - offer.delivered_at).total_seconds() if offer.delivered_at else None
     uow.after_commit(lambda: ctx.observe.offer_settled(to, waited))
     return offer

@@ -8,6 +8,7 @@ from bot.cards import area
 from bot.dispatch.common import notify_managers
 from bot.dispatch.context import Context
 from bot.dispatch.deciding import decide, lead_facts, routing_options
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
@@ -76,6 +77,7 @@ async def escalate(
     await uow.events.append(
         lead.id, EventKind.UNASSIGNED, actor=actor, source=source, at=now, reason=reason
     )
+    await emit(uow, ctx, "lead.unassigned", lead=lead, reason=reason)
     chats = await uow.partners.list_destinations(partner_id=None)
     if chats:  # the card needs a routing decision: only worth it when someone will see it
         notice = await _notice(uow, ctx, lead, reason, f"Nobody took lead {lead.public_id}")

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import replace
 
 from bot.dispatch.context import Context
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import Lead, NewLead
@@ -58,6 +59,7 @@ async def intake_lead(
     )
     stored = await uow.leads.get(lead_id)
     assert stored is not None
+    await emit(uow, ctx, "lead.created", lead=stored)
     uow.after_commit(lambda: ctx.observe.lead_received(stored.source))
     await uow.commit()
     return stored, True

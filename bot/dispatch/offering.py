@@ -8,6 +8,7 @@ from bot.dispatch.common import queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.deciding import decide, lead_facts, routing_options
 from bot.dispatch.escalation import escalate
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
@@ -115,6 +116,16 @@ async def offer_next(
             offer_id=offer_id,
             partner=partner.slug,
             why=why,
+            mode=mode,
+        )
+        await emit(
+            uow,
+            ctx,
+            "offer.created",
+            lead=lead,
+            offer=offer_id,
+            partner=partner.slug,
+            round=lead.round + 1,
             mode=mode,
         )
         shown = await queue_offer_cards(

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.errors import InvalidInput
 from bot.domain.events import EventKind
@@ -72,6 +73,7 @@ async def set_stage(
     await uow.events.append(
         lead.id, EventKind.STAGE_CHANGED, actor=actor, source=source, at=now, **data
     )
+    await emit(uow, ctx, "lead.stage_changed", lead=lead, **data)
     for offer in await uow.offers.list_for_lead(lead.id):
         if offer.status is OfferStatus.ACCEPTED and offer.partner_id == lead.partner_id:
             await queue_card_edits(uow, ctx, offer.id)

@@ -18,6 +18,7 @@ class OutboxKind(StrEnum):
     OFFER = "offer"  # post an offer card to one destination
     UPDATE = "update"  # edit one posted copy of an offer card
     NOTICE = "notice"  # post a notice (escalation, failure) to one destination
+    WEBHOOK = "webhook"  # post a signed event to a CRM
 
 
 @dataclass(frozen=True)

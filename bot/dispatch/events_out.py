@@ -1,0 +1,54 @@
+"""Queue webhook events for what just happened to a lead (in the same transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dispatch.context import Context
+from bot.domain.leads import Lead
+from bot.store.outbox import OutboxKind
+from bot.store.uow import UnitOfWork
+
+
+async def emit(
+    uow: UnitOfWork,
+    ctx: Context,
+    event: str,
+    *,
+    lead: Lead | None = None,
+    lead_id: int | None = None,
+    **data: Any,
+) -> None:
+    """One outbox row per webhook subscribed to `event`; no personal data in the body."""
+    version = await uow.config.current_version()
+    if version is None:
+        return
+    config = await ctx.policies.config(uow, version)
+    hooks = [w for w in config.webhooks if event in w.events]
+    if not hooks:
+        return
+    if lead is None:
+        assert lead_id is not None
+        lead = await uow.leads.get(lead_id)
+        assert lead is not None
+    now = ctx.now()
+    body = {
+        "event": event,
+        "at": now.isoformat(),
+        "lead": {
+            "id": lead.public_id,
+            "source": lead.source,
+            "external_id": lead.external_id,
+            "country": lead.country,
+            "postcode": lead.postcode,
+        },
+        "data": data,
+    }
+    for hook in hooks:
+        await uow.outbox.enqueue(
+            OutboxKind.WEBHOOK,
+            now=now,
+            lead_id=lead.id,
+            payload={"url": hook.url, "secret_env": hook.secret_env, "event": event, "body": body},
+        )
+    uow.after_commit(ctx.hooks.poke)

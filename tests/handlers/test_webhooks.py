@@ -1,0 +1,109 @@
+"""Signed events to a CRM: a real receiver on loopback checks signatures and order."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+
+from bot.dispatch import accept_offer, set_stage
+from bot.domain.leads import Stage
+from bot.webhooks import sign, verify
+from tests.conftest import deliver_all
+from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
+
+SECRET = "s3cret-for-tests"
+ALL = [
+    "lead.created",
+    "offer.created",
+    "offer.accepted",
+    "offer.declined",
+    "offer.expired",
+    "lead.unassigned",
+    "lead.stage_changed",
+]
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.down = 0  # answer 503 to this many requests first
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if self.down:
+            self.down -= 1
+            return web.Response(status=503)
+        if not verify(SECRET, request.headers.get("X-Leadbot-Signature", ""), body):
+            return web.Response(status=401)
+        self.events.append(json.loads(body))
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def receiver(monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", SECRET)
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_post("/hooks/leadbot", rec.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    rec.url = f"http://127.0.0.1:{port}/hooks/leadbot"  # type: ignore[attr-defined]
+    yield rec
+    await runner.cleanup()
+
+
+async def _configure(services, receiver) -> None:
+    doc = config([partner("acme")])
+    doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
+    await apply(services, doc)
+
+
+async def test_events_arrive_signed_and_in_order(services, receiver):
+    await _configure(services, receiver)
+    stored, _, (offer_id,) = await services.submit_lead(lead("wh-1"), actor=SYSTEM, source=SRC)
+    bob = await actor_for(services, "UACME")
+    await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)
+    await services.run(set_stage, lead_id=stored.id, stage=Stage.CONTACTED, actor=bob, source=SRC)
+    await deliver_all(services)
+    assert [e["event"] for e in receiver.events] == [
+        "lead.created",
+        "offer.created",
+        "offer.accepted",
+        "lead.stage_changed",
+    ]
+    assert {e["lead"]["id"] for e in receiver.events} == {stored.public_id}
+    sent = json.dumps(receiver.events)
+    assert "max@example.com" not in sent and "Max Kunde" not in sent  # no personal data
+    assert receiver.events[-1]["data"]["to"] == "contacted"
+
+
+async def test_a_receiver_down_for_a_while_gets_every_event_once(services, receiver, clock):
+    await _configure(services, receiver)
+    receiver.down = 10
+    for i in range(2):
+        await services.submit_lead(lead(f"wh-d{i}"), actor=SYSTEM, source=SRC)
+    for _ in range(12):  # ten minutes of an outage, retried with backoff
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=1))
+    await deliver_all(services)
+    kinds = sorted(e["event"] for e in receiver.events)
+    assert kinds == ["lead.created", "lead.created", "offer.created", "offer.created"]
+    assert receiver.down == 0
+
+
+def test_signatures_verify_only_when_untouched_and_recent():
+    import time
+
+    body = b'{"event":"lead.created"}'
+    now = int(time.time())
+    header = sign(SECRET, now, body)
+    assert verify(SECRET, header, body)
+    assert not verify(SECRET, header, body + b" ")
+    assert not verify("other", header, body)
+    assert not verify(SECRET, sign(SECRET, now - 3600, body), body)
