@@ -22,6 +22,7 @@ from bot.webhooks import WebhookPoster
 log = logging.getLogger(__name__)
 
 SENDABLE = (OfferStatus.PENDING, OfferStatus.ACCEPTED)
+DOWN_AFTER = 3  # failed tries in a row before a webhook endpoint counts as down
 
 
 class OutboxSender:
@@ -46,6 +47,7 @@ class OutboxSender:
         self._max_attempts, self._max_backoff = max_attempts, max_backoff
         self._wake = asyncio.Event()
         self._webhooks: WebhookPoster | None = None
+        self.failing_webhooks: dict[str, str] = {}  # url -> last error, while it is down
         self._stopping = False
 
     def poke(self) -> None:
@@ -128,13 +130,34 @@ class OutboxSender:
             await uow.commit()
         if self._webhooks is None:
             self._webhooks = WebhookPoster()
+        url = str(item.payload.get("url"))
         try:
             await self._webhooks.post(item.payload)
         except DeliveryError as exc:
             await self._failed(item, None, exc)
+            if item.attempts + 1 >= DOWN_AFTER and url not in self.failing_webhooks:
+                self.failing_webhooks[url] = exc.reason
+                await self._report_down(url, exc.reason)
             return
+        self.failing_webhooks.pop(url, None)
         async with self._uow() as uow:
             await uow.outbox.finish(item, status="sent", now=self._ctx.now())
+            await uow.commit()
+
+    async def _report_down(self, url: str, reason: str) -> None:
+        """Tell the managers once per outage (per instance), not once per lead."""
+        notice = Notice(
+            title="The CRM webhook is failing",
+            lines=[f"{url}: {reason}", "Events are kept and sent in order once it answers again."],
+        )
+        async with self._uow() as uow:
+            for dest in await uow.partners.list_destinations(partner_id=None):
+                await uow.outbox.enqueue(
+                    OutboxKind.NOTICE,
+                    now=self._ctx.now(),
+                    destination_id=dest.id,
+                    payload=notice.to_payload(),
+                )
             await uow.commit()
 
     async def close(self) -> None:

@@ -47,15 +47,17 @@ def create_app(services: Services) -> FastAPI:
         chat = {name: "configured" for name in services.messengers} or {"none": "no chat platform"}
         timers = "running" if services.scheduler.running else "stopped"
         ok = database == "ok" and timers == "running"
-        return JSONResponse(
-            {
-                "status": "ok" if ok else "degraded",
-                "database": database,
-                "timers": timers,
-                "chat": chat,
-            },
-            status_code=200 if ok else 503,
-        )
+        body: dict[str, object] = {
+            "status": "ok" if ok else "degraded",
+            "database": database,
+            "timers": timers,
+            "chat": chat,
+        }
+        if services.sender.failing_webhooks:  # reported, not fatal: the events wait in the outbox
+            body["webhooks"] = {
+                url: f"failing: {why}" for url, why in services.sender.failing_webhooks.items()
+            }
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", response_class=Response)
     async def metrics() -> Response:

@@ -95,6 +95,28 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once(services, recei
     kinds = sorted(e["event"] for e in receiver.events)
     assert kinds == ["lead.created", "lead.created", "offer.created", "offer.created"]
     assert receiver.down == 0
+    assert services.sender.failing_webhooks == {}  # back: no longer reported
+
+
+async def test_a_dead_endpoint_is_reported_once_not_per_lead(services, receiver, slack, clock):
+    import httpx
+
+    from bot.handlers.http import create_app
+
+    await _configure(services, receiver)
+    receiver.down = 1000
+    for i in range(3):
+        await services.submit_lead(lead(f"wh-x{i}"), actor=SYSTEM, source=SRC)
+    for _ in range(6):
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=1))
+    await deliver_all(services)
+    alerts = [n for n in slack.notices_to("C0MANAGERS") if n.title == "The CRM webhook is failing"]
+    assert len(alerts) == 1 and receiver.url in alerts[0].lines[0]
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        health = (await client.get("/healthz")).json()
+    assert health["webhooks"][receiver.url].startswith("failing: webhook")
 
 
 def test_signatures_verify_only_when_untouched_and_recent():
