@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,13 @@ Text = Annotated[str, Field(max_length=200)]
 
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        if isinstance(v, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in v):
+            raise ValueError("contains control characters")
+        return v
 
     name: Text | None = None
     email: EmailStr | None = None
@@ -54,6 +61,13 @@ class LeadIn(BaseModel):
     language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
     consent: bool = True
     contact: ContactIn = ContactIn()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        if isinstance(v, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in v):
+            raise ValueError("contains control characters")
+        return v
 
     @field_validator("country")
     @classmethod

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 # seconds: from a few seconds to a day, for "how fast do partners answer" and "how fast does
 # a lead reach a chat"
 _WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
+MAX_SOURCES = 50
 _DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 
@@ -14,6 +15,7 @@ class Metrics:
     """Counters and histograms fed by after-commit effects of the use cases and the sender."""
 
     def __init__(self) -> None:
+        self._sources: set[str] = set()
         self.registry = CollectorRegistry()
         r = self.registry
         self.leads = Counter("leadbot_leads_received", "Leads received", ["source"], registry=r)
@@ -38,6 +40,10 @@ class Metrics:
         )
 
     def lead_received(self, source: str) -> None:
+        # sources come from clients: cap the label values so a typo cannot grow series forever
+        if source not in self._sources and len(self._sources) >= MAX_SOURCES:
+            source = "other"
+        self._sources.add(source)
         self.leads.labels(source=source).inc()
 
     def offer_settled(self, outcome: str, waited: float | None) -> None:

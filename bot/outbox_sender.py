@@ -213,7 +213,7 @@ class OutboxSender:
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
                 await record_failure(uow, self._ctx, item=item, destination=dest, reason=exc.reason)
                 return
-            delay = exc.retry_after or min(self._max_backoff, 2.0 ** (attempts - 1))
+            delay = min(exc.retry_after or 2.0 ** (attempts - 1), self._max_backoff)
             await uow.outbox.retry_later(
                 item,
                 at=self._ctx.now() + timedelta(seconds=delay),

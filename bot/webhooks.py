@@ -67,7 +67,9 @@ class WebhookPoster:
             raise DeliveryError(
                 "webhook rate limited",
                 permanent=False,
-                retry_after=float(retry) if retry.isdigit() else 30.0,
+                retry_after=min(float(retry), 3600.0)
+                if retry.isascii() and retry.isdigit()
+                else 30.0,
             )
         if response.status_code >= 300:
             # a receiver that is down or failing answers 5xx: keep trying; 4xx too, since a

@@ -66,7 +66,9 @@ async def record_delivery(
         )
         uow.after_commit(lambda: ctx.hooks.arm(offer.id, expires_at))
         first_card = (now - lead.received_at).total_seconds()
-        if lead.round == 1:  # the lead's first offer: how long from intake to a partner's chat
+        offers = await uow.offers.list_for_lead(lead.id)
+        if not any(o.delivered_at for o in offers if o.id != offer.id):
+            # the lead's first card in any chat: how long from intake to a partner's phone
             uow.after_commit(lambda: ctx.observe.delivered(first_card))
         if remind_at is not None:
             uow.after_commit(lambda: ctx.hooks.remind(offer.id, remind_at))

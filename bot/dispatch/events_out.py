@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from bot.dispatch.context import Context
@@ -33,6 +34,7 @@ async def emit(
         assert lead is not None
     now = ctx.now()
     body = {
+        "id": uuid.uuid4().hex,  # the same on every retry: receivers can drop repeats
         "event": event,
         "at": now.isoformat(),
         "lead": {

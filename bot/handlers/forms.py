@@ -24,7 +24,8 @@ from bot.policy_file import Form
 
 HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
 MIN_FILL_SECONDS = 3.0
-LEAD_FIELDS = set(LeadIn.model_fields) - {"contact"}
+# a public form may not choose its source or external id: that could hijack a CRM's lead
+LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
 CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
 
 
@@ -44,6 +45,15 @@ def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
         elif target in LEAD_FIELDS:
             doc[target] = value
     return doc
+
+
+def _seconds(text: str) -> float:
+    """The page's load time as posted; 0 (not timed) when missing or not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if value == value and value < 1e12 else 0.0  # NaN and nonsense: not timed
 
 
 def _wants_json(request: Request) -> bool:
@@ -69,7 +79,7 @@ def router(services: Services) -> APIRouter:
         if form is None:
             return JSONResponse({"detail": "no such form"}, status_code=404)
         origin = request.headers.get("origin")
-        if form.allowed_origins and origin and origin not in form.allowed_origins:
+        if form.allowed_origins and origin not in form.allowed_origins:
             return JSONResponse({"detail": "this site may not post to this form"}, status_code=403)
         client = request.client.host if request.client else "unknown"
         wait = per_ip.take(client)
@@ -83,8 +93,7 @@ def router(services: Services) -> APIRouter:
         data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
-        loaded = data.pop(LOADED_AT, [""])[0]
-        if loaded.replace(".", "", 1).isdigit() and time.time() - float(loaded) < MIN_FILL_SECONDS:
+        if time.time() - _seconds(data.pop(LOADED_AT, [""])[0]) < MIN_FILL_SECONDS:
             return done(request, form, None)  # filled faster than a person can
         headers = {"Access-Control-Allow-Origin": origin} if origin else {}
         try:

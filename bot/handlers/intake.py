@@ -6,7 +6,7 @@ which name dependencies defined inside `router`.)
 """
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -21,6 +21,9 @@ from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, lead_view, list_leads
 
+MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 class StageIn(BaseModel):
     """Progress reported back by a CRM, with the same rules as the chat buttons."""
@@ -34,6 +37,7 @@ def router(services: Services) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["leads"])
     settings = services.settings
     limiter = RateLimiter(settings.leadbot_api_rate, settings.leadbot_api_burst)
+    anonymous = RateLimiter(rate=1, burst=30)  # keyless status look-ups, per address
 
     async def api_key(authorization: Annotated[str | None, Header()] = None) -> str:
         """The name of the API key in `Authorization: Bearer <key>`; 401 otherwise."""
@@ -72,8 +76,12 @@ def router(services: Services) -> APIRouter:
     ) -> JSONResponse:
         """Store a lead (committed before the answer) and route it at once. A repeat of
         `(source, external_id)` or of the `Idempotency-Key` header returns the first lead, 200."""
+        if idempotency_key is not None and not idempotency_key.strip():
+            raise HTTPException(422, "Idempotency-Key: must not be blank")
         if lead.external_id is None and idempotency_key:
-            lead = lead.model_copy(update={"external_id": idempotency_key})
+            # scoped to the key, so two clients (or an external id "1") never collide
+            scoped = f"idem:{key}:{idempotency_key.strip()}"[:128]
+            lead = lead.model_copy(update={"external_id": scoped})
         stored, created, _offers = await services.submit_lead(
             lead.to_new_lead(),
             actor=Actor(name=f"api key {key}", role=Role.SYSTEM),
@@ -89,15 +97,23 @@ def router(services: Services) -> APIRouter:
 
     @api.get("/leads/{public_id}")
     async def get_lead(
-        public_id: str, key: Annotated[str | None, Depends(optional_key)]
+        public_id: str, request: Request, key: Annotated[str | None, Depends(optional_key)]
     ) -> dict[str, Any]:
         """Status, stage, partner and event history; the contact only with an API key."""
+        if key is None:
+            wait = anonymous.take(request.client.host if request.client else "unknown")
+            if wait:
+                raise HTTPException(
+                    429,
+                    "too many requests; slow down",
+                    headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+                )
         async with services.uow() as uow:
             history = await get_lead_history(uow, public_id)
             # public ids only: numeric row ids are guessable
             if history is None or history.lead.public_id != public_id.upper():
                 raise HTTPException(404, f"no lead '{public_id}'")
-            view = lead_view(history, with_events=True)
+            view = lead_view(history, with_events=True, private=key is not None)
             if key is not None:
                 view["contact"] = asdict(await uow.leads.get_contact(history.lead.id))
         return view
@@ -109,11 +125,13 @@ def router(services: Services) -> APIRouter:
         partner: Annotated[str | None, Query(max_length=63)] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        after: Annotated[int, Query(ge=0, description="cursor from `next`")] = 0,
+        after: Annotated[int, Query(ge=0, le=2**62, description="cursor from `next`")] = 0,
     ) -> dict[str, Any]:
         """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
         if since is not None and since.tzinfo is None:
             raise HTTPException(422, "since: give a time zone, like 2026-03-01T00:00:00Z")
+        if since is not None and not MIN_SINCE <= since.astimezone(UTC) <= MAX_SINCE:
+            raise HTTPException(422, "since: give a date between the years 2000 and 2100")
         async with services.uow() as uow:
             rows, cursor = await list_leads(
                 uow, status=status, partner=partner, since=since, limit=limit, after=after
@@ -144,14 +162,3 @@ def router(services: Services) -> APIRouter:
         return {"id": lead.public_id, "stage": body.stage, "message": outcome.message}
 
     return api
-
-
-def install_limits(app: Any, *, max_body: int = 64 * 1024) -> None:
-    """Refuse bodies over `max_body` bytes with 413 before reading them."""
-
-    @app.middleware("http")
-    async def body_cap(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body:
-            return JSONResponse({"detail": f"the body is over {max_body} bytes"}, status_code=413)
-        return await call_next(request)

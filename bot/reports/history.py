@@ -48,8 +48,11 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def lead_view(h: LeadHistory, *, with_events: bool) -> dict[str, Any]:
-    """The API's JSON for one lead, without personal data (the caller adds it if allowed)."""
+def lead_view(h: LeadHistory, *, with_events: bool, private: bool = True) -> dict[str, Any]:
+    """The API's JSON for one lead, never with the contact (the caller adds it if allowed).
+
+    Not `private` (no API key): no external id, and events without who did what and why.
+    """
     lead = h.lead
     view: dict[str, Any] = {
         "id": lead.public_id,
@@ -79,15 +82,13 @@ def lead_view(h: LeadHistory, *, with_events: bool) -> dict[str, Any]:
     }
     if with_events:
         view["events"] = [
-            {
-                "at": _iso(e.at),
-                "kind": e.kind,
-                "actor": e.actor,
-                "source": e.source,
-                "data": e.data,
-            }
+            {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "source": e.source, "data": e.data}
+            if private
+            else {"at": _iso(e.at), "kind": e.kind}
             for e in h.events
         ]
+    if not private:
+        view.pop("external_id")
     return view
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import outbox
@@ -66,15 +66,29 @@ class OutboxRepo:
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Lease due items to this sender under a fresh claim token.
 
+        A lead's webhook events are leased one at a time, oldest first, so a CRM sees them in
+        the order they happened even when one had to be retried.
+
         A crashed sender's lease runs out and the items return; a sender that finds its token
         gone (another took the item after the lease ran out) leaves the item alone.
         """
+        earlier = outbox.alias("earlier")
         stmt = (
             select(outbox)
             .where(
                 outbox.c.status == "pending",
                 outbox.c.next_attempt_at <= now,
                 or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+                # a lead's webhook events go out in order: none while an older one waits
+                or_(
+                    outbox.c.kind != OutboxKind.WEBHOOK,
+                    ~exists().where(
+                        earlier.c.kind == OutboxKind.WEBHOOK,
+                        earlier.c.lead_id == outbox.c.lead_id,
+                        earlier.c.status == "pending",
+                        earlier.c.id < outbox.c.id,
+                    ),
+                ),
             )
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)

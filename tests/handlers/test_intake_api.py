@@ -173,3 +173,35 @@ async def test_metrics_count_what_happened(api, services, slack):
     assert "leadbot_time_to_accept_seconds_count 1.0" in text
     assert "leadbot_intake_to_delivery_seconds_count 1.0" in text
     assert "leadbot_outbox_depth 1.0" in text  # the card edit after Accept is still queued
+
+
+async def test_streamed_bodies_are_capped_too(api):
+    async def chunks():
+        for _ in range(40):
+            yield b" " * 4096  # 160 KB with no Content-Length
+
+    response = await api.post(
+        "/api/v1/leads", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_keyless_look_ups_show_no_names_and_idempotency_is_per_key(api, services):
+    created = (await api.post("/api/v1/leads", json=LEAD)).json()
+    public = (await api.get(f"/api/v1/leads/{created['id']}", headers={"Authorization": ""})).json()
+    assert "external_id" not in public
+    assert all(set(e) == {"at", "kind"} for e in public["events"])
+    async with services.uow() as uow:
+        other = await uow.apikeys.create("crm", now=services.ctx.now())
+        await uow.commit()
+    lead = {k: v for k, v in LEAD.items() if k != "external_id"}
+    mine = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "1"})
+    theirs = await api.post(
+        "/api/v1/leads",
+        json=lead,
+        headers={"Idempotency-Key": "1", "Authorization": f"Bearer {other}"},
+    )
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+    blank = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "  "})
+    assert blank.status_code == 422
