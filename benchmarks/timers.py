@@ -33,8 +33,15 @@ CONFIG = {
     "policy": {"offer_timeout": "30m", "max_rounds": 1, "reminder_before": "0s"},
     # a managers' chat, so every expiry escalates the way it would in production
     "managers": {"slack_channel": "C-MANAGERS"},
-    "partners": [{"slug": "acme", "name": "ACME", "territories": ["DE:8"],
-                  "slack_channel": "C-ACME", "capacity": 1_000_000}],
+    "partners": [
+        {
+            "slug": "acme",
+            "name": "ACME",
+            "territories": ["DE:8"],
+            "slack_channel": "C-ACME",
+            "capacity": 1_000_000,
+        }
+    ],
 }
 
 
@@ -50,8 +57,13 @@ async def baseline(deadlines: list[float]) -> list[float]:
     done = asyncio.Event()
     base = time.time() - loop.time()
     for at in deadlines:
-        loop.call_at(at - base, lambda at=at: (late.append(time.time() - at),
-                                               len(late) == len(deadlines) and done.set()))
+        loop.call_at(
+            at - base,
+            lambda at=at: (
+                late.append(time.time() - at),
+                len(late) == len(deadlines) and done.set(),
+            ),
+        )
     await done.wait()
     return late
 
@@ -66,52 +78,86 @@ async def seed(services, n: int, start: datetime, spread: float, rng: random.Ran
         pid = (await uow.execute(select(partners.c.id))).scalar_one()
     lead_rows, offer_rows = [], []
     for i in range(1, n + 1):
-        lead_rows.append(dict(id=i, public_id=f"B{i:07d}", source="bench", external_id=str(i),
-                              received_at=start, country="DE", postcode="80331",
-                              specialties=[], status="offered", stage="none", policy_version=1,
-                              round=1, updated_at=start))
+        lead_rows.append(
+            dict(
+                id=i,
+                public_id=f"B{i:07d}",
+                source="bench",
+                external_id=str(i),
+                received_at=start,
+                country="DE",
+                postcode="80331",
+                specialties=[],
+                status="offered",
+                stage="none",
+                policy_version=1,
+                round=1,
+                updated_at=start,
+            )
+        )
         expires = start + timedelta(seconds=rng.uniform(5, 5 + spread))
-        offer_rows.append(dict(id=i, lead_id=i, partner_id=pid, round=1, mode="exclusive",
-                               status="pending", created_at=start, delivered_at=start,
-                               expires_at=expires, why="bench"))
+        offer_rows.append(
+            dict(
+                id=i,
+                lead_id=i,
+                partner_id=pid,
+                round=1,
+                mode="exclusive",
+                status="pending",
+                created_at=start,
+                delivered_at=start,
+                expires_at=expires,
+                why="bench",
+            )
+        )
     async with services.uow() as uow:
         for i in range(0, n, 2000):
-            await uow.execute(leads.insert().values(lead_rows[i:i + 2000]))  # type: ignore[arg-type]
-            await uow.execute(offers.insert().values(offer_rows[i:i + 2000]))  # type: ignore[arg-type]
+            await uow.execute(leads.insert().values(lead_rows[i : i + 2000]))  # type: ignore[arg-type]
+            await uow.execute(offers.insert().values(offer_rows[i : i + 2000]))  # type: ignore[arg-type]
         await uow.commit()
 
 
 async def measure(url: str, n: int, spread: float, seed_value: int) -> dict[str, object]:
     rng = random.Random(seed_value)
-    services = build(Settings(database_url=url, leadbot_sweep_interval=15,
-                              _env_file=None))  # type: ignore[call-arg]
+    services = build(Settings(database_url=url, leadbot_sweep_interval=15, _env_file=None))  # type: ignore[call-arg]
     try:
         await migrate(services.engine)
         if not url.startswith("sqlite"):
             async with services.engine.begin() as conn:
-                await conn.execute(text("TRUNCATE leads, offers, partners, policy_versions, "
-                                        "lead_events, outbox, territories, destinations, members, "
-                                        "chat_accounts RESTART IDENTITY CASCADE"))
+                await conn.execute(
+                    text(
+                        "TRUNCATE leads, offers, partners, policy_versions, "
+                        "lead_events, outbox, territories, destinations, members, "
+                        "chat_accounts RESTART IDENTITY CASCADE"
+                    )
+                )
         start = datetime.now(UTC)
         await seed(services, n, start, spread, rng)
         async with services.uow() as uow:
-            deadlines = [at.timestamp() for at in
-                         (await uow.execute(select(offers.c.expires_at))).scalars()]
+            deadlines = [
+                at.timestamp() for at in (await uow.execute(select(offers.c.expires_at))).scalars()
+            ]
         bare = asyncio.create_task(baseline(deadlines))
         started = time.monotonic()
         await services.start()
         limit = spread + 5 + 60
         while time.monotonic() - started < limit:
             async with services.uow() as uow:
-                left = (await uow.execute(
-                    select(offers.c.id).where(offers.c.status == "pending").limit(1))).first()
+                left = (
+                    await uow.execute(
+                        select(offers.c.id).where(offers.c.status == "pending").limit(1)
+                    )
+                ).first()
             if left is None:
                 break
             await asyncio.sleep(0.5)
         await services.stop()
         async with services.uow() as uow:
-            rows = (await uow.execute(select(offers.c.expires_at, offers.c.responded_at,
-                                             offers.c.status))).all()
+            rows = (
+                await uow.execute(
+                    select(offers.c.expires_at, offers.c.responded_at, offers.c.status)
+                )
+            ).all()
         bare_late = await bare
     finally:
         await services.close()

@@ -1,0 +1,304 @@
+"""B2 and B3: speed to lead, and sustained intake, through the real HTTP server.
+
+B2: leads POSTed to `/api/v1/leads` at a fixed rate; for each, the time until the outbox
+sender hands its card to the messenger (p50/p99). Baseline in the same run: a bare pipeline,
+one HTTP request in, one database commit, one HTTP request out to a loopback server.
+B3 (PostgreSQL): leads/s sustained from POST to card handed over, with concurrent clients,
+next to the raw single-row insert rate of the same server.
+
+    python -m benchmarks.intake [--rate 20] [--seconds 60] [--database-url URL] [--b3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from aiohttp import web
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from bot.bootstrap import Services, build
+from bot.config import Settings
+from bot.handlers.http import create_app
+from bot.messaging import MessageRef, Notice, OfferCard, Target
+from bot.policy_file import validate_document
+from bot.store.migrate import migrate
+from tests.e2e.serving import free_port
+
+CONFIG = {
+    "policy": {"offer_timeout": "30m"},
+    "managers": {"slack_channel": "C-MANAGERS"},
+    "partners": [
+        {
+            "slug": f"p{i}",
+            "name": f"P{i}",
+            "territories": ["DE:8"],
+            "slack_channel": f"C-P{i}",
+            "capacity": 1_000_000,
+        }
+        for i in range(20)
+    ],
+}
+
+
+class Stopwatch:
+    """A messenger that notes when each card is handed over."""
+
+    platform = "slack"
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self._n = 0
+
+    async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
+        self.seen.setdefault(card.lead_ref, time.perf_counter())
+        self._n += 1
+        return MessageRef(target.chat_id, str(self._n))
+
+    async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None:
+        return None
+
+    async def send_notice(self, target: Target, notice: Notice) -> MessageRef:
+        self._n += 1
+        return MessageRef(target.chat_id, str(self._n))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+async def serve(app: Any, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    return server
+
+
+async def paced(count: int, rate: float, one: Any) -> list[float]:
+    """Fire `count` requests at `rate` per second; each returns its latency (or None)."""
+    tasks, start = [], time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    return [r for r in await asyncio.gather(*tasks) if r is not None]
+
+
+async def leadbot_run(
+    services: Services, watch: Stopwatch, key: str, port: int, count: int, rate: float
+) -> list[float]:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+
+        async def one(i: int) -> float | None:
+            t0 = time.perf_counter()
+            body = {
+                "source": "bench",
+                "external_id": f"b2-{i}-{t0}",
+                "country": "DE",
+                "postcode": "80331",
+                "specialties": [],
+            }
+            ref = (await client.post("/api/v1/leads", json=body)).json()["id"]
+            for _ in range(3000):  # the card is handed over right after the commit
+                if ref in watch.seen:
+                    return watch.seen[ref] - t0
+                await asyncio.sleep(0.001)
+            return None
+
+        return await paced(count, rate, one)
+
+
+async def bare_run(url: str, port: int, count: int, rate: float) -> list[float]:
+    """HTTP in -> one DB commit -> HTTP out, timed until the loopback server has the request."""
+    arrived: dict[str, float] = {}
+
+    async def sink(request: web.Request) -> web.Response:
+        arrived[(await request.json())["id"]] = time.perf_counter()
+        return web.Response(status=204)
+
+    sink_app = web.Application()
+    sink_app.router.add_post("/", sink)
+    runner = web.AppRunner(sink_app)
+    await runner.setup()
+    sink_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", sink_port).start()
+    services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    async with services.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_bare (id TEXT, body TEXT)"))
+    out = httpx.AsyncClient(timeout=10)
+    bare = FastAPI()
+
+    @bare.post("/in")
+    async def incoming(payload: dict[str, Any]) -> dict[str, str]:
+        async with services.uow() as uow:
+            await uow.execute(
+                text("INSERT INTO bench_bare (id, body) VALUES (:i, :b)").bindparams(
+                    i=payload["id"], b=json.dumps(payload)
+                )
+            )
+            await uow.commit()
+        await out.post(f"http://127.0.0.1:{sink_port}/", json={"id": payload["id"]})
+        return {"ok": "yes"}
+
+    server = await serve(bare, port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+            async def one(i: int) -> float | None:
+                t0, ref = time.perf_counter(), f"bare-{i}-{time.perf_counter()}"
+                await client.post("/in", json={"id": ref, "country": "DE", "postcode": "80331"})
+                for _ in range(3000):
+                    if ref in arrived:
+                        return arrived[ref] - t0
+                    await asyncio.sleep(0.001)
+                return None
+
+            return await paced(count, rate, one)
+    finally:
+        server.should_exit = True
+        await out.aclose()
+        await runner.cleanup()
+        await services.close()
+
+
+async def raw_inserts(url: str, seconds: float, workers: int) -> float:
+    """Single-row INSERT commits per second on the same server (the B3 baseline)."""
+    services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    async with services.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_raw (id TEXT, body TEXT)"))
+    done, stop = 0, time.perf_counter() + seconds
+
+    async def worker(w: int) -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            async with services.uow() as uow:
+                await uow.execute(
+                    text("INSERT INTO bench_raw VALUES (:i, 'x')").bindparams(i=f"{w}-{done}")
+                )
+                await uow.commit()
+            done += 1
+
+    await asyncio.gather(*(worker(w) for w in range(workers)))
+    await services.close()
+    return done / seconds
+
+
+async def sustained(
+    services: Services, watch: Stopwatch, key: str, port: int, seconds: float, workers: int
+) -> float:
+    """Leads per second from POST to card handed over, `workers` clients back to back."""
+    before, stop = len(watch.seen), time.perf_counter() + seconds
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+
+        async def worker(w: int) -> None:
+            n = 0
+            while time.perf_counter() < stop:
+                await client.post(
+                    "/api/v1/leads",
+                    json={
+                        "source": "b3",
+                        "external_id": f"{w}-{n}-{time.perf_counter()}",
+                        "country": "DE",
+                        "postcode": "80331",
+                    },
+                )
+                n += 1
+
+        await asyncio.gather(*(worker(w) for w in range(workers)))
+    await asyncio.sleep(1)  # let the last cards go out
+    return (len(watch.seen) - before) / seconds
+
+
+async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    watch = Stopwatch()
+    services = build(
+        Settings(
+            database_url=url, leadbot_api_rate=10_000, leadbot_api_burst=10_000, _env_file=None
+        ),
+        messengers={"slack": watch},  # type: ignore[call-arg]
+        poll_interval=0.2,
+    )
+    await migrate(services.engine)
+    if not url.startswith("sqlite"):
+        async with services.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "TRUNCATE leads, offers, outbox, lead_events, lead_contacts, "
+                    "offer_messages RESTART IDENTITY CASCADE"
+                )
+            )
+    async with services.uow() as uow:
+        await uow.config.apply(
+            validate_document(CONFIG), CONFIG, source_file="bench", now=services.ctx.now()
+        )
+        key = await uow.apikeys.create(f"bench-{time.time()}", now=services.ctx.now())
+        await uow.commit()
+    await services.start()
+    port = free_port()
+    server = await serve(create_app(services), port)
+    count = int(args.rate * args.seconds)
+    try:
+        leadbot = await leadbot_run(services, watch, key, port, count, args.rate)
+        bare = await bare_run(url, free_port(), count, args.rate)
+        result: dict[str, Any] = {
+            "benchmark": "B2 speed to lead",
+            "database": url.split("+")[0],
+            "rate_per_s": args.rate,
+            "seconds": args.seconds,
+            "leads": count,
+            "delivered": len(leadbot),
+            "p50_ms": round(statistics.median(leadbot) * 1000, 1),
+            "p99_ms": round(pct(leadbot, 0.99) * 1000, 1),
+            "baseline_bare_p50_ms": round(statistics.median(bare) * 1000, 1),
+            "baseline_bare_p99_ms": round(pct(bare, 0.99) * 1000, 1),
+        }
+        result["p99_ratio"] = round(result["p99_ms"] / result["baseline_bare_p99_ms"], 2)
+        result["met"] = len(leadbot) == count and result["p99_ratio"] <= 2
+        if args.b3:
+            result["B3_leads_per_s"] = round(
+                await sustained(services, watch, key, port, args.b3_seconds, args.workers), 1
+            )
+            result["B3_baseline_raw_inserts_per_s"] = round(
+                await raw_inserts(url, args.b3_seconds, args.workers), 1
+            )
+            result["B3_ratio"] = round(
+                result["B3_leads_per_s"] / result["B3_baseline_raw_inserts_per_s"], 3
+            )
+        return result
+    finally:
+        server.should_exit = True
+        await services.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--b3", action="store_true", help="also measure sustained intake")
+    parser.add_argument("--b3-seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        print(json.dumps(asyncio.run(main_async(args, url))))
+
+
+if __name__ == "__main__":
+    main()
