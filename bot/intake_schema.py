@@ -22,7 +22,9 @@ from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize
 Text = Annotated[str, Field(max_length=200)]
 
 
-class ContactIn(BaseModel):
+class _Incoming(BaseModel):
+    """Strict, trimmed, and no control characters (PostgreSQL refuses NUL in text)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
@@ -32,6 +34,8 @@ class ContactIn(BaseModel):
             raise ValueError("contains control characters")
         return v
 
+
+class ContactIn(_Incoming):
     name: Text | None = None
     email: EmailStr | None = None
     phone: Annotated[str, Field(max_length=40, pattern=r"^[+0-9 ()/.-]{3,40}$")] | None = None
@@ -39,10 +43,8 @@ class ContactIn(BaseModel):
     street: Text | None = None
 
 
-class LeadIn(BaseModel):
+class LeadIn(_Incoming):
     """A lead as a form, CRM or CSV file sends it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = (
         "api"
@@ -61,13 +63,6 @@ class LeadIn(BaseModel):
     language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
     consent: bool = True
     contact: ContactIn = ContactIn()
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_control_characters(cls, v: Any) -> Any:
-        if isinstance(v, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in v):
-            raise ValueError("contains control characters")
-        return v
 
     @field_validator("country")
     @classmethod

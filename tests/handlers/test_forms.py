@@ -110,16 +110,20 @@ async def test_unknown_forms_foreign_sites_and_floods(site):
 
 
 async def test_a_form_cannot_pick_its_source_or_external_id_and_needs_its_origin(site, services):
-    response = await site.post("/api/v1/forms/heat-pump-request",
-                               data={**GOOD, "source": "crm", "external_id": "1001"},
-                               headers={"Accept": "application/json"})
+    response = await site.post(
+        "/api/v1/forms/heat-pump-request",
+        data={**GOOD, "source": "crm", "external_id": "1001"},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 201
     async with services.uow() as uow:
         stored = await uow.leads.get_by_public_id(response.json()["id"])
     assert (stored.source, stored.external_id) == ("website", None)
-    no_origin = await site.post("/api/v1/forms/heat-pump-request", data=GOOD,
-                                headers={"Origin": ""})
+    no_origin = await site.post(
+        "/api/v1/forms/heat-pump-request", data=GOOD, headers={"Origin": ""}
+    )
     assert no_origin.status_code == 403
-    odd_time = await site.post("/api/v1/forms/heat-pump-request",
-                               data={**GOOD, "leadbot_ts": "²", "mail": "t@example.com"})
+    odd_time = await site.post(
+        "/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_ts": "²", "mail": "t@example.com"}
+    )
     assert odd_time.status_code == 303

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.bootstrap import build
 from bot.config import Settings
 from bot.handlers.http import create_app
+from bot.intake_schema import LeadIn
 from bot.store.tables import lead_contacts, lead_events, leads
 from tests.factories import apply, config, partner
 
@@ -27,23 +28,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-FIELDS = [
-    "source",
-    "external_id",
-    "country",
-    "postcode",
-    "city",
-    "lat",
-    "lon",
-    "specialties",
-    "need",
-    "temperature",
-    "qualification",
-    "estimated_value",
-    "language",
-    "consent",
-    "contact",
-]
+FIELDS = list(LeadIn.model_fields)
 bodies = st.one_of(
     st.fixed_dictionaries({}, optional={f: json_values for f in FIELDS}),
     st.fixed_dictionaries(

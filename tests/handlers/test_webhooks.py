@@ -96,7 +96,9 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once(services, recei
     assert kinds == ["lead.created", "lead.created", "offer.created", "offer.created"]
     for lead_ref in {e["lead"]["id"] for e in receiver.events}:  # each lead's events in order
         assert [e["event"] for e in receiver.events if e["lead"]["id"] == lead_ref] == [
-            "lead.created", "offer.created"]
+            "lead.created",
+            "offer.created",
+        ]
     assert len({e["id"] for e in receiver.events}) == 4
     assert receiver.down == 0
     assert services.sender.failing_webhooks == {}  # back: no longer reported
