@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.offers import Offer, OfferMode, OfferStatus
@@ -211,11 +211,3 @@ class OfferRepo:
     async def get_message(self, message_row_id: int) -> Row[Any] | None:
         stmt = select(offer_messages).where(offer_messages.c.id == message_row_id)
         return (await self.conn.execute(stmt)).first()
-
-    async def count_by_status(self, lead_id: int) -> dict[str, int]:
-        stmt = (
-            select(offers.c.status, func.count())
-            .where(offers.c.lead_id == lead_id)
-            .group_by(offers.c.status)
-        )
-        return {status: n for status, n in await self.conn.execute(stmt)}

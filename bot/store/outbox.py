@@ -171,10 +171,6 @@ class OutboxRepo:
         )
         return int((await self.conn.execute(stmt)).scalar_one())
 
-    async def next_due_at(self) -> datetime | None:
-        stmt = select(outbox.c.next_attempt_at).where(outbox.c.status == "pending")
-        return (await self.conn.execute(stmt.order_by(outbox.c.next_attempt_at).limit(1))).scalar()
-
     async def count(self, *, status: str) -> int:
         stmt = select(func.count()).select_from(outbox).where(outbox.c.status == status)
         return int((await self.conn.execute(stmt)).scalar_one())

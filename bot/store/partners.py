@@ -142,10 +142,6 @@ class PartnerRepo:
         stmt = select(partners.c.name).where(partners.c.id == partner_id)
         return (await self.conn.execute(stmt)).scalar() or f"partner #{partner_id}"
 
-    async def get_id(self, *, slug: str) -> int | None:
-        stmt = select(partners.c.id).where(partners.c.slug == slug)
-        return (await self.conn.execute(stmt)).scalar()
-
     async def list_names(self) -> dict[int, tuple[str, str]]:
         """{id: (slug, name)} of every partner, retired ones too (for reports)."""
         stmt = select(partners.c.id, partners.c.slug, partners.c.name)

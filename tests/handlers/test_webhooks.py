@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import get_args
 
 import pytest
 from aiohttp import web
 
 from bot.dispatch import accept_offer, set_stage
 from bot.domain.leads import Stage
+from bot.policy_file import WebhookEvent
 from bot.webhooks import sign, verify
 from tests.conftest import deliver_all
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 
 SECRET = "s3cret-for-tests"
-ALL = [
-    "lead.created",
-    "offer.created",
-    "offer.accepted",
-    "offer.declined",
-    "offer.expired",
-    "lead.unassigned",
-    "lead.stage_changed",
-]
+ALL = list(get_args(WebhookEvent))
 
 
 class Receiver:

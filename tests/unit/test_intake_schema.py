@@ -65,6 +65,8 @@ def test_only_ascii_digits_count_as_a_numeric_postcode():
 
 def test_control_characters_are_refused_everywhere():
     assert errors(country="DE", postcode="80331", need="a\x00b") == [
-        "need: contains control characters"]
+        "need: contains control characters"
+    ]
     assert errors(country="DE", postcode="80331", contact={"name": "Max\x07"}) == [
-        "contact.name: contains control characters"]
+        "contact.name: contains control characters"
+    ]
