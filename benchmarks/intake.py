@@ -1,10 +1,11 @@
 """B2 and B3: speed to lead, and sustained intake, through the real HTTP server.
 
-B2: leads POSTed to `/api/v1/leads` at a fixed rate; for each, the time until the outbox
-sender hands its card to the messenger (p50/p99). Baseline in the same run: a bare pipeline,
-one HTTP request in, one database commit, one HTTP request out to a loopback server.
-B3 (PostgreSQL): leads/s sustained from POST to card handed over, with concurrent clients,
-next to the raw single-row insert rate of the same server.
+B2: leads POSTed to `/api/v1/leads` at a fixed rate; for each, the time until its card
+arrives, over HTTP, at a loopback server standing in for the chat API (p50/p99). Baseline in
+the same run: a bare pipeline, one HTTP request in, one database commit, one HTTP request out
+to the same loopback server.
+B3 (PostgreSQL): leads/s sustained from POST to card arrived, with concurrent clients, next
+to the raw single-row insert rate of the same server.
 
     python -m benchmarks.intake [--rate 20] [--seconds 60] [--database-url URL] [--b3]
 """
@@ -31,6 +32,7 @@ from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.messaging import MessageRef, Notice, OfferCard, Target
 from bot.policy_file import validate_document
+from bot.server import settle_memory
 from bot.store.migrate import migrate
 from tests.e2e.serving import free_port
 
@@ -50,17 +52,46 @@ CONFIG = {
 }
 
 
-class Stopwatch:
-    """A messenger that notes when each card is handed over."""
-
-    platform = "slack"
+class Sink:
+    """A loopback HTTP server standing in for the chat API: notes when each message arrives."""
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def arrive(request: web.Request) -> web.Response:
+            self.seen.setdefault((await request.json())["id"], time.perf_counter())
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_post("/", arrive)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class Stopwatch:
+    """A messenger that posts each card to the loopback sink, as a chat API call would go out
+    (until the Slack adapter lands, this stands in for `chat.postMessage`)."""
+
+    platform = "slack"
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.seen = sink.seen
+        self._client = httpx.AsyncClient(timeout=10)
         self._n = 0
 
     async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
-        self.seen.setdefault(card.lead_ref, time.perf_counter())
+        await self._client.post(self.sink.url, json={"id": card.lead_ref, "text": card.headline})
         self._n += 1
         return MessageRef(target.chat_id, str(self._n))
 
@@ -122,20 +153,9 @@ async def leadbot_run(
         return await paced(count, rate, one)
 
 
-async def bare_run(url: str, port: int, count: int, rate: float) -> list[float]:
+async def bare_run(url: str, sink: Sink, port: int, count: int, rate: float) -> list[float]:
     """HTTP in -> one DB commit -> HTTP out, timed until the loopback server has the request."""
-    arrived: dict[str, float] = {}
-
-    async def sink(request: web.Request) -> web.Response:
-        arrived[(await request.json())["id"]] = time.perf_counter()
-        return web.Response(status=204)
-
-    sink_app = web.Application()
-    sink_app.router.add_post("/", sink)
-    runner = web.AppRunner(sink_app)
-    await runner.setup()
-    sink_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", sink_port).start()
+    arrived = sink.seen
     services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
     async with services.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_bare (id TEXT, body TEXT)"))
@@ -151,7 +171,7 @@ async def bare_run(url: str, port: int, count: int, rate: float) -> list[float]:
                 )
             )
             await uow.commit()
-        await out.post(f"http://127.0.0.1:{sink_port}/", json={"id": payload["id"]})
+        await out.post(sink.url, json={"id": payload["id"]})
         return {"ok": "yes"}
 
     server = await serve(bare, port)
@@ -171,7 +191,6 @@ async def bare_run(url: str, port: int, count: int, rate: float) -> list[float]:
     finally:
         server.should_exit = True
         await out.aclose()
-        await runner.cleanup()
         await services.close()
 
 
@@ -226,7 +245,9 @@ async def sustained(
 
 
 async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    watch = Stopwatch()
+    sink = Sink()
+    await sink.start()
+    watch = Stopwatch(sink)
     services = build(
         Settings(
             database_url=url, leadbot_api_rate=10_000, leadbot_api_burst=10_000, _env_file=None
@@ -251,11 +272,13 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await uow.commit()
     await services.start()
     port = free_port()
-    server = await serve(create_app(services), port)
+    app = create_app(services)
+    settle_memory()  # as `leadbot serve` does once started
+    server = await serve(app, port)
     count = int(args.rate * args.seconds)
     try:
         leadbot = await leadbot_run(services, watch, key, port, count, args.rate)
-        bare = await bare_run(url, free_port(), count, args.rate)
+        bare = await bare_run(url, sink, free_port(), count, args.rate)
         result: dict[str, Any] = {
             "benchmark": "B2 speed to lead",
             "database": url.split("+")[0],
@@ -284,6 +307,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     finally:
         server.should_exit = True
         await services.close()
+        await sink.stop()
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dispatch import Context, intake_lead, route_lead
+from bot.dispatch import Context, intake_lead
+from bot.dispatch.intake import take_lead
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import Lead, NewLead
 from bot.messaging import Messenger
@@ -56,22 +57,28 @@ class Services:
     async def submit_lead(
         self, lead: NewLead, *, actor: Actor, source: Source
     ) -> tuple[Lead, bool, list[int]]:
-        """Store a lead (committed first), then route it at once: (lead, created, offer ids)."""
+        """Store a lead and make its first offer in one transaction: (lead, created, offer ids).
+
+        Should routing fail, the lead is still stored on its own, and the sweep routes it.
+        """
+        try:
+            return await self.run(take_lead, lead, actor=actor, source=source)
+        except Exception:
+            log.exception("routing a new lead failed; storing it for the sweep to route")
         stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
-        offers: list[int] = []
-        if created:
-            offers = await self.run(route_lead, lead_id=stored.id, actor=actor, source=source)
-        return stored, created, offers
+        return stored, created, []
 
     async def start(self) -> None:
         """Start the outbox sender and the timers (re-arming every pending offer)."""
         rearmed = await self.scheduler.start()
         log.info("timers: %d pending offers re-armed", rearmed)
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
+        self.ctx.hooks.express = self.sender
 
     async def stop(self, *, grace: float = 15.0) -> None:
         """Let timers and the sender finish what they are doing (bounded), then stop them."""
         await self.scheduler.stop(grace=grace)
+        self.ctx.hooks.express = None
         self.sender.stop()
         if self._tasks:
             _done, late = await asyncio.wait(self._tasks, timeout=grace)

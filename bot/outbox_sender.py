@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from bot.dispatch import record_delivery, record_failure
-from bot.dispatch.context import Context
+from bot.dispatch.context import Context, ReadyCard
 from bot.dispatch.rendering import render_offer
 from bot.domain.offers import OfferStatus
 from bot.messaging import DeliveryError, MessageRef, Messenger, Notice, OfferCard, Target
@@ -45,6 +46,9 @@ class OutboxSender:
         self._messengers = messengers
         self._batch, self._lease, self._poll = batch, lease, poll_interval
         self._max_attempts, self._max_backoff = max_attempts, max_backoff
+        self.claim = secrets.token_hex(8)  # express items are queued leased to this sender
+        self.lease = lease
+        self._express: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._webhooks: WebhookPoster | None = None
         self.failing_webhooks: dict[str, str] = {}  # url -> last error, while it is down
@@ -72,6 +76,28 @@ class OutboxSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 self._wake.clear()
+        if self._express:  # cards already on their way finish and are recorded
+            await asyncio.wait(set(self._express))
+
+    def send(self, cards: list[ReadyCard]) -> None:
+        """The express lane: send cards drawn and claimed by a commit that just happened."""
+        task = asyncio.create_task(self._send_ready(cards))
+        self._express.add(task)
+        task.add_done_callback(self._express.discard)
+
+    async def _send_ready(self, cards: list[ReadyCard]) -> None:
+        lanes: dict[int, list[ReadyCard]] = defaultdict(list)
+        for ready in cards:
+            lanes[ready.destination.id].append(ready)
+
+        async def lane(queued: list[ReadyCard]) -> None:
+            for r in queued:
+                try:
+                    await self._deliver(r.item, r.destination, None, r.card, OfferStatus.PENDING)
+                except Exception:
+                    log.exception("outbox item %s failed unexpectedly", r.item.id)
+
+        await asyncio.gather(*(lane(q) for q in lanes.values()))
 
     async def drain_once(self) -> int:
         """Claim one batch and process it; returns how many items were handled."""
@@ -173,12 +199,28 @@ class OutboxSender:
         dest: Destination | None = None
         try:
             dest, ref, content, shown = await self._prepare(item)
-            if content is None:
-                async with self._uow() as uow:
-                    await uow.outbox.finish(item, status="skipped", now=self._ctx.now())
-                    await uow.commit()
-                return
-            assert dest is not None
+        except Exception as exc:  # a bug or a lost database: retry, never lose the item
+            log.warning("outbox item %s could not be prepared: %r", item.id, exc)
+            await self._failed(item, dest, DeliveryError(repr(exc), permanent=False))
+            return
+        if content is None:
+            async with self._uow() as uow:
+                await uow.outbox.finish(item, status="skipped", now=self._ctx.now())
+                await uow.commit()
+            return
+        assert dest is not None
+        await self._deliver(item, dest, ref, content, shown)
+
+    async def _deliver(
+        self,
+        item: OutboxItem,
+        dest: Destination,
+        ref: MessageRef | None,
+        content: OfferCard | Notice,
+        shown: OfferStatus | None,
+    ) -> None:
+        """Hand `content` to the chat and record the outcome."""
+        try:
             messenger = self._messengers.get(dest.platform)
             if messenger is None:
                 raise DeliveryError(f"{dest.platform} is not configured", permanent=True)
@@ -197,7 +239,7 @@ class OutboxSender:
             log.warning("outbox item %s failed: %r", item.id, exc)
             await self._failed(item, dest, DeliveryError(repr(exc), permanent=False))
             return
-        assert dest is not None and ref is not None
+        assert ref is not None
         async with self._uow() as uow:
             await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref, shown=shown)
 

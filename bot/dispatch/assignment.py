@@ -53,7 +53,7 @@ async def assign_to(
             decline_reason="assigned by a manager",
         )
     now = ctx.now()
-    offer_id = await uow.offers.create(
+    offer = await uow.offers.create(
         lead_id=lead.id,
         partner_id=partner_id,
         round=lead.round,
@@ -83,9 +83,9 @@ async def assign_to(
         actor=actor,
         source=source,
         at=now,
-        offer_id=offer_id,
+        offer_id=offer.id,
         partner=partner_slug,
         previous=lead.status,
     )
-    await queue_offer_cards(uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner_id)
+    await queue_offer_cards(uow, ctx, offer, partner_name=partner_name)
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner_name}.", lead.id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.dispatch.context import Context
+from bot.dispatch.context import Context, ReadyCard
 from bot.dispatch.events_out import emit
+from bot.dispatch.rendering import render_offer
 from bot.domain.actors import Actor, Source
 from bot.domain.events import OFFER_EVENT
+from bot.domain.leads import Lead
 from bot.domain.offers import Offer, OfferStatus
-from bot.messaging import Notice
+from bot.messaging import Notice, OfferCard
 from bot.store.outbox import OutboxKind
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
@@ -69,19 +71,47 @@ async def notify_partner(
 
 
 async def queue_offer_cards(
-    uow: UnitOfWork, ctx: Context, *, offer_id: int, lead_id: int, partner_id: int
+    uow: UnitOfWork,
+    ctx: Context,
+    offer: Offer,
+    *,
+    lead: Lead | None = None,
+    partner_name: str | None = None,
 ) -> int:
-    """Queue the offer's card for every chat of the partner; returns how many chats."""
-    targets = await uow.partners.list_destinations(partner_id=partner_id)
+    """Queue the offer's card for every chat of the partner; returns how many chats.
+
+    With the express lane running, the cards are drawn now and sent right after the commit.
+    """
+    targets = await uow.partners.list_destinations(partner_id=offer.partner_id)
+    lane = ctx.hooks.express
+    ready: list[ReadyCard] = []
+    cards: dict[str, OfferCard | None] = {}
     for dest in targets:
-        await uow.outbox.enqueue(
+        if lane is not None and dest.platform not in cards:
+            cards[dest.platform] = await render_offer(
+                uow,
+                ctx,
+                offer_id=offer.id,
+                platform=dest.platform,
+                offer=offer,
+                lead=lead,
+                partner_name=partner_name,
+            )
+        card = cards.get(dest.platform)
+        item = await uow.outbox.enqueue(
             OutboxKind.OFFER,
             now=ctx.now(),
             destination_id=dest.id,
-            offer_id=offer_id,
-            lead_id=lead_id,
+            offer_id=offer.id,
+            lead_id=offer.lead_id,
+            claim=(lane.claim, ctx.now() + lane.lease) if lane and card else None,
         )
-    uow.after_commit(ctx.hooks.poke)
+        if lane is not None and card is not None:
+            ready.append(ReadyCard(item, dest, card))
+    if lane is not None and ready:
+        uow.after_commit(lambda: lane.send(ready))
+    if len(ready) < len(targets):
+        uow.after_commit(ctx.hooks.poke)
     return len(targets)
 
 

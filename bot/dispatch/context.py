@@ -4,21 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from time import monotonic
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.errors import LeadbotError
+from bot.messaging import OfferCard
 from bot.policy_file import LeadbotConfig, Policy, validate_document
 from bot.routing.directory import Directory, build_directory
-from bot.routing.geo import Geocoder, UsZipcodes
+from bot.routing.geo import Geocoder, PlaceCache, UsZipcodes
 from bot.routing.policy import RoutingPolicy
+from bot.store.outbox import OutboxItem
+from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
 
 
 def _nothing(*_args: object) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class ReadyCard:
+    """An offer card drawn in the transaction that queued it, claimed for the express lane."""
+
+    item: OutboxItem
+    destination: Destination
+    card: OfferCard
+
+
+class ExpressLane(Protocol):
+    """Sends new offer cards straight after their commit, without waiting for an outbox pass.
+
+    Items are queued already claimed under `claim` for `lease`: if this process dies before
+    sending, the lease runs out and any sender picks them up as usual.
+    """
+
+    claim: str
+    lease: timedelta
+
+    def send(self, cards: list[ReadyCard]) -> None: ...
 
 
 @dataclass
@@ -29,6 +54,7 @@ class Hooks:
     remind: Callable[[int, datetime], None] = _nothing  # reminder to the partner's reps
     disarm: Callable[[int], None] = _nothing  # both, once the offer is answered
     poke: Callable[[], None] = _nothing
+    express: ExpressLane | None = None  # set while the outbox sender runs
 
 
 DIRECTORY_CHECK = 1.0
@@ -49,6 +75,10 @@ class PolicyBook:
                 raise LeadbotError(f"policy version {version} is missing from the database")
             self._cache[version] = validate_document(document)
         return self._cache[version]
+
+    def known(self) -> bool:
+        """Whether a policy version was ever seen (applied configurations are never deleted)."""
+        return bool(self._cache)
 
     async def get(self, uow: UnitOfWork, version: int) -> Policy:
         return (await self.config(uow, version)).policy
@@ -118,6 +148,7 @@ class Context:
     policies: PolicyBook = field(default_factory=PolicyBook)
     observe: Observer = field(default_factory=NoMetrics)
     geocoder: Geocoder = field(default_factory=UsZipcodes)
+    places: PlaceCache = field(default_factory=PlaceCache)
     hooks: Hooks = field(default_factory=Hooks)
 
     def now(self) -> datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from bot.dispatch.context import Context
 from bot.domain.leads import Lead
 from bot.domain.partners import TerritoryKind
@@ -35,8 +33,8 @@ async def decide(
 ) -> Decision:
     """Ask the policy about the partners whose territory covers the lead (found by the index).
 
-    With `lock`, the candidates' rotation rows are locked and the decision is redone if
-    another instance moved them meanwhile (so fairness holds across instances).
+    With `lock`, the candidates' rows stay locked until commit (so fairness holds across
+    instances: concurrent decisions over the same partners take turns).
     """
     directory = await ctx.policies.directory(uow, at_least=version)
     covering = directory.index.covering(
@@ -48,24 +46,11 @@ async def decide(
         for pid in covering
         if directory.partners[pid].daily_cap is not None
     }
-    state = await uow.partners.load_state(list(covering), now=now, daily_caps=caps)
+    state = await uow.partners.load_state(list(covering), now=now, daily_caps=caps, lock=lock)
     partners = [directory.with_state(pid, state[pid]) for pid in sorted(state)]
     decision = ctx.router.decide(
         facts, partners, exclude=exclude, count=count, now=now, covering=covering, options=options
     )
-    if lock:
-        fresh = await uow.partners.lock_rotation([p.id for p in decision.eligible])
-        if any(fresh[p.id] != p.rr_current for p in decision.eligible):
-            partners = [replace(p, rr_current=fresh.get(p.id, p.rr_current)) for p in partners]
-            decision = ctx.router.decide(
-                facts,
-                partners,
-                exclude=exclude,
-                count=count,
-                now=now,
-                covering=covering,
-                options=options,
-            )
     decision.outside = len(directory.partners) - len(partners)
     if facts.lat is None:
         unchecked = [

@@ -28,7 +28,13 @@ def _summary(lead: Lead, dropped: dict[str, int]) -> str:
 
 
 async def _hold(
-    uow: UnitOfWork, ctx: Context, lead: Lead, until: datetime, *, actor: Actor, source: Source
+    uow: UnitOfWork,
+    ctx: Context,
+    lead: Lead,
+    until: datetime,
+    *,
+    actor: Actor,
+    source: Source,
 ) -> None:
     """Everyone who could take the lead is closed: it waits, visibly, until the first opens."""
     if lead.held_until == until:
@@ -40,15 +46,22 @@ async def _hold(
 
 
 async def offer_next(
-    uow: UnitOfWork, ctx: Context, lead: Lead, *, actor: Actor, source: Source
+    uow: UnitOfWork,
+    ctx: Context,
+    lead: Lead,
+    *,
+    actor: Actor,
+    source: Source,
+    fresh: bool = False,
 ) -> list[int]:
     """Offer `lead` (locked by the caller) to the next partner(s); returns the new offer ids.
 
     Does nothing while an offer is still pending or once the lead has left routing.
+    `fresh`: the lead was stored in this same transaction (no offers, no decisions yet).
     """
     if lead.status not in ROUTABLE:
         return []
-    offers = await uow.offers.list_for_lead(lead.id)
+    offers = [] if fresh else await uow.offers.list_for_lead(lead.id)
     if any(o.status is OfferStatus.PENDING for o in offers):
         return []
     policy = await ctx.policies.get(uow, lead.policy_version)
@@ -70,7 +83,10 @@ async def offer_next(
         lock=True,
         version=lead.policy_version,
     )
-    await uow.leads.append_explanation(lead.id, {"round": lead.round + 1, **decision.explanation()})
+    trail = {"round": lead.round + 1, **decision.explanation()}
+    explained = [trail] if fresh else [*await uow.leads.get_explanation(lead.id), trail]
+    if not decision.chosen:
+        await uow.leads.cas(lead.id, expect={}, now=now, explanation=explained)
     if not decision.chosen and decision.hold_until is not None:
         await _hold(uow, ctx, lead, decision.hold_until, actor=actor, source=source)
         return []
@@ -91,6 +107,7 @@ async def offer_next(
         status=DispatchStatus.OFFERED,
         round=lead.round + 1,
         held_until=None,
+        explanation=explained,
     )
     if not moved:
         raise RuntimeError(f"lead {lead.id} changed under its lock")
@@ -99,7 +116,7 @@ async def offer_next(
     stranded: list[int] = []
     for partner in decision.chosen:
         why = decision.why[partner.id]
-        offer_id = await uow.offers.create(
+        offer = await uow.offers.create(
             lead_id=lead.id,
             partner_id=partner.id,
             round=lead.round + 1,
@@ -107,6 +124,7 @@ async def offer_next(
             now=now,
             why=why,
         )
+        offer_id = offer.id
         await uow.events.append(
             lead.id,
             EventKind.OFFERED,
@@ -128,9 +146,7 @@ async def offer_next(
             round=lead.round + 1,
             mode=mode,
         )
-        shown = await queue_offer_cards(
-            uow, ctx, offer_id=offer_id, lead_id=lead.id, partner_id=partner.id
-        )
+        shown = await queue_offer_cards(uow, ctx, offer, lead=lead, partner_name=partner.name)
         (created if shown else stranded).append(offer_id)
     for offer_id in stranded:
         await settle_offer(
@@ -142,7 +158,6 @@ async def offer_next(
             source=Source.SYSTEM,
             decline_reason="no chat configured",
         )
-    uow.after_commit(ctx.hooks.poke)
     if not created:
         relocked = await uow.leads.get(lead.id)
         assert relocked is not None

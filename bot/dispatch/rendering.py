@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from bot.cards import build_offer_card
 from bot.dispatch.context import Context
-from bot.domain.offers import OfferStatus
+from bot.domain.leads import Lead
+from bot.domain.offers import Offer, OfferStatus
 from bot.messaging import OfferCard
 from bot.store.uow import UnitOfWork
 
 
 async def render_offer(
-    uow: UnitOfWork, ctx: Context, *, offer_id: int, platform: str
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    offer_id: int,
+    platform: str,
+    offer: Offer | None = None,
+    lead: Lead | None = None,
+    partner_name: str | None = None,
 ) -> OfferCard | None:
-    """The card for an offer as it stands; None when there is nothing to post any more."""
-    offer = await uow.offers.get(offer_id)
+    """The card for an offer as it stands; None when there is nothing to post any more.
+
+    `offer`, `lead` and `partner_name` may be passed when the caller holds them as they stand
+    in this transaction (saves the reads on the hot path).
+    """
+    if offer is None:
+        offer = await uow.offers.get(offer_id)
     if offer is None:
         return None
-    lead = await uow.leads.get(offer.lead_id)
-    assert lead is not None
+    if lead is None:
+        lead = await uow.leads.get(offer.lead_id)
+        assert lead is not None
     mine = lead.partner_id == offer.partner_id and offer.status is OfferStatus.ACCEPTED
     deadline = offer.expires_at
     if offer.status is OfferStatus.PENDING and deadline is None:
@@ -30,8 +44,8 @@ async def render_offer(
     return build_offer_card(
         offer=offer,
         lead=lead,
-        partner_name=await uow.partners.get_name(offer.partner_id),
-        why_you=await uow.offers.get_why(offer.id),
+        partner_name=partner_name or await uow.partners.get_name(offer.partner_id),
+        why_you=offer.why,
         mentions=[ext for _name, plat, ext in members if plat == platform],
         deadline=deadline,
         contact=await uow.leads.get_contact(lead.id) if mine else None,

@@ -37,6 +37,7 @@ class Offer:
     responder: str | None
     decline_reason: str | None
     remind_at: datetime | None = None
+    why: str = ""  # the routing reason shown on the card
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus, Stage
-from bot.handlers.ratelimit import RateLimiter
+from bot.handlers.ratelimit import KeyCache, RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, lead_view, list_leads
+from bot.store.apikeys import hash_key
 
 MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -38,6 +39,7 @@ def router(services: Services) -> APIRouter:
     settings = services.settings
     limiter = RateLimiter(settings.leadbot_api_rate, settings.leadbot_api_burst)
     anonymous = RateLimiter(rate=1, burst=30)  # keyless status look-ups, per address
+    known_keys = KeyCache()
 
     async def api_key(authorization: Annotated[str | None, Header()] = None) -> str:
         """The name of the API key in `Authorization: Bearer <key>`; 401 otherwise."""
@@ -48,8 +50,13 @@ def router(services: Services) -> APIRouter:
                 "send an API key as 'Authorization: Bearer <key>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        async with services.uow() as uow:
-            name = await uow.apikeys.verify(key.strip())
+        hashed = hash_key(key.strip())
+        name = known_keys.get(hashed)
+        if name is None:
+            async with services.uow() as uow:
+                name = await uow.apikeys.verify(key.strip())
+            if name is not None:
+                known_keys.put(hashed, name)
         if name is None:
             raise HTTPException(
                 401, "this API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}

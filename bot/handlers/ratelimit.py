@@ -1,4 +1,4 @@
-"""Token buckets per caller (API key, or IP for public forms): 429 with Retry-After."""
+"""Per-caller request limits (token buckets: 429 with Retry-After), and the API key cache."""
 
 from __future__ import annotations
 
@@ -25,3 +25,24 @@ class RateLimiter:
             return 0.0
         self._buckets[key] = (tokens, now)
         return (1 - tokens) / self.rate
+
+
+class KeyCache:
+    """API keys verified in the last `ttl` seconds, by hash: a busy client's requests skip the
+    database look-up. A revoked key is refused by every instance within `ttl`."""
+
+    def __init__(self, ttl: float = 10.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl, clock
+        self._names: dict[str, tuple[str, float]] = {}  # key hash -> (name, valid until)
+
+    def get(self, key_hash: str) -> str | None:
+        hit = self._names.get(key_hash)
+        if hit is None or hit[1] < self._clock():
+            self._names.pop(key_hash, None)
+            return None
+        return hit[0]
+
+    def put(self, key_hash: str, name: str) -> None:
+        if len(self._names) > 10_000:
+            self._names.clear()
+        self._names[key_hash] = (name, self._clock() + self._ttl)

@@ -42,6 +42,29 @@ class UsZipcodes:
         return float(matches[0]["lat"]), float(matches[0]["long"])
 
 
+class PlaceCache:
+    """Recent look-ups of imported centroids (misses too), so intake rarely asks the database.
+
+    Entries live `ttl` seconds: a `leadbot geo import` reaches a running server within that.
+    """
+
+    def __init__(self, *, ttl: float = 300.0, size: int = 50_000) -> None:
+        self._ttl, self._size = ttl, size
+        self._seen: dict[tuple[str, str], tuple[float, tuple[float, float] | None]] = {}
+
+    def get(self, key: tuple[str, str], now: float) -> tuple[bool, tuple[float, float] | None]:
+        """(known, centroid): known is False when the database must be asked."""
+        hit = self._seen.get(key)
+        if hit is None or hit[0] < now:
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: tuple[str, str], value: tuple[float, float] | None, now: float) -> None:
+        if len(self._seen) >= self._size:
+            self._seen.clear()  # crude but bounded; refills from the database in one pass
+        self._seen[key] = (now + self._ttl, value)
+
+
 def read_geonames(path: Path) -> Iterator[Centroid]:
     """Rows of a GeoNames postal-code file (allCountries.txt / DE.txt, tab separated).
 

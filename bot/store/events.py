@@ -27,8 +27,12 @@ class LeadEvent:
 
 
 class EventRepo:
+    """Appends are written together, in one statement, before the unit of work commits
+    (or before events are read back): one round trip instead of one per event."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._pending: list[dict[str, Any]] = []
 
     async def append(
         self,
@@ -41,19 +45,26 @@ class EventRepo:
         offer_id: int | None = None,
         **data: Any,
     ) -> None:
-        await self.conn.execute(
-            lead_events.insert().values(
-                lead_id=lead_id,
-                offer_id=offer_id,
-                at=at,
-                kind=kind,
-                actor=actor.label[:200],
-                source=source,
-                data=data,
-            )
+        self._pending.append(
+            {
+                "lead_id": lead_id,
+                "offer_id": offer_id,
+                "at": at,
+                "kind": kind,
+                "actor": actor.label[:200],
+                "source": source,
+                "data": data,
+            }
         )
 
+    async def flush(self) -> None:
+        """Write the appended events (in the order they were appended)."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.conn.execute(lead_events.insert(), rows)
+
     async def list_for_lead(self, lead_id: int) -> list[LeadEvent]:
+        await self.flush()
         stmt = (
             select(lead_events).where(lead_events.c.lead_id == lead_id).order_by(lead_events.c.id)
         )

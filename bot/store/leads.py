@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import Contact, DispatchStatus, Lead, NewLead, Stage
-from bot.store.tables import lead_contacts, leads
+from bot.store.tables import lead_contacts, leads, policy_versions
 
 
 def to_lead(row: Row[Any]) -> Lead:
@@ -43,59 +44,67 @@ def to_lead(row: Row[Any]) -> Lead:
     )
 
 
+@cache
+def _insert_lead(dialect: str) -> Any:
+    """Built once per dialect (intake is hot): the values come as parameters."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    newest = select(func.max(policy_versions.c.version)).scalar_subquery()
+    return (
+        insert(leads)
+        .values(status=DispatchStatus.NEW, stage=Stage.NONE, round=0, policy_version=newest)
+        .on_conflict_do_nothing()
+        .returning(leads)
+    )
+
+
+_INSERT_CONTACT = lead_contacts.insert()
+
+
 class LeadRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    def _insert(self) -> Any:
-        dialect = self.conn.dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(leads)
-
-    async def insert(
-        self, lead: NewLead, *, public_id: str, policy_version: int, now: datetime
-    ) -> int | None:
-        """Insert a new lead; None when (source, external_id) is already stored."""
-        stmt = (
-            self._insert()
-            .values(
-                public_id=public_id,
-                source=lead.source,
-                external_id=lead.external_id,
-                received_at=now,
-                country=lead.country,
-                postcode=lead.postcode,
-                city=lead.city,
-                lat=lead.lat,
-                lon=lead.lon,
-                specialties=list(lead.specialties),
-                need=lead.need,
-                temperature=lead.temperature,
-                qualification=lead.qualification,
-                estimated_value=lead.estimated_value,
-                language=lead.language,
-                status=DispatchStatus.NEW,
-                stage=Stage.NONE,
-                policy_version=policy_version,
-                round=0,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(leads.c.id)
-        )
-        lead_id = (await self.conn.execute(stmt)).scalar()
-        if lead_id is not None:
-            c = lead.contact
+    async def insert(self, lead: NewLead, *, public_id: str, now: datetime) -> Lead | None:
+        """Insert a new lead on the newest applied policy version (read in the same statement);
+        None when (source, external_id) is already stored."""
+        row = (
             await self.conn.execute(
-                lead_contacts.insert().values(
-                    lead_id=lead_id,
-                    name=c.name,
-                    email=c.email,
-                    phone=c.phone,
-                    company=c.company,
-                    street=c.street,
-                )
+                _insert_lead(self.conn.dialect.name),
+                {
+                    "public_id": public_id,
+                    "source": lead.source,
+                    "external_id": lead.external_id,
+                    "received_at": now,
+                    "country": lead.country,
+                    "postcode": lead.postcode,
+                    "city": lead.city,
+                    "lat": lead.lat,
+                    "lon": lead.lon,
+                    "specialties": list(lead.specialties),
+                    "need": lead.need,
+                    "temperature": lead.temperature,
+                    "qualification": lead.qualification,
+                    "estimated_value": lead.estimated_value,
+                    "language": lead.language,
+                    "updated_at": now,
+                },
             )
-        return lead_id
+        ).first()
+        if row is None:
+            return None
+        c = lead.contact
+        await self.conn.execute(
+            _INSERT_CONTACT,
+            {
+                "lead_id": row.id,
+                "name": c.name,
+                "email": c.email,
+                "phone": c.phone,
+                "company": c.company,
+                "street": c.street,
+            },
+        )
+        return to_lead(row)
 
     async def get(self, lead_id: int) -> Lead | None:
         row = (await self.conn.execute(select(leads).where(leads.c.id == lead_id))).first()
@@ -163,12 +172,6 @@ class LeadRepo:
         """Every routing decision made for the lead, oldest first."""
         stmt = select(leads.c.explanation).where(leads.c.id == lead_id)
         return list((await self.conn.execute(stmt)).scalar() or [])
-
-    async def append_explanation(self, lead_id: int, decision: dict[str, Any]) -> None:
-        decisions = await self.get_explanation(lead_id) + [decision]
-        await self.conn.execute(
-            update(leads).where(leads.c.id == lead_id).values(explanation=decisions)
-        )
 
     async def list_since(self, since: datetime) -> list[Lead]:
         """Leads received since `since`, oldest first (for replays)."""

@@ -28,7 +28,11 @@ def to_offer(row: Row[Any]) -> Offer:
         responder=m["responder"],
         decline_reason=m["decline_reason"],
         remind_at=m["remind_at"],
+        why=m["why"] or "",
     )
+
+
+_CREATE = offers.insert().returning(*offers.c)  # built once: routing is hot
 
 
 class OfferRepo:
@@ -46,31 +50,23 @@ class OfferRepo:
         why: str,
         status: OfferStatus = OfferStatus.PENDING,
         responder: str | None = None,
-    ) -> int:
-        stmt = (
-            offers.insert()
-            .values(
-                lead_id=lead_id,
-                partner_id=partner_id,
-                round=round,
-                mode=mode,
-                status=status,
-                created_at=now,
-                responded_at=None if status is OfferStatus.PENDING else now,
-                responder=responder,
-                why=why,
-            )
-            .returning(offers.c.id)
-        )
-        return int((await self.conn.execute(stmt)).scalar_one())
+    ) -> Offer:
+        values = {
+            "lead_id": lead_id,
+            "partner_id": partner_id,
+            "round": round,
+            "mode": mode,
+            "status": status,
+            "created_at": now,
+            "responded_at": None if status is OfferStatus.PENDING else now,
+            "responder": responder,
+            "why": why,
+        }
+        return to_offer((await self.conn.execute(_CREATE, values)).one())
 
     async def get(self, offer_id: int) -> Offer | None:
         row = (await self.conn.execute(select(offers).where(offers.c.id == offer_id))).first()
         return to_offer(row) if row else None
-
-    async def get_why(self, offer_id: int) -> str:
-        stmt = select(offers.c.why).where(offers.c.id == offer_id)
-        return (await self.conn.execute(stmt)).scalar() or ""
 
     async def list_for_lead(self, lead_id: int) -> list[Offer]:
         stmt = select(offers).where(offers.c.lead_id == lead_id).order_by(offers.c.id)

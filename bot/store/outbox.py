@@ -34,6 +34,9 @@ class OutboxItem:
     claim: str = ""
 
 
+_ENQUEUE = outbox.insert().returning(outbox.c.id)  # built once: queueing is hot
+
+
 class OutboxRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -48,19 +51,34 @@ class OutboxRepo:
         offer_message_id: int | None = None,
         lead_id: int | None = None,
         payload: dict[str, Any] | None = None,
-    ) -> None:
-        await self.conn.execute(
-            outbox.insert().values(
-                kind=kind,
-                destination_id=destination_id,
-                offer_id=offer_id,
-                offer_message_id=offer_message_id,
-                lead_id=lead_id,
-                payload=payload or {},
-                status="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
+        claim: tuple[str, datetime] | None = None,
+    ) -> OutboxItem:
+        """Queue an item; with `claim` (token, until) it is queued already leased to a sender."""
+        token, until = claim or ("", None)
+        values = {
+            "kind": kind,
+            "destination_id": destination_id,
+            "offer_id": offer_id,
+            "offer_message_id": offer_message_id,
+            "lead_id": lead_id,
+            "payload": payload or {},
+            "status": "pending",
+            "next_attempt_at": now,
+            "created_at": now,
+            "claim": token or None,
+            "claimed_until": until,
+        }
+        item_id = (await self.conn.execute(_ENQUEUE, values)).scalar_one()
+        return OutboxItem(
+            item_id,
+            kind,
+            destination_id,
+            offer_id,
+            offer_message_id,
+            lead_id,
+            payload or {},
+            0,
+            token,
         )
 
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:

@@ -36,11 +36,13 @@ class PartnerRepo:
         return {slug: pid for slug, pid in await self.conn.execute(stmt)}
 
     async def load_state(
-        self, ids: list[int], *, now: datetime, daily_caps: dict[int, str]
+        self, ids: list[int], *, now: datetime, daily_caps: dict[int, str], lock: bool = False
     ) -> dict[int, dict[str, Any]]:
         """What changes between decisions, for the given partners (retired ones left out).
 
         `daily_caps` maps partners with a daily cap to their time zone, to count today's offers.
+        With `lock`, the rows are locked in id order until commit, so that concurrent decisions
+        over the same partners take turns and the rotation stays fair across instances.
         """
         if not ids:
             return {}
@@ -49,7 +51,7 @@ class PartnerRepo:
             .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
             .scalar_subquery()
         )
-        rows = await self.conn.execute(
+        stmt = (
             select(
                 partners.c.id,
                 partners.c.status,
@@ -58,8 +60,11 @@ class PartnerRepo:
                 partners.c.rr_current,
                 partners.c.last_offered_at,
                 open_leads.label("open_leads"),
-            ).where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
+            )
+            .where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
+            .order_by(partners.c.id)
         )
+        rows = await self.conn.execute(stmt.with_for_update(of=partners) if lock else stmt)
         state = {
             r.id: {
                 "status": PartnerStatus(r.status),
@@ -113,30 +118,29 @@ class PartnerRepo:
         row = (await self.conn.execute(stmt)).first()
         return (row.id, row.name, PartnerStatus(row.status)) if row else None
 
-    async def lock_rotation(self, partner_ids: list[int]) -> dict[int, float]:
-        """Row-lock the candidates (in id order) and read their current rotation state."""
-        stmt = (
-            select(partners.c.id, partners.c.rr_current)
-            .where(partners.c.id.in_(sorted(partner_ids)))
-            .order_by(partners.c.id)
-            .with_for_update()
-        )
-        return {pid: cur for pid, cur in await self.conn.execute(stmt)}
-
     async def save_rotation(
         self, currents: dict[int, float], *, offered: list[int], now: datetime
     ) -> None:
-        if currents:
+        """Store the new rotation state, and when the chosen partners were offered a lead."""
+        rows = [
+            {"pid": pid, "cur": currents.get(pid), "at": now if pid in offered else None}
+            for pid in sorted({*currents, *offered})
+        ]
+        if rows:
             stmt = (
                 update(partners)
                 .where(partners.c.id == bindparam("pid"))
-                .values(rr_current=bindparam("cur"))
+                .values(
+                    rr_current=func.coalesce(
+                        bindparam("cur", type_=partners.c.rr_current.type), partners.c.rr_current
+                    ),
+                    last_offered_at=func.coalesce(
+                        bindparam("at", type_=partners.c.last_offered_at.type),
+                        partners.c.last_offered_at,
+                    ),
+                )
             )
-            await self.conn.execute(stmt, [{"pid": p, "cur": c} for p, c in currents.items()])
-        if offered:
-            await self.conn.execute(
-                update(partners).where(partners.c.id.in_(offered)).values(last_offered_at=now)
-            )
+            await self.conn.execute(stmt, rows)
 
     async def get_name(self, partner_id: int) -> str:
         stmt = select(partners.c.name).where(partners.c.id == partner_id)

@@ -73,6 +73,7 @@ class UnitOfWork:
     async def execute(self, statement: Executable) -> Result[*tuple[Any, ...]]:
         """Run a read query (reports) inside this unit of work."""
         assert self._conn is not None
+        await self.events.flush()
         return await self._conn.execute(statement)
 
     def after_commit(self, effect: Effect) -> None:
@@ -81,6 +82,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         assert self._tx is not None
+        await self.events.flush()
         await self._tx.commit()
         effects, self._effects = self._effects, []
         for effect in effects:

@@ -62,6 +62,28 @@ async def test_lead_stored_but_never_routed_is_picked_up_by_the_sweep(services, 
     assert len(slack.offers_to("C-acme")) == 1
 
 
+async def test_a_routing_failure_at_intake_still_stores_the_lead_for_the_sweep(
+    services, slack, clock, monkeypatch
+):
+    await apply(services, config([partner("acme")]))
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in routing")
+
+    monkeypatch.setattr("bot.dispatch.intake.offer_next", broken)
+    stored, created, offers = await services.submit_lead(lead("f-1"), actor=SYSTEM, source=SRC)
+    assert created and offers == []  # the caller still gets its lead back
+    async with services.uow() as uow:
+        kept = await uow.leads.get(stored.id)
+        events = [e.kind for e in await uow.events.list_for_lead(stored.id)]
+    assert kept.status is DispatchStatus.NEW and events == ["received"]  # stored once
+    monkeypatch.undo()
+    clock.advance(timedelta(seconds=11))
+    assert (await services.scheduler.sweep()).routed == 1
+    await deliver_all(services)
+    assert len(slack.offers_to("C-acme")) == 1
+
+
 async def test_start_rearms_every_pending_offer_and_real_timers_expire_them(database_url):
     settings = Settings(database_url=database_url, leadbot_sweep_interval=60, _env_file=None)  # type: ignore[call-arg]
     slack = RecordingMessenger("slack")

@@ -8,7 +8,7 @@ from bot.bootstrap import build
 from bot.dispatch import decline_offer
 from bot.domain.leads import DispatchStatus
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
-from bot.routing.geo import Centroid
+from bot.routing.geo import Centroid, PlaceCache
 from tests.conftest import deliver_all
 from tests.factories import MANAGER, SRC, SYSTEM, apply, config, lead, partner
 from tests.fakes import RecordingMessenger
@@ -106,6 +106,7 @@ async def test_radius_rules_use_geocoded_postcodes(services):
         (decision,) = await uow.leads.get_explanation(unknown.id)
         await uow.geo.replace([Centroid("DE", "85221", 48.26, 11.43, "Dachau")])
         await uow.commit()
+    services.ctx.places = PlaceCache()  # a running server forgets the miss within its ttl
     assert decision["notes"] == [
         "1 partner(s) with radius rules (de) could not be checked: the lead has no coordinates "
         "and DE-85221 is not in the geocoder"
