@@ -20,9 +20,10 @@ from bot.demo.samples import sample_leads
 from bot.domain.actors import Actor, Source
 from bot.domain.durations import parse_duration
 from bot.domain.leads import DispatchStatus
+from bot.domain.periods import parse_period
 from bot.messengers.console import ConsoleMessenger
 from bot.policy_file import validate_document
-from bot.reports.funnel import FunnelRow, partner_funnel
+from bot.reports.funnel import Funnel, funnel
 from bot.reports.history import LeadHistory, get_lead_history
 from bot.store.migrate import migrate
 
@@ -33,7 +34,7 @@ SETTLED = (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED, DispatchStatus.UNASSI
 @dataclass(frozen=True)
 class DemoResult:
     histories: list[LeadHistory]
-    funnel: list[FunnelRow]
+    funnel: list[Funnel]
     database: str
     seconds: float
 
@@ -115,10 +116,10 @@ async def run_demo(
                     for ref in lead_ids
                     if (h := await get_lead_history(uow, str(ref))) is not None
                 ]
-                funnel = await partner_funnel(uow)
+                rows = await funnel(uow, parse_period("1d", now=services.ctx.now()))
         finally:
             await services.close()
-    result = DemoResult(histories, funnel, str(db), time.monotonic() - started)
+    result = DemoResult(histories, rows, str(db), time.monotonic() - started)
     print_summary(result, console)
     return result
 
@@ -139,7 +140,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
         trail = " → ".join(f"{h.partner_slugs[o.partner_id]}:{o.status}" for o in h.offers)
         leads.add_row(lead.public_id, lead.postcode, lead.status, lead.stage, trail or "-")
     console.print(leads)
-    funnel = Table(
+    table = Table(
         "partner",
         "offered",
         "accepted",
@@ -154,8 +155,8 @@ def print_summary(result: DemoResult, console: Console) -> None:
     )
     for row in result.funnel:
         rate = f"{row.acceptance_rate:.0%}" if row.acceptance_rate is not None else "-"
-        funnel.add_row(
-            row.slug,
+        table.add_row(
+            row.key,
             str(row.offered),
             str(row.accepted),
             str(row.declined),
@@ -165,7 +166,7 @@ def print_summary(result: DemoResult, console: Console) -> None:
             str(row.lost),
             f"{row.revenue:,.0f}",
         )
-    console.print(funnel)
+    console.print(table)
     unassigned = sum(h.lead.status is DispatchStatus.UNASSIGNED for h in result.histories)
     console.print(
         f"\n{len(result.histories)} leads in {result.seconds:.1f}s; "

@@ -48,6 +48,9 @@ async def reassign_lead(
         partner_id=None,
         stage=Stage.NONE,
         stage_changed_at=now,
+        contacted_at=None,  # the funnel counts milestones for the partner that has the lead
+        qualified_at=None,
+        opportunity_at=None,
         nudged_at=None,
         stale_alerted_at=None,
     ):

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
+
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
 from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.errors import InvalidInput
 from bot.domain.events import EventKind
-from bot.domain.leads import CLOSING_STAGES, DispatchStatus, Stage, check_stage_move
+from bot.domain.leads import (
+    CLOSING_STAGES,
+    DispatchStatus,
+    Stage,
+    check_stage_move,
+    milestones_reached,
+)
 from bot.domain.offers import OfferStatus, Outcome
+from bot.store.tables import leads
 from bot.store.uow import UnitOfWork
 
 
@@ -62,6 +71,7 @@ async def set_stage(
         stale_alerted_at=None,
         stage_value=value if stage in (Stage.OPPORTUNITY, Stage.WON) else lead.stage_value,
         lost_reason=reason if stage is Stage.LOST else None,
+        **{m: func.coalesce(leads.c[m], now) for m in milestones_reached(stage)},
     )
     if not moved:
         return Outcome.refused("The lead changed meanwhile; look at the card and try again.")

@@ -56,6 +56,21 @@ def _rank(stage: Stage) -> int:
     return len(STAGE_ORDER) - 1 if stage is Stage.LOST else STAGE_ORDER.index(stage)
 
 
+MILESTONES = {  # the funnel steps a lead is counted in once reached (and when first reached)
+    Stage.CONTACTED: "contacted_at",
+    Stage.QUALIFIED: "qualified_at",
+    Stage.OPPORTUNITY: "opportunity_at",
+}
+
+
+def milestones_reached(stage: Stage) -> list[str]:
+    """The milestone columns a lead moved to `stage` has passed (a jump passes the ones between;
+    lost passes none: it can follow any stage)."""
+    if stage is Stage.LOST or stage is Stage.NONE:
+        return []
+    return [column for step, column in MILESTONES.items() if _rank(step) <= _rank(stage)]
+
+
 def check_stage_move(
     current: Stage,
     new: Stage,

@@ -137,6 +137,10 @@ leads = Table(
     Column("stage_value", Float),
     Column("lost_reason", String(64)),
     Column("stage_changed_at", UtcDateTime),
+    # funnel milestones: when the lead (with its current partner) first reached each step
+    Column("contacted_at", UtcDateTime),
+    Column("qualified_at", UtcDateTime),
+    Column("opportunity_at", UtcDateTime),
     Column("partner_id", ForeignKey("partners.id")),
     Column("policy_version", Integer, nullable=False),
     Column("round", Integer, nullable=False, server_default="0"),
@@ -151,6 +155,7 @@ leads = Table(
     UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
     Index("ix_leads_status_received", "status", "received_at"),
     Index("ix_leads_partner_status", "partner_id", "status"),
+    Index("ix_leads_received_partner", "received_at", "partner_id"),
 )
 
 # personal data, kept apart from the teaser so erase and retention touch one table

@@ -1,0 +1,51 @@
+"""Funnel charts come out as real, phone-sized PNG images, for one partner and for many."""
+
+import struct
+
+from bot.reports.charts import comparison_chart, funnel_chart
+from bot.reports.funnel import Funnel
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_MAGIC)
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    return width, height
+
+
+def partner(n: int) -> Funnel:
+    return Funnel(
+        key=f"p{n}",
+        name=f"Partner {n}",
+        offered=10 + n,
+        accepted=5 + n % 4,
+        declined=3,
+        expired=2,
+        contacted=4,
+        qualified=3,
+        opportunity=2,
+        won=1,
+        lost=1,
+        revenue=1000.0 * n,
+        accept_p50=60.0 * (5 + n),
+    )
+
+
+def test_one_partner_funnel_is_a_portrait_png_with_content() -> None:
+    png = funnel_chart(partner(1), period="March 2026")
+    width, height = size(png)
+    assert (width, height) == (960, 1200)
+    assert len(png) > 15_000  # bars, labels and numbers, not a blank canvas
+
+
+def test_an_empty_funnel_still_draws() -> None:
+    assert size(funnel_chart(Funnel(key="x", name="Nobody"), period="last 7 days"))[0] == 960
+
+
+def test_comparison_grows_with_partners_and_caps_at_a_readable_number() -> None:
+    few = comparison_chart([partner(n) for n in range(3)], period="last 30 days")
+    many = comparison_chart([partner(n) for n in range(40)], period="last 30 days")
+    assert size(few)[0] == size(many)[0] == 960
+    assert size(many)[1] > size(few)[1]
+    assert len(many) > len(few) > 15_000
