@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.domain.errors import InvalidInput
 
 PERIOD_HELP = "7d, 30d, 90d, a month like 2026-03, or 2026-03-01..2026-03-31"
+_INSTANT = timedelta(microseconds=1)
 _DAYS = re.compile(r"^(\d{1,4})d$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -35,7 +36,8 @@ def parse_period(text: str, *, now: datetime) -> Period:
         days = int(m.group(1))
         if not 1 <= days <= 3660:
             raise InvalidInput(f"period '{text}': between 1d and 3660d")
-        return Period(now - timedelta(days=days), now, f"last {days} days")
+        # up to and including this moment: a lead received just now counts
+        return Period(now - timedelta(days=days), now + _INSTANT, f"last {days} days")
     if m := _MONTH.match(text):
         year, month = int(m.group(1)), int(m.group(2))
         if not 1 <= month <= 12:

@@ -142,6 +142,12 @@ class PartnerRepo:
             )
             await self.conn.execute(stmt, rows)
 
+    async def update(self, partner_id: int, **values: Any) -> None:
+        """Change a partner's availability columns (status, paused_until, capacity)."""
+        await self.conn.execute(
+            update(partners).where(partners.c.id == partner_id).values(**values)
+        )
+
     async def get_name(self, partner_id: int) -> str:
         stmt = select(partners.c.name).where(partners.c.id == partner_id)
         return (await self.conn.execute(stmt)).scalar() or f"partner #{partner_id}"

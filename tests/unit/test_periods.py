@@ -1,6 +1,6 @@
 """Report periods and their boundaries."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,9 +10,10 @@ from bot.domain.periods import parse_period
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 
-def test_rolling_days_end_now() -> None:
+def test_rolling_days_end_now_and_include_it() -> None:
     p = parse_period("30d", now=NOW)
-    assert (p.start, p.end) == (datetime(2026, 2, 13, 12, 0, tzinfo=UTC), NOW)
+    assert p.start == datetime(2026, 2, 13, 12, 0, tzinfo=UTC)
+    assert p.start <= NOW < p.end <= NOW + timedelta(seconds=1)
 
 
 def test_a_month_is_half_open_and_december_rolls_over() -> None:

@@ -1,0 +1,413 @@
+"""The chat command engine, one for every platform: parse the grammar of design.md §7, check who
+may run what, call the use cases and reports, and answer with a neutral `Report`.
+
+Adapters only turn a slash command into (actor, text) and a `Report` into their own message.
+Nothing here raises at the person typing: bad input gets a short usage line.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from bot.bootstrap import Services
+from bot.dispatch import assign_lead
+from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
+from bot.domain.actors import Actor, Role, Source
+from bot.domain.errors import InvalidInput
+from bot.domain.offers import Outcome
+from bot.domain.periods import PERIOD_HELP, Period, parse_period
+from bot.messaging import Report
+from bot.reports.charts import comparison_chart, funnel_chart
+from bot.reports.funnel import Funnel, funnel, reasons
+from bot.reports.overview import standings, waiting
+from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
+
+
+class Usage(Exception):
+    """Bad input: the message is shown to the person, with the verb's usage line."""
+
+
+@dataclass(frozen=True)
+class Verb:
+    usage: str
+    does: str
+    roles: frozenset[Role]
+
+
+MANAGERS = frozenset({Role.MANAGER, Role.SYSTEM})
+ADMINS = MANAGERS | {Role.PARTNER_ADMIN}
+EVERYONE = ADMINS | {Role.PARTNER_REP}
+
+VERBS: dict[str, Verb] = {
+    "help": Verb("help", "what you may run", EVERYONE),
+    "funnel": Verb(
+        "funnel [partner|all] [7d|30d|90d|YYYY-MM|from..to] [by source]",
+        "what happened to the leads of a period",
+        EVERYONE,
+    ),
+    "open": Verb("open", "pending offers and unassigned leads, oldest first", EVERYONE),
+    "partners": Verb("partners", "availability, capacity, acceptance, speed", MANAGERS),
+    "pause": Verb("pause [partner] [until YYYY-MM-DD]", "stop new leads to a partner", ADMINS),
+    "resume": Verb("resume [partner]", "send leads to a partner again", ADMINS),
+    "capacity": Verb("capacity [partner] N", "open leads a partner may hold", ADMINS),
+    "assign": Verb("assign LEAD PARTNER", "give a lead to a partner (logged)", MANAGERS),
+    "why": Verb("why LEAD", "how routing decided", MANAGERS),
+    "who": Verb("who [CC-]POSTCODE [specialty]", "who covers it, in rank order", MANAGERS),
+    "link": Verb("link CODE", "link this chat account to your member entry", EVERYONE),
+}
+
+
+def _text(title: str, *lines: str) -> Report:
+    return Report(title=title, rows=[[line] for line in lines])
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+class CommandEngine:
+    """`await engine.run(actor, "funnel acme 30d")` -> Report. `actor` None: not linked yet."""
+
+    def __init__(self, services: Services, *, source: Source) -> None:
+        self.services, self.source = services, source
+        self._handlers: dict[str, Callable[[Actor, list[str]], Awaitable[Report]]] = {
+            "help": self._help,
+            "funnel": self._funnel,
+            "open": self._open,
+            "partners": self._partners,
+            "pause": self._pause,
+            "resume": self._resume,
+            "capacity": self._capacity,
+            "assign": self._assign,
+            "why": self._why,
+            "who": self._who,
+            "link": self._link,
+        }
+
+    async def run(self, actor: Actor | None, text: str) -> Report:
+        try:
+            words = shlex.split(text.strip())
+        except ValueError:
+            words = text.split()
+        verb, args = (words[0].lower(), words[1:]) if words else ("help", [])
+        spec = VERBS.get(verb)
+        if spec is None:
+            return _text(f"Unknown command '{verb[:30]}'", "Try: " + ", ".join(VERBS))
+        if actor is None and verb != "link":
+            return _text(
+                "You are not linked yet",
+                "Ask a manager for a link code, then send: link CODE",
+            )
+        if actor is not None and actor.role not in spec.roles:
+            who = "managers" if spec.roles == MANAGERS else "managers and partner admins"
+            return _text("Not for you", f"'{verb}' is for {who}.")
+        try:
+            assert actor is not None or verb == "link"
+            return await self._handlers[verb](actor, args)  # type: ignore[arg-type]
+        except Usage as exc:
+            return _text(str(exc), f"Usage: {spec.usage}")
+        except InvalidInput as exc:
+            return _text(str(exc).capitalize(), f"Usage: {spec.usage}")
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _own_slug(self, actor: Actor) -> str | None:
+        if actor.partner_id is None:
+            return None
+        async with self.services.uow() as uow:
+            names = await uow.partners.list_names()
+        return names.get(actor.partner_id, ("", ""))[0] or None
+
+    async def _partner_arg(self, actor: Actor, args: list[str]) -> tuple[str, list[str]]:
+        """The partner a command is about: the first word, or the actor's own partner."""
+        own = await self._own_slug(actor)
+        if args and not args[0][0].isdigit() and args[0].lower() != "until":
+            return args[0].lower(), args[1:]
+        if own is None:
+            raise Usage("Name the partner")
+        return own, args
+
+    def _now(self) -> datetime:
+        return self.services.ctx.now()
+
+    async def _outcome(self, outcome: Outcome) -> Report:
+        return _text("Done" if outcome.ok else "Not done", outcome.message)
+
+    # --- verbs -------------------------------------------------------------------------------
+
+    async def _help(self, actor: Actor, _args: list[str]) -> Report:
+        allowed = [v for v in VERBS.values() if actor.role in v.roles]
+        return Report(
+            title="What you can run",
+            header=["command", "does"],
+            rows=[[v.usage, v.does] for v in allowed],
+        )
+
+    async def _funnel(self, actor: Actor, args: list[str]) -> Report:
+        words = [a.lower() for a in args]
+        by_source = words[-2:] == ["by", "source"]
+        if by_source:
+            words = words[:-2]
+        period: Period | None = None
+        target: str | None = None
+        for word in words:
+            if word[0].isdigit():
+                if period is not None:
+                    raise Usage("Give one period")
+                period = parse_period(word, now=self._now())
+            elif target is None:
+                target = word
+            else:
+                raise Usage(f"'{word}' is not a partner or a period ({PERIOD_HELP})")
+        period = period or parse_period("30d", now=self._now())
+        own = await self._own_slug(actor) if not actor.is_manager else None
+        if not actor.is_manager:
+            if target not in (None, own):
+                return _text("Not for you", "Partners see their own funnel only.")
+            target = own
+        target = target or "all"
+        async with self.services.uow() as uow:
+            version, _policy = await self.services.ctx.policies.current(uow)
+            config = await self.services.ctx.policies.config(uow, version)
+            costs = {k: v.cost_per_lead for k, v in config.sources.items()}
+            if by_source:
+                rows = await funnel(
+                    uow,
+                    period,
+                    by="source",
+                    partner=None if target == "all" else target,
+                    costs=costs,
+                )
+                return self._by_source(rows, period)
+            if target == "all":
+                everyone = await funnel(uow, period, by="partner")
+                (total,) = await funnel(uow, period, by="all", costs=costs) or [
+                    Funnel(key="all", name="All partners")
+                ]
+                total.name = "All partners"
+                return self._overall(total, everyone, period)
+            found = await funnel(uow, period, partner=target)
+        if not found:
+            known = await self._known(target)
+            if not known:
+                return _text(f"There is no partner '{target}'")
+            found = [Funnel(key=target, name=known)]
+        return self._one(found[0], period)
+
+    async def _known(self, slug: str) -> str | None:
+        async with self.services.uow() as uow:
+            found = await uow.partners.get_by_slug(slug)
+        return found[1] if found else None
+
+    def _one(self, f: Funnel, period: Period) -> Report:
+        rows = [
+            ["offered", str(f.offered)],
+            ["accepted", f"{f.accepted} ({_pct(f.acceptance_rate)})"],
+            ["declined", f"{f.declined} ({reasons(f.declined_by)})"],
+            ["expired", str(f.expired)],
+            ["undeliverable", str(f.undeliverable)],
+            ["time to accept", f"median {_minutes(f.accept_p50)}, p90 {_minutes(f.accept_p90)}"],
+            [
+                "time to first contact",
+                f"median {_minutes(f.contact_p50)}, p90 {_minutes(f.contact_p90)}",
+            ],
+            ["contacted / qualified", f"{f.contacted} / {f.qualified}"],
+            ["opportunity", str(f.opportunity)],
+            ["won", f"{f.won} ({_pct(f.win_rate)} of decided), {f.revenue:,.0f} revenue"],
+            ["lost", f"{f.lost} ({reasons(f.lost_by)})"],
+            ["open / stale", f"{f.open} / {f.stale}"],
+        ]
+        if f.assigned:
+            rows.insert(1, ["assigned by managers", str(f.assigned)])
+        return Report(
+            title=f"Funnel: {f.name}, {period.label}",
+            header=["", ""],
+            rows=rows,
+            image_png=funnel_chart(f, period=period.label),
+        )
+
+    def _overall(self, total: Funnel, everyone: list[Funnel], period: Period) -> Report:
+        rows = [
+            [
+                f.key,
+                str(f.offered),
+                _pct(f.acceptance_rate),
+                _minutes(f.accept_p50),
+                str(f.contacted),
+                str(f.won),
+                f"{f.revenue:,.0f}",
+            ]
+            for f in everyone
+        ]
+        rows.append(
+            [
+                "all",
+                str(total.offered),
+                _pct(total.acceptance_rate),
+                _minutes(total.accept_p50),
+                str(total.contacted),
+                str(total.won),
+                f"{total.revenue:,.0f}",
+            ]
+        )
+        return Report(
+            title=f"Funnel: all partners, {period.label} ({total.leads} leads, "
+            f"{total.unassigned} unassigned)",
+            header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
+            rows=rows,
+            image_png=comparison_chart(everyone, period=period.label) if everyone else None,
+        )
+
+    def _by_source(self, rows: list[Funnel], period: Period) -> Report:
+        return Report(
+            title=f"Funnel by source, {period.label}",
+            header=["source", "leads", "accept", "won", "revenue", "cost", "ROI"],
+            rows=[
+                [
+                    f.key,
+                    str(f.leads),
+                    _pct(f.acceptance_rate),
+                    str(f.won),
+                    f"{f.revenue:,.0f}",
+                    "-" if f.cost is None else f"{f.cost:,.0f}",
+                    _pct(f.roi),
+                ]
+                for f in rows
+            ]
+            or [["(no leads)", "", "", "", "", "", ""]],
+        )
+
+    async def _open(self, actor: Actor, args: list[str]) -> Report:
+        if args:
+            raise Usage("'open' takes no arguments")
+        async with self.services.uow() as uow:
+            items = await waiting(uow, partner_id=None if actor.is_manager else actor.partner_id)
+        now = self._now()
+        return Report(
+            title=f"Open: {len(items)}" + (" (oldest 30)" if len(items) >= 30 else ""),
+            header=["lead", "waiting", "what", "where"],
+            rows=[
+                [w.lead, _minutes((now - w.since).total_seconds()), w.what, w.postcode]
+                for w in items
+            ]
+            or [["nothing waiting", "", "", ""]],
+        )
+
+    async def _partners(self, _actor: Actor, args: list[str]) -> Report:
+        if args:
+            raise Usage("'partners' takes no arguments")
+        period = parse_period("30d", now=self._now())
+        async with self.services.uow() as uow:
+            stand = await standings(uow, now=self._now())
+            rows = {f.key: f for f in await funnel(uow, period)}
+        return Report(
+            title="Partners (acceptance over the last 30 days)",
+            header=["partner", "status", "open/capacity", "accept", "median"],
+            rows=[
+                [
+                    s.slug,
+                    s.status,
+                    f"{s.open_leads}/{s.capacity}",
+                    _pct(rows[s.slug].acceptance_rate) if s.slug in rows else "-",
+                    _minutes(rows[s.slug].accept_p50) if s.slug in rows else "-",
+                ]
+                for s in stand
+            ],
+        )
+
+    async def _pause(self, actor: Actor, args: list[str]) -> Report:
+        slug, rest = await self._partner_arg(actor, args)
+        until = None
+        if rest:
+            if len(rest) != 2 or rest[0].lower() != "until":
+                raise Usage("Say 'until YYYY-MM-DD', or nothing")
+            try:
+                day = date.fromisoformat(rest[1])
+            except ValueError:
+                raise Usage(f"'{rest[1][:20]}' is not a date like 2026-03-31") from None
+            until = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        outcome = await self.services.run(pause_partner, slug=slug, actor=actor, until=until)
+        return await self._outcome(outcome)
+
+    async def _resume(self, actor: Actor, args: list[str]) -> Report:
+        slug, rest = await self._partner_arg(actor, args)
+        if rest:
+            raise Usage("'resume' takes only the partner")
+        return await self._outcome(await self.services.run(resume_partner, slug=slug, actor=actor))
+
+    async def _capacity(self, actor: Actor, args: list[str]) -> Report:
+        slug, rest = await self._partner_arg(actor, args)
+        if len(rest) != 1 or not rest[0].isdigit():
+            raise Usage("Give the number of open leads, like: capacity acme 12")
+        outcome = await self.services.run(
+            set_capacity, slug=slug, capacity=int(rest[0]), actor=actor
+        )
+        return await self._outcome(outcome)
+
+    async def _assign(self, actor: Actor, args: list[str]) -> Report:
+        if len(args) != 2:
+            raise Usage("Name the lead and the partner")
+        async with self.services.uow() as uow:
+            lead = await uow.leads.get_by_public_id(args[0])
+        if lead is None:
+            return _text(f"There is no lead '{args[0][:20]}'")
+        outcome = await self.services.run(
+            assign_lead,
+            lead_id=lead.id,
+            partner_slug=args[1].lower(),
+            actor=actor,
+            source=self.source,
+        )
+        return await self._outcome(outcome)
+
+    async def _why(self, _actor: Actor, args: list[str]) -> Report:
+        if len(args) != 1:
+            raise Usage("Name one lead")
+        async with self.services.uow() as uow:
+            found = await get_explanation(uow, args[0])
+        if found is None:
+            return _text(f"There is no lead '{args[0][:20]}'")
+        public_id, decisions = found
+        return _text(
+            f"Why {public_id} went where it went", *format_explanation(public_id, decisions)
+        )
+
+    async def _who(self, _actor: Actor, args: list[str]) -> Report:
+        if not 1 <= len(args) <= 2:
+            raise Usage("Give a postcode, and a specialty if you like")
+        where = args[0].upper().replace(":", "-")
+        country, _, postcode = where.rpartition("-")
+        async with self.services.uow() as uow:
+            if not country:
+                directory = await self.services.ctx.policies.directory(uow)
+                countries = {t.country for p in directory.partners.values() for t in p.territories}
+                if len(countries) != 1:
+                    raise Usage("Say which country, like DE-80331")
+                (country,) = countries
+            if len(country) != 2 or not country.isalpha():
+                raise Usage(f"'{country[:10]}' is not a country code")
+            decision = await who_covers(
+                uow,
+                self.services.ctx,
+                country=country,
+                postcode=postcode,
+                specialty=args[1] if len(args) > 1 else None,
+            )
+        return _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
+
+    async def _link(self, actor: Actor | None, _args: list[str]) -> Report:
+        if actor is not None:
+            return _text("Already linked", f"This account is linked to {actor.name}.")
+        return _text(
+            "Linking by code is not available yet",
+            "Ask a manager to add your chat id under `members` in leadbot.yaml.",
+        )

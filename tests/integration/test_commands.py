@@ -1,0 +1,137 @@
+"""The chat command engine: every verb for every role, usage lines, and what the verbs change."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import VERBS, CommandEngine
+from bot.domain.actors import Actor, Role, Source
+from bot.domain.leads import DispatchStatus
+from tests.conftest import deliver_all
+from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
+
+MANAGER = Actor(name="Ada Admin", role=Role.MANAGER)
+
+
+@pytest.fixture
+async def engine(services):
+    rep = {"name": "Rita Rep", "slack": "URITA", "role": "partner_rep"}
+    acme = partner("acme")
+    acme["members"].append(rep)
+    await apply(services, config([acme, partner("beta", territories=["DE:81"])]))
+    return CommandEngine(services, source=Source.SLACK)
+
+
+async def people(services) -> dict[str, Actor | None]:
+    return {
+        "manager": MANAGER,
+        "admin": await actor_for(services, "UACME"),  # acme's partner admin
+        "rep": await actor_for(services, "URITA"),  # acme's rep
+        "stranger": None,
+    }
+
+
+def said(report) -> str:
+    return " | ".join([report.title] + [" ".join(r) for r in report.rows])
+
+
+# (verb line, role) -> allowed? Refusals say "Not for you" or "not linked".
+MATRIX = {
+    "help": {"manager", "admin", "rep"},
+    "funnel": {"manager", "admin", "rep"},
+    "open": {"manager", "admin", "rep"},
+    "partners": {"manager"},
+    "pause acme": {"manager", "admin"},
+    "resume acme": {"manager", "admin"},
+    "capacity acme 5": {"manager", "admin"},
+    "assign L0000000 acme": {"manager"},
+    "why L0000000": {"manager"},
+    "who DE-80331": {"manager"},
+}
+
+
+@pytest.mark.parametrize("line", list(MATRIX))
+async def test_who_may_run_each_verb(engine, services, line):
+    for role, actor in (await people(services)).items():
+        text = said(await engine.run(actor, line))
+        refused = "Not for you" in text or "not linked" in text
+        assert refused is (role not in MATRIX[line]), f"{line!r} as {role}: {text}"
+
+
+def test_the_matrix_covers_every_verb():
+    assert {line.split()[0] for line in MATRIX} | {"link"} == set(VERBS)
+
+
+async def test_help_lists_only_what_this_person_may_run(engine, services):
+    everyone = await people(services)
+    manager = [row[0].split()[0] for row in (await engine.run(everyone["manager"], "help")).rows]
+    rep = [row[0].split()[0] for row in (await engine.run(everyone["rep"], "help")).rows]
+    assert manager == list(VERBS)
+    assert rep == ["help", "funnel", "open", "link"]
+
+
+async def test_bad_input_gets_a_usage_line_never_a_trace(engine, services):
+    cases = {
+        "dance": "Unknown command 'dance'",
+        "funnel acme 13q": "Usage: funnel",
+        "funnel acme 2026-13": "no month 13",
+        "capacity acme many": "Usage: capacity",
+        "pause acme until tomorrow": "is not a date",
+        "assign L1": "Usage: assign",
+        "who XX-1-2 a b": "Usage: who",
+        "open please": "takes no arguments",
+        'funnel "unclosed': "There is no partner",  # shlex fails: plain words, no trace
+    }
+    for line, expected in cases.items():
+        assert expected in said(await engine.run(MANAGER, line)), line
+
+
+async def test_a_partner_sees_only_its_own_funnel(engine, services):
+    rep = (await people(services))["rep"]
+    assert "Not for you" in said(await engine.run(rep, "funnel beta"))
+    own = await engine.run(rep, "funnel 30d")
+    assert own.title.startswith("Funnel: Acme") and own.image_png
+
+
+async def test_funnel_for_all_and_by_source(engine, services):
+    await services.submit_lead(lead("c-1", source="website"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    overall = await engine.run(MANAGER, "funnel all 7d")
+    assert overall.header[0] == "partner" and overall.rows[-1][:2] == ["all", "1"]
+    assert overall.image_png and overall.image_png.startswith(b"\x89PNG")
+    by_source = await engine.run(MANAGER, "funnel 7d by source")
+    assert by_source.rows[0][:2] == ["website", "1"]
+    assert "There is no partner 'ghost'" in said(await engine.run(MANAGER, "funnel ghost"))
+
+
+async def test_pause_capacity_and_resume_change_routing(engine, services):
+    admin = (await people(services))["admin"]
+    assert "gets no new leads" in said(await engine.run(admin, "pause"))  # own partner
+    assert "Not for you" in said(await engine.run(admin, "pause beta"))
+    _, _, offers = await services.submit_lead(lead("c-2"), actor=SYSTEM, source=SRC)
+    assert offers == []  # acme is paused and nobody else covers DE:80
+    assert "gets leads again" in said(await engine.run(admin, "resume acme"))
+    assert "may now hold 0 open leads" in said(await engine.run(MANAGER, "capacity acme 0"))
+    _, _, offers = await services.submit_lead(lead("c-3"), actor=SYSTEM, source=SRC)
+    assert offers == []  # no room
+    await engine.run(MANAGER, "capacity acme 3")
+    _, _, offers = await services.submit_lead(lead("c-4"), actor=SYSTEM, source=SRC)
+    assert len(offers) == 1
+    table = await engine.run(MANAGER, "partners")
+    assert table.rows[0][:3] == ["acme", "active", "0/3"]
+    paused = await engine.run(MANAGER, "pause beta until 2099-01-01")
+    assert "until 2099-01-01 00:00 UTC" in said(paused)
+    assert "paused until 2099-01-01" in said(await engine.run(MANAGER, "partners"))
+
+
+async def test_open_assign_why_and_who(engine, services):
+    stored, _, _ = await services.submit_lead(lead("c-5"), actor=SYSTEM, source=SRC)
+    rep = (await people(services))["rep"]
+    assert stored.public_id in said(await engine.run(rep, "open"))
+    assert "1. acme" in said(await engine.run(MANAGER, "who 80331 heat-pump"))
+    assert "acme" in said(await engine.run(MANAGER, f"why {stored.public_id}"))
+    done = await engine.run(MANAGER, f"assign {stored.public_id} beta")
+    assert done.title == "Done"
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.ACCEPTED
+    assert "nothing waiting" in said(await engine.run(rep, "open"))
