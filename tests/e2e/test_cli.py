@@ -174,3 +174,23 @@ def test_assign_and_reassign_from_the_shell(env, tmp_path):
     shown = invoke("leads", "show", ref).output
     assert "reassigned" in shown and "assigned" in shown and "operator (CLI)" in shown
     assert runner.invoke(app, ["leads", "reassign", "LNOSUCH1"]).exit_code == 1
+
+
+def test_report_funnel_prints_the_same_numbers_and_writes_the_chart(env, tmp_path):
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "external_id,country,postcode,specialties\nf-1,DE,80331,heat-pump\nf-2,DE,80333,solar\n"
+    )
+    invoke("leads", "import", str(path))
+    chart = tmp_path / "funnel.png"
+    result = invoke("report", "funnel", "--period", "7d", "--png", str(chart))
+    assert result.exit_code == 0, result.output
+    assert "Funnel: all partners, last 7 days (2 leads" in result.output
+    assert chart.read_bytes().startswith(b"\x89PNG") and chart.stat().st_size > 10_000
+    by_source = invoke("report", "funnel", "--by-source")
+    assert by_source.exit_code == 0 and "csv" in by_source.output
+    bad = invoke("report", "funnel", "--period", "fortnight")
+    assert bad.exit_code == 1 and "'fortnight' is not a partner or a period" in bad.output
+    assert "Usage: funnel [partner|all]" in bad.output
+    assert invoke("report", "funnel", "--partner", "ghost").exit_code == 1
