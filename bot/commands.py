@@ -7,6 +7,8 @@ Nothing here raises at the person typing: bad input gets a short usage line.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from bot.bootstrap import Services
 from bot.dispatch import assign_lead
 from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
 from bot.domain.actors import Actor, Role, Source
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, LeadbotError
 from bot.domain.offers import Outcome
 from bot.domain.periods import PERIOD_HELP, Period, parse_period
 from bot.messaging import Report
@@ -24,6 +26,8 @@ from bot.reports.charts import comparison_chart, funnel_chart
 from bot.reports.funnel import Funnel, funnel, reasons
 from bot.reports.overview import standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
+
+log = logging.getLogger(__name__)
 
 
 class Usage(Exception):
@@ -110,13 +114,18 @@ class CommandEngine:
         if actor is not None and actor.role not in spec.roles:
             who = "managers" if spec.roles == MANAGERS else "managers and partner admins"
             return _text("Not for you", f"'{verb}' is for {who}.")
+        args = [a for a in args if a]  # '' from quotes
         try:
-            assert actor is not None or verb == "link"
             return await self._handlers[verb](actor, args)  # type: ignore[arg-type]
         except Usage as exc:
             return _text(str(exc), f"Usage: {spec.usage}")
         except InvalidInput as exc:
             return _text(str(exc).capitalize(), f"Usage: {spec.usage}")
+        except LeadbotError as exc:
+            return _text("Not done", str(exc))
+        except Exception:  # a bug or a lost database: say so, never show a trace
+            log.exception("command %r failed", text[:200])
+            return _text("Something went wrong", "It was logged; try again in a minute.")
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -130,7 +139,7 @@ class CommandEngine:
     async def _partner_arg(self, actor: Actor, args: list[str]) -> tuple[str, list[str]]:
         """The partner a command is about: the first word, or the actor's own partner."""
         own = await self._own_slug(actor)
-        if args and not args[0][0].isdigit() and args[0].lower() != "until":
+        if args and not args[0][:1].isdigit() and args[0].lower() != "until":
             return args[0].lower(), args[1:]
         if own is None:
             raise Usage("Name the partner")
@@ -160,7 +169,7 @@ class CommandEngine:
         period: Period | None = None
         target: str | None = None
         for word in words:
-            if word[0].isdigit():
+            if word[:1].isdigit():
                 if period is not None:
                     raise Usage("Give one period")
                 period = parse_period(word, now=self._now())
@@ -170,6 +179,8 @@ class CommandEngine:
                 raise Usage(f"'{word}' is not a partner or a period ({PERIOD_HELP})")
         period = period or parse_period("30d", now=self._now())
         own = await self._own_slug(actor) if not actor.is_manager else None
+        if not actor.is_manager and own is None:
+            return _text("Not for you", "Your account is not linked to a partner.")
         if not actor.is_manager:
             if target not in (None, own):
                 return _text("Not for you", "Partners see their own funnel only.")
@@ -187,28 +198,38 @@ class CommandEngine:
                     partner=None if target == "all" else target,
                     costs=costs,
                 )
-                return self._by_source(rows, period)
-            if target == "all":
+            elif target == "all":
                 everyone = await funnel(uow, period, by="partner")
                 (total,) = await funnel(uow, period, by="all", costs=costs) or [
                     Funnel(key="all", name="All partners")
                 ]
                 total.name = "All partners"
-                return self._overall(total, everyone, period)
-            found = await funnel(uow, period, partner=target)
+            else:
+                found = await funnel(uow, period, partner=target)
+        # charts are drawn off the event loop, after the transaction has ended
+        if by_source:
+            return self._by_source(rows, period)
+        if target == "all":
+            chart = (
+                await asyncio.to_thread(comparison_chart, everyone, period=period.label)
+                if everyone
+                else None
+            )
+            return self._overall(total, everyone, period, chart)
         if not found:
             known = await self._known(target)
             if not known:
                 return _text(f"There is no partner '{target}'")
             found = [Funnel(key=target, name=known)]
-        return self._one(found[0], period)
+        chart = await asyncio.to_thread(funnel_chart, found[0], period=period.label)
+        return self._one(found[0], period, chart)
 
     async def _known(self, slug: str) -> str | None:
         async with self.services.uow() as uow:
             found = await uow.partners.get_by_slug(slug)
         return found[1] if found else None
 
-    def _one(self, f: Funnel, period: Period) -> Report:
+    def _one(self, f: Funnel, period: Period, chart: bytes) -> Report:
         rows = [
             ["offered", str(f.offered)],
             ["accepted", f"{f.accepted} ({_pct(f.acceptance_rate)})"],
@@ -232,10 +253,12 @@ class CommandEngine:
             title=f"Funnel: {f.name}, {period.label}",
             header=["", ""],
             rows=rows,
-            image_png=funnel_chart(f, period=period.label),
+            image_png=chart,
         )
 
-    def _overall(self, total: Funnel, everyone: list[Funnel], period: Period) -> Report:
+    def _overall(
+        self, total: Funnel, everyone: list[Funnel], period: Period, chart: bytes | None
+    ) -> Report:
         rows = [
             [
                 f.key,
@@ -264,7 +287,7 @@ class CommandEngine:
             f"{total.unassigned} unassigned)",
             header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
             rows=rows,
-            image_png=comparison_chart(everyone, period=period.label) if everyone else None,
+            image_png=chart,
         )
 
     def _by_source(self, rows: list[Funnel], period: Period) -> Report:
@@ -289,6 +312,8 @@ class CommandEngine:
     async def _open(self, actor: Actor, args: list[str]) -> Report:
         if args:
             raise Usage("'open' takes no arguments")
+        if not actor.is_manager and actor.partner_id is None:
+            return _text("Not for you", "Your account is not linked to a partner.")
         async with self.services.uow() as uow:
             items = await waiting(uow, partner_id=None if actor.is_manager else actor.partner_id)
         now = self._now()
@@ -346,7 +371,7 @@ class CommandEngine:
 
     async def _capacity(self, actor: Actor, args: list[str]) -> Report:
         slug, rest = await self._partner_arg(actor, args)
-        if len(rest) != 1 or not rest[0].isdigit():
+        if len(rest) != 1 or not (rest[0].isascii() and rest[0].isdigit()):
             raise Usage("Give the number of open leads, like: capacity acme 12")
         outcome = await self.services.run(
             set_capacity, slug=slug, capacity=int(rest[0]), actor=actor

@@ -93,7 +93,7 @@ class OutboxSender:
         async def lane(queued: list[ReadyCard]) -> None:
             for r in queued:
                 try:
-                    await self._deliver(r.item, r.destination, None, r.card, OfferStatus.PENDING)
+                    await self._deliver(r.item, r.destination, None, r.card, r.shown)
                 except Exception:
                     log.exception("outbox item %s failed unexpectedly", r.item.id)
 

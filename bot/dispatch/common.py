@@ -107,7 +107,7 @@ async def queue_offer_cards(
             claim=(lane.claim, ctx.now() + lane.lease) if lane and card else None,
         )
         if lane is not None and card is not None:
-            ready.append(ReadyCard(item, dest, card))
+            ready.append(ReadyCard(item, dest, card, offer.status))
     if lane is not None and ready:
         uow.after_commit(lambda: lane.send(ready))
     if len(ready) < len(targets):

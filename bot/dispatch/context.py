@@ -10,6 +10,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.errors import LeadbotError
+from bot.domain.offers import OfferStatus
 from bot.messaging import OfferCard
 from bot.policy_file import LeadbotConfig, Policy, validate_document
 from bot.routing.directory import Directory, build_directory
@@ -31,6 +32,7 @@ class ReadyCard:
     item: OutboxItem
     destination: Destination
     card: OfferCard
+    shown: OfferStatus  # the offer's status the card was drawn for
 
 
 class ExpressLane(Protocol):

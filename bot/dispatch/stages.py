@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, literal
 
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
@@ -71,7 +71,10 @@ async def set_stage(
         stale_alerted_at=None,
         stage_value=value if stage in (Stage.OPPORTUNITY, Stage.WON) else lead.stage_value,
         lost_reason=reason if stage is Stage.LOST else None,
-        **{m: func.coalesce(leads.c[m], now) for m in milestones_reached(stage)},
+        **{
+            m: func.coalesce(leads.c[m], literal(now, leads.c[m].type))
+            for m in milestones_reached(stage)
+        },
     )
     if not moved:
         return Outcome.refused("The lead changed meanwhile; look at the card and try again.")

@@ -42,6 +42,8 @@ def parse_period(text: str, *, now: datetime) -> Period:
         year, month = int(m.group(1)), int(m.group(2))
         if not 1 <= month <= 12:
             raise InvalidInput(f"period '{text}': no month {month}")
+        if not 2000 <= year <= 2100:
+            raise InvalidInput(f"period '{text}': a year between 2000 and 2100")
         start = date(year, month, 1)
         end = date(year + month // 12, month % 12 + 1, 1)
         return Period(_midnight(start), _midnight(end), start.strftime("%B %Y"))
@@ -52,5 +54,7 @@ def parse_period(text: str, *, now: datetime) -> Period:
             raise InvalidInput(f"period '{text}': {exc}") from None
         if last < first:
             raise InvalidInput(f"period '{text}': the end is before the start")
+        if first.year < 2000 or last.year > 2100:
+            raise InvalidInput(f"period '{text}': years between 2000 and 2100")
         return Period(_midnight(first), _midnight(last + timedelta(days=1)), f"{first}..{last}")
     raise InvalidInput(f"period '{text}': use {PERIOD_HELP}")

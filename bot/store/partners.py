@@ -64,7 +64,9 @@ class PartnerRepo:
             .where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
             .order_by(partners.c.id)
         )
-        rows = await self.conn.execute(stmt.with_for_update(of=partners) if lock else stmt)
+        rows = await self.conn.execute(
+            stmt.with_for_update(of=partners, key_share=True) if lock else stmt
+        )
         state = {
             r.id: {
                 "status": PartnerStatus(r.status),

@@ -81,6 +81,10 @@ async def test_bad_input_gets_a_usage_line_never_a_trace(engine, services):
         "who XX-1-2 a b": "Usage: who",
         "open please": "takes no arguments",
         'funnel "unclosed': "There is no partner",  # shlex fails: plain words, no trace
+        'funnel ""': "Funnel: all partners",
+        "capacity acme ²": "Usage: capacity",
+        "funnel 0000-01": "a year between 2000 and 2100",
+        "funnel 9999-12-31..9999-12-31": "years between 2000 and 2100",
     }
     for line, expected in cases.items():
         assert expected in said(await engine.run(MANAGER, line)), line
@@ -135,3 +139,9 @@ async def test_open_assign_why_and_who(engine, services):
     async with services.uow() as uow:
         assert (await uow.leads.get(stored.id)).status is DispatchStatus.ACCEPTED
     assert "nothing waiting" in said(await engine.run(rep, "open"))
+
+
+async def test_without_any_configuration_the_answer_says_so(services):
+    engine = CommandEngine(services, source=Source.SLACK)
+    report = await engine.run(MANAGER, "funnel")
+    assert report.title == "Not done" and "no configuration" in report.rows[0][0]
