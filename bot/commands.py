@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from bot.bootstrap import Services
 from bot.dispatch import assign_lead
 from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
+from bot.dispatch.linking import ChatIdentity, link_account
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.errors import InvalidInput, LeadbotError
 from bot.domain.offers import Outcome
@@ -94,10 +95,15 @@ class CommandEngine:
             "assign": self._assign,
             "why": self._why,
             "who": self._who,
-            "link": self._link,
         }
 
-    async def run(self, actor: Actor | None, text: str) -> Report:
+    async def run(
+        self, actor: Actor | None, text: str, *, identity: ChatIdentity | None = None
+    ) -> Report:
+        """Answer one command line. `identity`: the chat account that typed it (for `link`)."""
+        return await self._run(actor, text, identity)
+
+    async def _run(self, actor: Actor | None, text: str, identity: ChatIdentity | None) -> Report:
         try:
             words = shlex.split(text.strip())
         except ValueError:
@@ -116,7 +122,10 @@ class CommandEngine:
             return _text("Not for you", f"'{verb}' is for {who}.")
         args = [a for a in args if a]  # '' from quotes
         try:
-            return await self._handlers[verb](actor, args)  # type: ignore[arg-type]
+            if verb == "link":
+                return await self._link(actor, args, identity)
+            assert actor is not None
+            return await self._handlers[verb](actor, args)
         except Usage as exc:
             return _text(str(exc), f"Usage: {spec.usage}")
         except InvalidInput as exc:
@@ -429,10 +438,14 @@ class CommandEngine:
             )
         return _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
 
-    async def _link(self, actor: Actor | None, _args: list[str]) -> Report:
+    async def _link(
+        self, actor: Actor | None, args: list[str], identity: ChatIdentity | None
+    ) -> Report:
         if actor is not None:
             return _text("Already linked", f"This account is linked to {actor.name}.")
-        return _text(
-            "Linking by code is not available yet",
-            "Ask a manager to add your chat id under `members` in leadbot.yaml.",
-        )
+        if len(args) != 1:
+            raise Usage("Send the code you were given")
+        if identity is None:
+            return _text("Not done", "Linking works from a chat account only.")
+        outcome = await self.services.run(link_account, code=args[0], identity=identity)
+        return await self._outcome(outcome)

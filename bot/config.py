@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_bot_username: str | None = None  # for t.me deep links in `leadbot members invite`
 
     @property
     def slack_enabled(self) -> bool:

@@ -183,7 +183,11 @@ class ConfigRepo:
                     update(members).where(members.c.id == mid).values(role=role, active=True)
                 )
             keep.add(mid)
-            await self.conn.execute(delete(chat_accounts).where(chat_accounts.c.member_id == mid))
+            await self.conn.execute(  # accounts linked from the chat with a code stay
+                delete(chat_accounts).where(
+                    chat_accounts.c.member_id == mid, chat_accounts.c.linked_at.is_(None)
+                )
+            )
             for platform, ext in (("slack", m.slack), ("telegram", m.telegram)):
                 if ext is not None:
                     # an identity moves with the file: drop it from whoever had it before

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.actors import Actor, Role
-from bot.store.tables import chat_accounts, members
+from bot.store.tables import chat_accounts, link_codes, members
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud or typed
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
 class MemberRepo:
@@ -41,3 +51,65 @@ class MemberRepo:
             .order_by(members.c.id)
         )
         return [(r.name, r.platform, r.external_id) for r in await self.conn.execute(stmt)]
+
+    async def find(self, name: str, *, partner_id: int | None) -> int | None:
+        """The active member called `name` (of a partner, or a manager when partner_id is None)."""
+        owner = (
+            members.c.partner_id.is_(None)
+            if partner_id is None
+            else members.c.partner_id == partner_id
+        )
+        stmt = select(members.c.id).where(owner, members.c.name == name, members.c.active.is_(True))
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def create_code(self, member_id: int, *, now: datetime, valid: timedelta) -> str:
+        """A one-time link code for the member; only its hash is stored."""
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+        await self.conn.execute(
+            link_codes.insert().values(
+                member_id=member_id,
+                code_hash=hash_code(code),
+                created_at=now,
+                expires_at=now + valid,
+            )
+        )
+        return code
+
+    async def redeem(self, code: str, *, now: datetime) -> int | None:
+        """Use a code once: the member it links, or None when unknown, used or expired."""
+        stmt = (
+            update(link_codes)
+            .where(
+                link_codes.c.code_hash == hash_code(code),
+                link_codes.c.used_at.is_(None),
+                link_codes.c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(link_codes.c.member_id)
+        )
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def identity_owner(self, *, platform: str, team: str, external_id: str) -> int | None:
+        stmt = select(chat_accounts.c.member_id).where(
+            chat_accounts.c.platform == platform,
+            chat_accounts.c.team == team,
+            chat_accounts.c.external_id == external_id,
+        )
+        return (await self.conn.execute(stmt)).scalar()
+
+    async def link(
+        self, member_id: int, *, platform: str, team: str, external_id: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            chat_accounts.insert().values(
+                member_id=member_id,
+                platform=platform,
+                team=team,
+                external_id=external_id,
+                linked_at=now,
+            )
+        )
+
+    async def name_of(self, member_id: int) -> str:
+        stmt = select(members.c.name).where(members.c.id == member_id)
+        return (await self.conn.execute(stmt)).scalar() or f"member #{member_id}"

@@ -108,7 +108,19 @@ chat_accounts = Table(
     Column("platform", String(16), nullable=False),
     Column("team", String(32), nullable=False, server_default=""),
     Column("external_id", String(64), nullable=False),
+    # set when linked from the chat with a code; such links survive `config apply`
+    Column("linked_at", UtcDateTime),
     UniqueConstraint("platform", "team", "external_id", name="uq_chat_accounts_identity"),
+)
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
 )
 
 leads = Table(

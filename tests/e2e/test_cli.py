@@ -194,3 +194,15 @@ def test_report_funnel_prints_the_same_numbers_and_writes_the_chart(env, tmp_pat
     assert bad.exit_code == 1 and "'fortnight' is not a partner or a period" in bad.output
     assert "Usage: funnel [partner|all]" in bad.output
     assert invoke("report", "funnel", "--partner", "ghost").exit_code == 1
+
+
+def test_members_invite_prints_a_code_and_the_ways_to_use_it(env, monkeypatch):
+    invoke("config", "apply", str(EXAMPLE))
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "acme_leads_bot")
+    result = invoke("members", "invite", "Ada Admin")
+    assert result.exit_code == 0, result.output
+    code = result.output.split("Link code for Ada Admin: ")[1].split()[0]
+    assert f"/lead link {code}" in result.output
+    assert f"https://t.me/acme_leads_bot?start={code}" in result.output
+    missing = invoke("members", "invite", "Nobody", "--partner", "acme-heating")
+    assert missing.exit_code == 1 and "no member called 'Nobody'" in missing.output

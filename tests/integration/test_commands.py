@@ -145,3 +145,35 @@ async def test_without_any_configuration_the_answer_says_so(services):
     engine = CommandEngine(services, source=Source.SLACK)
     report = await engine.run(MANAGER, "funnel")
     assert report.title == "Not done" and "no configuration" in report.rows[0][0]
+
+
+async def test_a_person_links_their_chat_account_with_a_one_time_code(engine, services, clock):
+    from datetime import timedelta
+
+    from bot.dispatch.linking import ChatIdentity, invite_member
+
+    code = await services.run(invite_member, name="Rep acme", partner_slug="acme")
+    phone = ChatIdentity("telegram", "424242")
+    assert "not linked" in said(await engine.run(None, "funnel", identity=phone))
+    assert "Usage: link" in said(await engine.run(None, "link", identity=phone))
+    assert "unknown, used or expired" in said(await engine.run(None, "link NOPE", identity=phone))
+    assert "you are Rep acme" in said(
+        await engine.run(None, f"link {code.lower()}", identity=phone)
+    )
+    async with services.uow() as uow:
+        rep = await uow.members.find_actor(platform="telegram", external_id="424242")
+    assert rep is not None and rep.name == "Rep acme" and rep.role is Role.PARTNER_ADMIN
+    other = ChatIdentity("telegram", "777")
+    assert "unknown, used or expired" in said(
+        await engine.run(None, f"link {code}", identity=other)
+    )
+    assert "Already linked" in said(await engine.run(rep, f"link {code}", identity=phone))
+    # a config apply keeps accounts linked from the chat
+    await apply(services, config([partner("acme"), partner("beta", territories=["DE:81"])]))
+    async with services.uow() as uow:
+        assert await uow.members.find_actor(platform="telegram", external_id="424242")
+    late = await services.run(invite_member, name="Rep beta", partner_slug="beta")
+    clock.advance(timedelta(days=8))
+    assert "expired" in said(await engine.run(None, f"link {late}", identity=other))
+    refused = await services.run(invite_member, name="Nobody", partner_slug="acme")
+    assert not isinstance(refused, str) and "no member called 'Nobody'" in refused.message
