@@ -27,7 +27,7 @@ from bot.domain.periods import parse_period
 from bot.policy_file import validate_document
 from bot.reports.funnel import funnel
 from bot.store.migrate import migrate
-from bot.store.tables import leads
+from bot.store.tables import leads, offers
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 PARTNERS = 50
@@ -139,16 +139,27 @@ async def main_async(url: str, count: int) -> dict[str, Any]:
                 stmt = select(func.count()).select_from(leads).where(in_period)
                 return int((await uow.execute(stmt)).scalar_one())
 
+        async def the_join_count() -> int:
+            """count(*) over the rows the funnel reads: the period's leads with their offers."""
+            async with services.uow() as uow:
+                stmt = (
+                    select(func.count())
+                    .select_from(offers.join(leads, leads.c.id == offers.c.lead_id))
+                    .where(in_period)
+                )
+                return int((await uow.execute(stmt)).scalar_one())
+
         timings: dict[str, float] = {}
         answers: dict[str, int] = {}
-        for name, job in (("count", the_count), ("funnel", the_funnel)):
+        jobs = (("count", the_count), ("join_count", the_join_count), ("funnel", the_funnel))
+        for name, job in jobs:
             best = float("inf")
             for _ in range(3):
                 t0 = time.perf_counter()
                 answers[name] = await job()
                 best = min(best, time.perf_counter() - t0)
             timings[name] = best
-        assert answers["funnel"] == answers["count"], answers
+        assert answers["funnel"] == answers["count"] == answers["join_count"], answers
         ratio = timings["funnel"] / timings["count"]
         return {
             "benchmark": "B5 funnel all 90d",
@@ -159,6 +170,8 @@ async def main_async(url: str, count: int) -> dict[str, Any]:
             "funnel_ms": round(timings["funnel"] * 1000, 1),
             "baseline_count_ms": round(timings["count"] * 1000, 1),
             "ratio": round(ratio, 2),
+            "baseline_join_count_ms": round(timings["join_count"] * 1000, 1),
+            "ratio_to_join_count": round(timings["funnel"] / timings["join_count"], 2),
             "met": ratio <= 5,
         }
     finally:

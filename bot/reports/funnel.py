@@ -111,8 +111,22 @@ def _lead_key(by: Grouping) -> ColumnElement[Any]:
     return leads.c.source if by == "source" else literal_column(f"'{ALL}'")
 
 
-def _percentiles(values: Subquery, *, quantiles: tuple[int, ...] = (50, 90)) -> Select[Any]:
-    """(key, p50, p90) over `values` (columns: key, value), nearest-rank, in the database."""
+def _percentiles(
+    values: Subquery, dialect: str, *, quantiles: tuple[int, ...] = (50, 90)
+) -> Select[Any]:
+    """(key, p50, p90) over `values` (columns: key, value), nearest-rank, in the database.
+
+    PostgreSQL's percentile_disc is nearest-rank and sorts once per group; SQLite has no
+    percentile function, so rows are ranked with window functions and the rank picked.
+    """
+    if dialect == "postgresql":
+        return select(
+            values.c.key,
+            *(
+                func.percentile_disc(q / 100).within_group(values.c.value).label(f"p{q}")
+                for q in quantiles
+            ),
+        ).group_by(values.c.key)
     ranked = select(
         values.c.key,
         values.c.value,
@@ -207,7 +221,7 @@ async def funnel(
         )
         .subquery()
     )
-    for r in await uow.execute(_percentiles(accept_times)):
+    for r in await uow.execute(_percentiles(accept_times, dialect)):
         f = row(r.key)
         f.accept_p50, f.accept_p90 = _float(r.p50), _float(r.p90)
 
@@ -251,7 +265,7 @@ async def funnel(
         .where(*lead_where, leads.c.contacted_at.is_not(None))
         .subquery()
     )
-    for r in await uow.execute(_percentiles(contact_times)):
+    for r in await uow.execute(_percentiles(contact_times, dialect)):
         f = row(r.key)
         f.contact_p50, f.contact_p90 = _float(r.p50), _float(r.p90)
 
