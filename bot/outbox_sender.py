@@ -93,6 +93,8 @@ class OutboxSender:
         async def lane(queued: list[ReadyCard]) -> None:
             for r in queued:
                 try:
+                    if not await self._still_ours(r):
+                        continue  # the claim ran out meanwhile and another sender has it
                     await self._deliver(r.item, r.destination, None, r.card, r.shown)
                 except Exception:
                     log.exception("outbox item %s failed unexpectedly", r.item.id)
@@ -118,6 +120,18 @@ class OutboxSender:
                 await self.process(item)
             except Exception:
                 log.exception("outbox item %s failed unexpectedly", item.id)
+
+    async def _still_ours(self, ready: ReadyCard) -> bool:
+        """Renew an express claim that is half gone (a slow commit or a queue of sends) so no
+        other sender can pick the item up while this one sends it."""
+        now = self._ctx.now()
+        if now < ready.leased_until - self.lease / 2:
+            return True
+        async with self._uow() as uow:
+            if not await uow.outbox.renew(ready.item, until=now + self.lease):
+                return False
+            await uow.commit()
+        return True
 
     async def _prepare(
         self, item: OutboxItem

@@ -98,16 +98,17 @@ async def queue_offer_cards(
                 partner_name=partner_name,
             )
         card = cards.get(dest.platform)
+        until = ctx.now() + lane.lease if lane else ctx.now()
         item = await uow.outbox.enqueue(
             OutboxKind.OFFER,
             now=ctx.now(),
             destination_id=dest.id,
             offer_id=offer.id,
             lead_id=offer.lead_id,
-            claim=(lane.claim, ctx.now() + lane.lease) if lane and card else None,
+            claim=(lane.claim, until) if lane and card else None,
         )
         if lane is not None and card is not None:
-            ready.append(ReadyCard(item, dest, card, offer.status))
+            ready.append(ReadyCard(item, dest, card, offer.status, until))
     if lane is not None and ready:
         uow.after_commit(lambda: lane.send(ready))
     if len(ready) < len(targets):

@@ -33,6 +33,7 @@ class ReadyCard:
     destination: Destination
     card: OfferCard
     shown: OfferStatus  # the offer's status the card was drawn for
+    leased_until: datetime  # the claim taken in the transaction runs out then
 
 
 class ExpressLane(Protocol):

@@ -50,3 +50,18 @@ async def test_a_card_lost_with_its_process_is_sent_by_any_sender_once_the_claim
     clock.advance(timedelta(seconds=61))
     await deliver_all(services)
     assert len(slack.offers_to("C-acme")) == 1
+
+
+async def test_an_express_card_whose_claim_ran_low_is_renewed_and_one_that_lapsed_is_left(
+    services, slack, clock
+):
+    await apply(services, config([partner("acme")]))
+    services.ctx.hooks.express = dead = DeadLane()
+    await services.submit_lead(lead("x-3"), actor=SYSTEM, source=SRC)
+    (ready,) = dead.lost
+    clock.advance(timedelta(seconds=40))  # past half the lease: renewed before sending
+    assert await services.sender._still_ours(ready)
+    clock.advance(timedelta(seconds=61))  # the renewed claim lapsed: another sender takes it
+    assert await services.sender.drain_once() == 1
+    assert not await services.sender._still_ours(ready)
+    assert len(slack.offers_to("C-acme")) == 1
