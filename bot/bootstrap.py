@@ -109,6 +109,10 @@ def build(
         clock=clock or SystemClock(), router=router or WeightedRotation(), observe=metrics
     )
     chats = dict(messengers or {})
+    if messengers is None and settings.slack_enabled:
+        from bot.handlers.slack import SlackMessenger, slack_client
+
+        chats["slack"] = SlackMessenger(slack_client(settings))
 
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(engine)

@@ -20,6 +20,16 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Leadbot", version="0.1.0")
     app.include_router(intake.router(services))
     app.include_router(forms.router(services))
+    if services.settings.slack_signing_secret and "slack" in services.messengers:
+        from bot.handlers.slack import slack_handler
+
+        slack = slack_handler(services)
+
+        @app.post("/slack/events", include_in_schema=False)
+        async def slack_events(request: Request) -> Response:
+            """Slack's events, button presses, modals and slash commands (signature checked)."""
+            return await slack.handle(request)
+
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,126 @@
+"""Button presses, for every chat platform: decode the short opaque value, ask for what is
+missing (a decline reason, a value, a lost reason), call the use case.
+
+Values: `o:<offer>:a|d` accept/decline, `l:<lead>:<stage code>` funnel stage,
+`a:<lead>:<partner id>` a manager assigns, `r:<lead>` a manager takes a lead back.
+Every use case checks who is pressing; a stranger (not linked) changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.bootstrap import Services
+from bot.cards import STAGE_CODES
+from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
+from bot.dispatch.reassign import reassign_lead
+from bot.domain.actors import Actor, Source
+from bot.domain.leads import Stage
+from bot.domain.offers import Outcome
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The press needs one more answer: a choice among `choices`, or a number when empty."""
+
+    title: str
+    label: str
+    value: str  # the button value, to carry through the form
+    choices: list[str]
+
+
+UNKNOWN = Outcome.refused("This button is not one of ours any more.")
+NOT_LINKED = Outcome.refused(
+    "Not for you: this chat account is not linked to anyone. Ask a manager for a link code."
+)
+
+
+def _ints(parts: list[str]) -> list[int] | None:
+    return [int(p) for p in parts] if all(p.isascii() and p.isdigit() for p in parts) else None
+
+
+async def press(
+    services: Services,
+    actor: Actor | None,
+    value: str,
+    *,
+    source: Source,
+    answer: str | None = None,
+) -> Outcome | Ask:
+    """What pressing the button `value` does; `answer` is the form's answer, if one was asked."""
+    kind, _, rest = value.partition(":")
+    parts = rest.split(":")
+    if actor is None:
+        return NOT_LINKED
+    if kind == "o" and len(parts) == 2 and (ids := _ints(parts[:1])):
+        offer_id, verb = ids[0], parts[1]
+        if verb == "a":
+            return await services.run(accept_offer, offer_id=offer_id, actor=actor, source=source)
+        if verb == "d":
+            if answer is None:
+                return await _ask_decline(services, offer_id, value)
+            return await services.run(
+                decline_offer, offer_id=offer_id, actor=actor, reason=answer, source=source
+            )
+    if kind == "l" and len(parts) == 2 and (ids := _ints(parts[:1])) and parts[1] in STAGE_CODES:
+        stage = STAGE_CODES[parts[1]]
+        return await _stage(services, actor, ids[0], stage, value, answer, source)
+    if kind == "a" and (ids := _ints(parts)) and len(ids) == 2:
+        async with services.uow() as uow:
+            names = await uow.partners.list_names()
+        slug = names.get(ids[1], ("", ""))[0]
+        return await services.run(
+            assign_lead, lead_id=ids[0], partner_slug=slug, actor=actor, source=source
+        )
+    if kind == "r" and (ids := _ints(parts)) and len(ids) == 1:
+        return await services.run(reassign_lead, lead_id=ids[0], actor=actor, source=source)
+    return UNKNOWN
+
+
+async def _ask_decline(services: Services, offer_id: int, value: str) -> Outcome | Ask:
+    async with services.uow() as uow:
+        offer = await uow.offers.get(offer_id)
+        lead = await uow.leads.get(offer.lead_id) if offer else None
+        if lead is None:
+            return UNKNOWN
+        policy = await services.ctx.policies.get(uow, lead.policy_version)
+    return Ask(f"Decline lead {lead.public_id}", "Why?", value, list(policy.decline_reasons))
+
+
+async def _stage(
+    services: Services,
+    actor: Actor,
+    lead_id: int,
+    stage: Stage,
+    value: str,
+    answer: str | None,
+    source: Source,
+) -> Outcome | Ask:
+    needs_value = stage in (Stage.OPPORTUNITY, Stage.WON)
+    if answer is None and (needs_value or stage is Stage.LOST):
+        async with services.uow() as uow:
+            lead = await uow.leads.get(lead_id)
+            if lead is None:
+                return UNKNOWN
+            policy = await services.ctx.policies.get(uow, lead.policy_version)
+        if needs_value:
+            return Ask(f"Lead {lead.public_id}: {stage}", "Value (EUR)", value, [])
+        return Ask(f"Lead {lead.public_id}: lost", "Why?", value, list(policy.lost_reasons))
+    amount: float | None = None
+    if needs_value:
+        try:
+            amount = float((answer or "").replace(",", "").replace(" ", ""))
+        except ValueError:
+            amount = None
+        if amount is None or not math.isfinite(amount) or not 0 <= amount <= 1e12:
+            return Outcome.refused(f"'{(answer or '')[:20]}' is not an amount.")
+    return await services.run(
+        set_stage,
+        lead_id=lead_id,
+        stage=stage,
+        actor=actor,
+        source=source,
+        value=amount,
+        reason=answer if stage is Stage.LOST else None,
+    )

@@ -1,0 +1,133 @@
+"""Block Kit for every Slack message Leadbot sends (kept in one place).
+
+All lead text is escaped: `&`, `<` and `>` become entities, so nothing a web form says can
+become a mention, a `<!channel>` or a link.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.handlers.presses import Ask
+from bot.messaging import Button, CardState, Notice, OfferCard, Report
+
+Block = dict[str, Any]
+DECLINE_CALLBACK = "leadbot_answer"
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _buttons(buttons: list[Button]) -> Block:
+    elements = []
+    for n, b in enumerate(buttons):
+        element: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"leadbot:{n}",
+            "text": {"type": "plain_text", "text": b.label[:75]},
+            "value": b.value,
+        }
+        if b.style in ("primary", "danger"):
+            element["style"] = b.style
+        elements.append(element)
+    return {"type": "actions", "block_id": "leadbot_buttons", "elements": elements}
+
+
+def offer_blocks(card: OfferCard) -> tuple[str, list[Block]]:
+    """(fallback text for the notification, blocks) of an offer card in any state."""
+    blocks: list[Block] = [_section(f"*{escape(card.headline)}*")]
+    if card.state is not CardState.CLOSED and card.teaser:
+        blocks.append(_section("\n".join(f"*{escape(k)}:* {escape(v)}" for k, v in card.teaser)))
+    if card.state is CardState.OPEN:
+        if card.why_you:
+            blocks.append(_section(f"_Why you:_ {escape(card.why_you)}"))
+        if card.deadline is not None:
+            stamp = int(card.deadline.timestamp())
+            fallback = card.deadline.strftime("%H:%M UTC")
+            blocks.append(
+                _section(f"Answer by <!date^{stamp}^{{time}} ({{date_short_pretty}})|{fallback}>")
+            )
+        if card.mentions:
+            blocks.append(_section(" ".join(f"<@{m}>" for m in card.mentions if m.isalnum())))
+    if card.status_line:
+        blocks.append(_section(escape(card.status_line)))
+    if card.contact is not None:
+        c = card.contact
+        lines = [
+            f"*{label}:* {escape(value)}"
+            for label, value in (
+                ("Name", c.name),
+                ("Company", c.company),
+                ("Phone", c.phone),
+                ("E-mail", c.email),
+                ("Street", c.street),
+            )
+            if value
+        ]
+        if lines:
+            blocks.append(_section("\n".join(lines)))
+    if card.stage:
+        blocks.append(_section(f"Stage: *{escape(card.stage)}*"))
+    if card.buttons:
+        blocks.append(_buttons(card.buttons))
+    return escape(card.headline), blocks
+
+
+def notice_blocks(notice: Notice) -> tuple[str, list[Block]]:
+    blocks = [_section(f"*{escape(notice.title)}*")]
+    if notice.lines:
+        blocks.append(_section("\n".join(escape(line) for line in notice.lines)))
+    if notice.mentions:
+        blocks.append(_section(" ".join(f"<@{m}>" for m in notice.mentions if m.isalnum())))
+    if notice.buttons:
+        blocks.append(_buttons(notice.buttons))
+    return escape(notice.title), blocks
+
+
+def report_blocks(report: Report) -> tuple[str, list[Block]]:
+    """A command's answer: the title, then the table as monospaced text (readable on a phone)."""
+    blocks = [_section(f"*{escape(report.title)}*")]
+    rows = ([report.header] if report.header and any(report.header) else []) + report.rows
+    if rows:
+        widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows]
+        blocks.append(_section("```" + escape("\n".join(lines))[:2900] + "```"))
+    if report.buttons:
+        blocks.append(_buttons(report.buttons))
+    return escape(report.title), blocks
+
+
+def ask_view(ask: Ask, *, channel: str, message_ts: str) -> dict[str, Any]:
+    """The modal asking for a decline reason, a value or a lost reason."""
+    if ask.choices:
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "answer",
+            "options": [
+                {"text": {"type": "plain_text", "text": c.replace("_", " ")[:75]}, "value": c}
+                for c in ask.choices
+            ],
+        }
+    else:
+        element = {"type": "plain_text_input", "action_id": "answer"}
+    return {
+        "type": "modal",
+        "callback_id": DECLINE_CALLBACK,
+        "private_metadata": json.dumps({"v": ask.value, "c": channel, "t": message_ts}),
+        "title": {"type": "plain_text", "text": ask.title[:24]},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": {"type": "plain_text", "text": ask.label},
+                "element": element,
+            }
+        ],
+    }

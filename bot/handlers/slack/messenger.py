@@ -1,0 +1,68 @@
+"""SlackMessenger: offer cards, edits and notices through the Slack Web API (slack_sdk)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.handlers.slack.blocks import notice_blocks, offer_blocks
+from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
+
+# errors that mean the destination is gone: the offer is undeliverable and moves on
+GONE = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "channel_is_archived",
+        "account_inactive",
+        "token_revoked",
+        "invalid_auth",
+        "not_authed",
+        "team_access_not_granted",
+    }
+)
+
+
+class SlackMessenger:
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        try:
+            return await method(**kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            if exc.response.status_code == 429 or error == "ratelimited":
+                retry = float(exc.response.headers.get("Retry-After", 1) or 1)
+                raise DeliveryError(f"slack: {error}", permanent=False, retry_after=retry) from None
+            raise DeliveryError(f"slack: {error}", permanent=error in GONE) from None
+
+    async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
+        text, blocks = offer_blocks(card)
+        answer = await self._call(
+            self.client.chat_postMessage, channel=target.chat_id, text=text, blocks=blocks
+        )
+        return MessageRef(str(answer["channel"]), str(answer["ts"]))
+
+    async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None:
+        text, blocks = offer_blocks(card)
+        await self._call(
+            self.client.chat_update,
+            channel=ref.chat_id,
+            ts=ref.message_id,
+            text=text,
+            blocks=blocks,
+        )
+
+    async def send_notice(self, target: Target, notice: Notice) -> MessageRef:
+        text, blocks = notice_blocks(notice)
+        answer = await self._call(
+            self.client.chat_postMessage, channel=target.chat_id, text=text, blocks=blocks
+        )
+        return MessageRef(str(answer["channel"]), str(answer["ts"]))

@@ -1,0 +1,234 @@
+"""Slack over real HTTP on loopback: a fake Slack Web API records what the bot sends, and every
+interaction is a signed request to `/slack/events` in the shapes of ../shared/payloads/slack."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.bootstrap import build
+from bot.config import Settings
+from bot.domain.leads import DispatchStatus, Stage
+from bot.handlers.http import create_app
+from tests.conftest import deliver_all
+from tests.e2e.serving import free_port
+from tests.factories import SRC, SYSTEM, apply, config, lead, partner
+from tests.handlers.fake_slack import FakeSlack, blocks_text, buttons, form, sign
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "slack"  # Slack's own shapes
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@pytest.fixture
+async def slack_bot(database_url, clock):
+    fake = FakeSlack()
+    await fake.start()
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=f"{fake.url}/api/",
+        _env_file=None,
+    )
+    services = build(settings, clock=clock)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
+    )
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+    acme = partner("acme", slack_channel="C0ACME", priority=1)
+    acme["members"] = [{"name": "Bob", "slack": "U0BOB", "role": "partner_admin"}]
+    beta = partner("beta", slack_channel="C0BETA", priority=2)
+    beta["members"] = [{"name": "Carla", "slack": "U0CARLA", "role": "partner_rep"}]
+    await apply(services, config([acme, beta]))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        yield fake, services, client
+    server.should_exit = True
+    await task
+    await services.close()
+    await fake.stop()
+
+
+def press_body(fake: FakeSlack, user: str, value: str, channel: str, ts: str) -> dict[str, Any]:
+    body = copy.deepcopy(payload("block_actions.json"))
+    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": "T1DC2JH3J"}
+    body["actions"][0].update(action_id="leadbot:0", block_id="leadbot_buttons", value=value)
+    body["container"].update(channel_id=channel, message_ts=ts)
+    body["channel"]["id"] = channel
+    body["response_url"] = f"{fake.url}/respond/{user}"
+    return body
+
+
+async def until(predicate: Any) -> None:
+    """Bolt acknowledges first and works after: wait (bounded) for the work to show."""
+    async with asyncio.timeout(10):
+        while not await predicate():  # noqa: ASYNC110 -- the condition is in the db or the fake
+            await asyncio.sleep(0.01)
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
+
+
+async def _eq(value: Any, expected: object) -> bool:
+    return await value == expected
+
+
+async def offer_status(services, offer_id: int) -> str:
+    async with services.uow() as uow:
+        return str((await uow.offers.get(offer_id)).status)
+
+
+async def post(client: httpx.AsyncClient, body: str, **headers: str) -> httpx.Response:
+    return await client.post(
+        "/slack/events", content=body, headers={**sign(SECRET, body), **headers}
+    )
+
+
+async def answer_modal(client, fake: FakeSlack, user: str, answer: str) -> httpx.Response:
+    view = json.loads(json.dumps(fake.called("views.open")[-1]["view"]))
+    body = copy.deepcopy(payload("view_submission.json"))
+    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": "T1DC2JH3J"}
+    body["view"].update(callback_id=view["callback_id"], private_metadata=view["private_metadata"])
+    element = view["blocks"][0]["element"]
+    if element["type"] == "static_select":
+        field = {"type": "static_select", "selected_option": {"value": answer}}
+    else:
+        field = {"type": "plain_text_input", "value": answer}
+    body["view"]["state"] = {"values": {"answer": {"answer": field}}}
+    return await post(client, form(body))
+
+
+async def test_the_whole_conversation_in_slack(slack_bot):
+    fake, services, client = slack_bot
+    stored, _, _ = await services.submit_lead(
+        lead("s-1", need="Heat pump <!channel> & more"), actor=SYSTEM, source=SRC
+    )
+    await deliver_all(services)
+    (card,) = fake.posts_to("C0ACME")
+    assert "<!channel>" not in blocks_text(card) and "&lt;!channel&gt; &amp; more" in blocks_text(
+        card
+    )
+    assert "<@U0BOB>" in blocks_text(card) and "<!date^" in blocks_text(card)
+    acme_ts = "1700000000.000100"
+    decline = buttons(card)["Decline"]
+
+    # Bob declines: a modal asks why, his answer declines the offer
+    response = await post(client, form(press_body(fake, "U0BOB", decline, "C0ACME", acme_ts)))
+    assert response.status_code == 200
+    await until(lambda: _true(fake.called("views.open")))
+    modal = fake.called("views.open")[-1]["view"]
+    assert "not_my_area" in json.dumps(modal)
+    assert (await answer_modal(client, fake, "U0BOB", "not_my_area")).status_code == 200
+    await deliver_all(services)
+    assert "Declined by Bob (not_my_area)" in blocks_text(fake.latest("C0ACME", acme_ts))
+    (beta_card,) = fake.posts_to("C0BETA")
+    beta_ts = "1700000000.000101"
+
+    # a stranger, and Bob (another partner's admin), cannot take Beta's card
+    accept = buttons(beta_card)["Accept"]
+    await post(client, form(press_body(fake, "U0EVE", accept, "C0BETA", beta_ts)))
+    await until(lambda: _true(len(fake.responses) == 1))
+    await post(client, form(press_body(fake, "U0BOB", accept, "C0BETA", beta_ts)))
+    await until(lambda: _true(len(fake.responses) == 2))
+    assert [r["response_type"] for r in fake.responses] == ["ephemeral", "ephemeral"]
+    assert "not linked" in fake.responses[0]["text"]
+    assert "Not for you" in fake.responses[1]["text"]
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.OFFERED
+
+    # Carla accepts: the contact and the stage buttons appear on her card
+    await post(client, form(press_body(fake, "U0CARLA", accept, "C0BETA", beta_ts)))
+    beta_offer = int(accept.split(":")[1])
+    await until(lambda: _eq(offer_status(services, beta_offer), "accepted"))
+    await deliver_all(services)
+    mine = fake.latest("C0BETA", beta_ts)
+    assert "Max Kunde" in blocks_text(mine) and "Opportunity" in buttons(mine)
+
+    # Opportunity, then Won, each with a value asked in a modal
+    for stage, amount in (("Opportunity", "18,000"), ("Won", "20000")):
+        value = buttons(fake.latest("C0BETA", beta_ts))[stage]
+        asked = len(fake.called("views.open"))
+        await post(client, form(press_body(fake, "U0CARLA", value, "C0BETA", beta_ts)))
+        await until(lambda asked=asked: _true(len(fake.called("views.open")) > asked))
+        assert (await answer_modal(client, fake, "U0CARLA", amount)).status_code == 200
+        await deliver_all(services)
+    async with services.uow() as uow:
+        final = await uow.leads.get(stored.id)
+    assert final.stage is Stage.WON and final.stage_value == 20000
+    assert "won" in blocks_text(fake.latest("C0BETA", beta_ts)).lower()
+
+
+async def test_a_bad_amount_is_refused_in_the_modal(slack_bot):
+    fake, services, client = slack_bot
+    stored, _, (offer_id,) = await services.submit_lead(lead("s-2"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    ts = "1700000000.000100"
+    await post(client, form(press_body(fake, "U0BOB", f"o:{offer_id}:a", "C0ACME", ts)))
+    await until(lambda: _eq(offer_status(services, offer_id), "accepted"))
+    await post(client, form(press_body(fake, "U0BOB", f"l:{stored.id}:w", "C0ACME", ts)))
+    await until(lambda: _true(fake.called("views.open")))
+    refused = await answer_modal(client, fake, "U0BOB", "lots")
+    assert refused.status_code == 200
+    assert refused.json() == {
+        "response_action": "errors",
+        "errors": {"answer": "'lots' is not an amount."},
+    }
+
+
+async def test_forged_or_stale_signatures_get_401_and_change_nothing(slack_bot):
+    fake, services, client = slack_bot
+    _, _, (offer_id,) = await services.submit_lead(lead("s-3"), actor=SYSTEM, source=SRC)
+    body = form(press_body(fake, "U0BOB", f"o:{offer_id}:a", "C0ACME", "1.0"))
+    forged = await client.post(
+        "/slack/events", content=body, headers={**sign("not-the-secret", body)}
+    )
+    stale = await client.post(
+        "/slack/events", content=body, headers=sign(SECRET, body, timestamp=1531420618)
+    )
+    assert forged.status_code == stale.status_code == 401
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status == "pending"
+
+
+def test_our_signing_matches_slacks_known_answer():
+    vector = payload("signature_vector.json")
+    headers = sign(vector["signing_secret"], vector["body"], timestamp=int(vector["timestamp"]))
+    assert headers["X-Slack-Signature"] == vector["signature"]
+
+
+async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_bot):
+    fake, services, client = slack_bot
+    await services.submit_lead(lead("s-4"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    fields = dict(urllib.parse.parse_qsl((PAYLOADS / "slash_command.form").read_text().strip()))
+    fields.update(user_id="U0BOB", response_url=f"{fake.url}/respond/cmd", text="funnel 7d")
+    body = urllib.parse.urlencode(fields)
+    assert (await post(client, body)).status_code == 200
+    async with asyncio.timeout(10):
+        while not fake.called("files.completeUploadExternal"):  # noqa: ASYNC110 -- bounded
+            await asyncio.sleep(0.02)
+    answer = fake.responses[0]
+    assert answer["response_type"] == "ephemeral" and "Funnel: Acme" in answer["text"]
+    assert fake.called("upload")[0]["bytes"] > 10_000
+    fields.update(user_id="U0EVE", text="partners")
+    await post(client, urllib.parse.urlencode(fields))
+    async with asyncio.timeout(10):
+        while len(fake.responses) < 2:  # noqa: ASYNC110 -- bounded
+            await asyncio.sleep(0.02)
+    assert "not linked" in fake.responses[1]["text"]
