@@ -1,7 +1,8 @@
 """B2 and B3: speed to lead, and sustained intake, through the real HTTP server.
 
 B2: leads POSTed to `/api/v1/leads` at a fixed rate; for each, the time until its card
-arrives, over HTTP, at a loopback server standing in for the chat API (p50/p99). Baseline in
+arrives at a fake Slack Web API on loopback as `chat.postMessage`, sent by the real
+SlackMessenger (p50/p99). Baseline in
 the same run: a bare pipeline, one HTTP request in, one database commit, one HTTP request out
 to the same loopback server.
 B3 (PostgreSQL): leads/s sustained from POST to card arrived, with concurrent clients, next
@@ -25,12 +26,13 @@ import httpx
 import uvicorn
 from aiohttp import web
 from fastapi import FastAPI
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.handlers.http import create_app
-from bot.messaging import MessageRef, Notice, OfferCard, Target
+from bot.handlers.slack import SlackMessenger
 from bot.policy_file import validate_document
 from bot.server import settle_memory
 from bot.store.migrate import migrate
@@ -58,6 +60,7 @@ class Sink:
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
         self.url = ""
+        self._n = 0
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -65,8 +68,16 @@ class Sink:
             self.seen.setdefault((await request.json())["id"], time.perf_counter())
             return web.json_response({"ok": True})
 
+        async def post_message(request: web.Request) -> web.Response:
+            """A fake `chat.postMessage`: the card's text starts 'New lead L… for …'."""
+            body = await request.json()
+            self.seen.setdefault(str(body["text"]).split()[2], time.perf_counter())
+            self._n += 1
+            return web.json_response({"ok": True, "channel": body["channel"], "ts": f"1.{self._n}"})
+
         app = web.Application()
         app.router.add_post("/", arrive)
+        app.router.add_post("/api/chat.postMessage", post_message)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         port = free_port()
@@ -76,31 +87,6 @@ class Sink:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-
-class Stopwatch:
-    """A messenger that posts each card to the loopback sink, as a chat API call would go out
-    (until the Slack adapter lands, this stands in for `chat.postMessage`)."""
-
-    platform = "slack"
-
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-        self.seen = sink.seen
-        self._client = httpx.AsyncClient(timeout=10)
-        self._n = 0
-
-    async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
-        await self._client.post(self.sink.url, json={"id": card.lead_ref, "text": card.headline})
-        self._n += 1
-        return MessageRef(target.chat_id, str(self._n))
-
-    async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None:
-        return None
-
-    async def send_notice(self, target: Target, notice: Notice) -> MessageRef:
-        self._n += 1
-        return MessageRef(target.chat_id, str(self._n))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -128,7 +114,7 @@ async def paced(count: int, rate: float, one: Any) -> list[float]:
 
 
 async def leadbot_run(
-    services: Services, watch: Stopwatch, key: str, port: int, count: int, rate: float
+    services: Services, watch: Sink, key: str, port: int, count: int, rate: float
 ) -> list[float]:
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
@@ -217,7 +203,7 @@ async def raw_inserts(url: str, seconds: float, workers: int) -> float:
 
 
 async def sustained(
-    services: Services, watch: Stopwatch, key: str, port: int, seconds: float, workers: int
+    services: Services, watch: Sink, key: str, port: int, seconds: float, workers: int
 ) -> float:
     """Leads per second from POST to card handed over, `workers` clients back to back."""
     before, stop = len(watch.seen), time.perf_counter() + seconds
@@ -247,12 +233,12 @@ async def sustained(
 async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     sink = Sink()
     await sink.start()
-    watch = Stopwatch(sink)
+    slack = SlackMessenger(AsyncWebClient(token="xoxb-bench", base_url=f"{sink.url}/api/"))
     services = build(
         Settings(
             database_url=url, leadbot_api_rate=10_000, leadbot_api_burst=10_000, _env_file=None
         ),
-        messengers={"slack": watch},  # type: ignore[call-arg]
+        messengers={"slack": slack},  # type: ignore[call-arg]
         poll_interval=0.2,
     )
     await migrate(services.engine)
@@ -277,7 +263,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     server = await serve(app, port)
     count = int(args.rate * args.seconds)
     try:
-        leadbot = await leadbot_run(services, watch, key, port, count, args.rate)
+        leadbot = await leadbot_run(services, sink, key, port, count, args.rate)
         bare = await bare_run(url, sink, free_port(), count, args.rate)
         result: dict[str, Any] = {
             "benchmark": "B2 speed to lead",
@@ -295,7 +281,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         result["met"] = len(leadbot) == count and result["p99_ratio"] <= 2
         if args.b3:
             result["B3_leads_per_s"] = round(
-                await sustained(services, watch, key, port, args.b3_seconds, args.workers), 1
+                await sustained(services, sink, key, port, args.b3_seconds, args.workers), 1
             )
             result["B3_baseline_raw_inserts_per_s"] = round(
                 await raw_inserts(url, args.b3_seconds, args.workers), 1

@@ -20,7 +20,16 @@ log = logging.getLogger("leadbot")
 def chat_status(settings: Settings) -> list[str]:
     """One line per platform saying whether it is on, for the start-up log."""
     return [
-        "Slack: " + ("on" if settings.slack_enabled else "off (SLACK_BOT_TOKEN not set)"),
+        "Slack: "
+        + (
+            (
+                "on"
+                if settings.slack_signing_secret
+                else "sending only (SLACK_SIGNING_SECRET not set: presses and /lead are refused)"
+            )
+            if settings.slack_enabled
+            else "off (SLACK_BOT_TOKEN not set)"
+        ),
         "Telegram: " + ("on" if settings.telegram_enabled else "off (TELEGRAM_BOT_TOKEN not set)"),
     ]
 

@@ -232,3 +232,17 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
         while len(fake.responses) < 2:  # noqa: ASYNC110 -- bounded
             await asyncio.sleep(0.02)
     assert "not linked" in fake.responses[1]["text"]
+
+
+async def test_a_channel_that_is_gone_passes_the_lead_on_and_tells_the_managers(slack_bot):
+    fake, services, _client = slack_bot
+    gone = payload("post_error_channel_not_found.json")
+    fake.fail["C0ACME"] = gone["error"]
+    stored, _, (offer_id,) = await services.submit_lead(lead("s-5"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    assert await offer_status(services, offer_id) == "undeliverable"
+    assert len(fake.posts_to("C0BETA")) == 1  # passed on to the next partner at once
+    (notice,) = fake.posts_to("C0MANAGERS")
+    assert "could not reach Acme" in blocks_text(notice) and "channel_not_found" in blocks_text(
+        notice
+    )
