@@ -91,6 +91,10 @@ class Services:
     async def close(self) -> None:
         await self.stop()
         await self.sender.close()
+        for messenger in self.messengers.values():
+            closing = getattr(messenger, "close", None)
+            if closing is not None:
+                await closing()
         await self.engine.dispose()
 
 

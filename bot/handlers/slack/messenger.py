@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,7 +34,20 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
+    def _connected(self) -> None:
+        """One aiohttp session for every call (slack_sdk opens a new connection per call
+        without one); made inside the running loop, on first use."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
+
+    async def close(self) -> None:
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
     async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        self._connected()
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
