@@ -40,6 +40,7 @@ class Services:
     scheduler: Scheduler
     metrics: Metrics
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -91,6 +92,8 @@ class Services:
     async def close(self) -> None:
         await self.stop()
         await self.sender.close()
+        for closer in self.closers:
+            await closer()
         for messenger in self.messengers.values():
             closing = getattr(messenger, "close", None)
             if closing is not None:
@@ -117,6 +120,14 @@ def build(
         from bot.handlers.slack import SlackMessenger, slack_client
 
         chats["slack"] = SlackMessenger(slack_client(settings))
+    if messengers is None and settings.telegram_enabled:
+        from telegram import Bot
+
+        from bot.handlers.telegram import TelegramMessenger
+
+        assert settings.telegram_bot_token is not None
+        token = settings.telegram_bot_token.get_secret_value()
+        chats["telegram"] = TelegramMessenger(Bot(token, base_url=settings.telegram_api_url))
 
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(engine)

@@ -30,7 +30,17 @@ def chat_status(settings: Settings) -> list[str]:
             if settings.slack_enabled
             else "off (SLACK_BOT_TOKEN not set)"
         ),
-        "Telegram: " + ("on" if settings.telegram_enabled else "off (TELEGRAM_BOT_TOKEN not set)"),
+        "Telegram: "
+        + (
+            (
+                "on (webhook)"
+                if settings.telegram_webhook_secret
+                else "sending only "
+                "(TELEGRAM_WEBHOOK_SECRET not set: updates are refused; polling is not built yet)"
+            )
+            if settings.telegram_enabled
+            else "off (TELEGRAM_BOT_TOKEN not set)"
+        ),
     ]
 
 

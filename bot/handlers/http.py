@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,21 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Leadbot", version="0.1.0")
     app.include_router(intake.router(services))
     app.include_router(forms.router(services))
+    if services.settings.telegram_enabled and "telegram" in services.messengers:
+        from bot.handlers.telegram import TelegramWebhook
+
+        telegram = TelegramWebhook(services)
+        services.closers.append(telegram.close)
+
+        @app.post("/telegram/webhook", include_in_schema=False)
+        async def telegram_updates(request: Request) -> Response:
+            """Telegram's updates; only with the secret given to setWebhook (else 403)."""
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+            if telegram.secret is None or not hmac.compare_digest(given or "", telegram.secret):
+                return JSONResponse({"detail": "wrong or missing secret token"}, status_code=403)
+            await telegram.handle(await request.json())
+            return Response(status_code=200)
+
     if services.settings.slack_signing_secret and "slack" in services.messengers:
         from bot.handlers.slack import slack_handler
 

@@ -59,7 +59,7 @@ async def press(
             return await services.run(accept_offer, offer_id=offer_id, actor=actor, source=source)
         if verb == "d":
             if answer is None:
-                return await _ask_decline(services, offer_id, value)
+                return await _ask_decline(services, actor, offer_id, value)
             return await services.run(
                 decline_offer, offer_id=offer_id, actor=actor, reason=answer, source=source
             )
@@ -78,12 +78,16 @@ async def press(
     return UNKNOWN
 
 
-async def _ask_decline(services: Services, offer_id: int, value: str) -> Outcome | Ask:
+async def _ask_decline(
+    services: Services, actor: Actor, offer_id: int, value: str
+) -> Outcome | Ask:
     async with services.uow() as uow:
         offer = await uow.offers.get(offer_id)
         lead = await uow.leads.get(offer.lead_id) if offer else None
-        if lead is None:
+        if offer is None or lead is None:
             return UNKNOWN
+        if not actor.may_act_for(offer.partner_id):  # before asking anything
+            return Outcome.refused("Not for you: this lead was offered to another partner.")
         policy = await services.ctx.policies.get(uow, lead.policy_version)
     return Ask(f"Decline lead {lead.public_id}", "Why?", value, list(policy.decline_reasons))
 
@@ -103,6 +107,8 @@ async def _stage(
             lead = await uow.leads.get(lead_id)
             if lead is None:
                 return UNKNOWN
+            if lead.partner_id is None or not actor.may_act_for(lead.partner_id):
+                return Outcome.refused("Not for you: only the partner that took this lead can.")
             policy = await services.ctx.policies.get(uow, lead.policy_version)
         if needs_value:
             return Ask(f"Lead {lead.public_id}: {stage}", "Value (EUR)", value, [])

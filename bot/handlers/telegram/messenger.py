@@ -1,0 +1,91 @@
+"""TelegramMessenger: offer cards, edits and notices through the Bot API (python-telegram-bot)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.handlers.telegram.render import keyboard, notice_text, offer_text
+from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
+
+GONE = ("chat not found", "bot was kicked", "bot is not a member", "group chat was deactivated")
+
+
+class TelegramMessenger:
+    platform = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self._ready_done = False
+
+    async def _call(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            raise DeliveryError(
+                "telegram: flood control", permanent=False, retry_after=seconds
+            ) from None
+        except Forbidden as exc:  # blocked by the user, kicked from the group
+            raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
+        except BadRequest as exc:
+            if "message is not modified" in exc.message:
+                return None  # the copy already shows this
+            gone = any(g in exc.message.lower() for g in GONE)
+            raise DeliveryError(f"telegram: {exc.message}", permanent=gone) from None
+        except TelegramError as exc:
+            raise DeliveryError(f"telegram: {exc}", permanent=False) from None
+
+    async def _ready(self) -> None:
+        if not self._ready_done:  # getMe once; PTB refuses calls before it
+            await self.bot.initialize()
+            self._ready_done = True
+
+    async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
+        await self._ready()
+        sent = await self._call(
+            self.bot.send_message(
+                chat_id=int(target.chat_id),
+                text=offer_text(card),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(card.buttons),
+            )
+        )
+        return MessageRef(str(sent.chat_id), str(sent.message_id))
+
+    async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None:
+        await self._ready()
+        await self._call(
+            self.bot.edit_message_text(
+                chat_id=int(ref.chat_id),
+                message_id=int(ref.message_id),
+                text=offer_text(card),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(card.buttons),
+            )
+        )
+
+    async def send_notice(self, target: Target, notice: Notice) -> MessageRef:
+        await self._ready()
+        sent = await self._call(
+            self.bot.send_message(
+                chat_id=int(target.chat_id),
+                text=notice_text(notice),
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(notice.buttons),
+            )
+        )
+        return MessageRef(str(sent.chat_id), str(sent.message_id))
+
+    async def close(self) -> None:
+        if self._ready_done:
+            await self.bot.shutdown()
+            self._ready_done = False

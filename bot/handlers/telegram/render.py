@@ -1,0 +1,81 @@
+"""Telegram HTML text and inline keyboards for every message Leadbot sends (kept in one place).
+
+All lead text is escaped for Telegram HTML; `callback_data` stays under Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.presses import Ask
+from bot.messaging import Button, CardState, Notice, OfferCard, Report
+
+CHOICE = "#"  # "<button value>#<n>": the n-th choice of the question the button asks
+
+
+def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label[:64], callback_data=b.value[:64]) for b in row]
+            for row in rows
+        ]
+    )
+
+
+def offer_text(card: OfferCard) -> str:
+    lines = [f"<b>{escape(card.headline)}</b>"]
+    if card.state is not CardState.CLOSED:
+        lines += [f"<b>{escape(k)}:</b> {escape(v)}" for k, v in card.teaser]
+    if card.state is CardState.OPEN:
+        if card.why_you:
+            lines.append(f"<i>Why you:</i> {escape(card.why_you)}")
+        if card.deadline is not None:
+            lines.append(f"Answer by {card.deadline:%H:%M} UTC ({card.deadline:%d %b})")
+    if card.status_line:
+        lines.append(escape(card.status_line))
+    if card.contact is not None:
+        c = card.contact
+        for label, value in (
+            ("Name", c.name),
+            ("Company", c.company),
+            ("Phone", c.phone),
+            ("E-mail", c.email),
+            ("Street", c.street),
+        ):
+            if value:
+                lines.append(f"<b>{label}:</b> {escape(value)}")
+    if card.stage:
+        lines.append(f"Stage: <b>{escape(card.stage)}</b>")
+    return "\n".join(lines)[:4096]
+
+
+def notice_text(notice: Notice) -> str:
+    return "\n".join([f"<b>{escape(notice.title)}</b>", *map(escape, notice.lines)])[:4096]
+
+
+def report_text(report: Report) -> str:
+    rows = ([report.header] if report.header and any(report.header) else []) + report.rows
+    text = f"<b>{escape(report.title)}</b>"
+    if rows:
+        widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
+        table = "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows
+        )
+        text += f"\n<pre>{escape(table)}</pre>"
+    return text[:4096]
+
+
+def choices_keyboard(ask: Ask) -> InlineKeyboardMarkup:
+    """The question's choices as buttons on the same message (a decline or lost reason)."""
+    buttons = [
+        Button(choice.replace("_", " "), f"{ask.value}{CHOICE}{n}")
+        for n, choice in enumerate(ask.choices)
+    ]
+    markup = keyboard(buttons)
+    assert markup is not None
+    return markup

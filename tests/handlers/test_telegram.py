@@ -1,0 +1,229 @@
+"""Telegram over real HTTP on loopback: a fake Bot API records what the bot sends; updates are
+POSTed to `/telegram/webhook` in the shapes of tests/payloads/telegram (Telegram's own)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.bootstrap import build
+from bot.config import Settings
+from bot.dispatch.linking import invite_member
+from bot.domain.leads import Stage
+from bot.handlers.http import create_app
+from tests.conftest import deliver_all
+from tests.e2e.serving import free_port
+from tests.factories import SRC, SYSTEM, apply, config, lead, partner
+from tests.handlers.fake_telegram import FakeTelegram, keyboard
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "telegram"
+SECRET = "s3cret-token"
+MANAGERS, ACME, BETA = -1001000000001, -1001000000002, -1001000000003
+updates = iter(range(20000, 30000))
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@pytest.fixture
+async def telegram_bot(database_url, clock):
+    fake = FakeTelegram()
+    await fake.start()
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        telegram_bot_token="123456:TEST",
+        telegram_api_url=f"{fake.url}/bot",
+        telegram_webhook_url="https://leads.example.com/telegram/webhook",
+        telegram_webhook_secret=SECRET,
+        _env_file=None,
+    )
+    services = build(settings, clock=clock)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
+    )
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+    acme = partner("acme", slack_channel=None, telegram_chat=ACME, priority=1)
+    acme["members"] = [{"name": "Bob", "telegram": 2002, "role": "partner_admin"}]
+    beta = partner("beta", slack_channel=None, telegram_chat=BETA, priority=2)
+    beta["members"] = [{"name": "Carla", "telegram": 3003, "role": "partner_rep"}]
+    doc = config([acme, beta])
+    doc["managers"] = {
+        "telegram_chat": MANAGERS,
+        "members": [{"name": "Ada Admin", "telegram": 1001}],
+    }
+    await apply(services, doc)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        yield fake, services, client
+    server.should_exit = True
+    await task
+    await services.close()
+    await fake.stop()
+
+
+async def send(client: httpx.AsyncClient, update: dict[str, Any], secret: str = SECRET) -> int:
+    update["update_id"] = next(updates)
+    response = await client.post(
+        "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+    )
+    return response.status_code
+
+
+def press(user: int, name: str, data: str, chat: int, message_id: int) -> dict[str, Any]:
+    update = copy.deepcopy(payload("callback_query.json"))
+    query = update["callback_query"]
+    query["from"] = {"id": user, "is_bot": False, "first_name": name}
+    query["message"]["chat"]["id"] = chat
+    query["message"]["message_id"] = message_id
+    query["id"] = f"q{next(updates)}"
+    query["data"] = data
+    return update
+
+
+def text(user: int, name: str, chat: int, words: str, reply_to: int | None = None) -> dict:
+    update = copy.deepcopy(payload("command_message.json"))
+    message = update["message"]
+    message["from"] = {"id": user, "is_bot": False, "first_name": name}
+    message["chat"]["id"] = chat
+    message["text"] = words
+    message["message_id"] = next(updates)
+    if words.startswith("/"):
+        message["entities"] = [
+            {"offset": 0, "length": len(words.split()[0]), "type": "bot_command"}
+        ]
+    else:
+        message.pop("entities", None)
+    if reply_to is not None:
+        message["reply_to_message"] = {
+            "message_id": reply_to,
+            "from": {"id": 123456, "is_bot": True, "first_name": "Leadbot"},
+            "chat": message["chat"],
+            "date": 1700000000,
+            "text": "question",
+        }
+    return update
+
+
+def alerts(fake: FakeTelegram) -> list[str]:
+    return [str(a.get("text")) for a in fake.called("answerCallbackQuery") if a.get("show_alert")]
+
+
+async def test_the_whole_conversation_in_telegram(telegram_bot):
+    fake, services, client = telegram_bot
+    stored, _, _ = await services.submit_lead(
+        lead("t-1", need="Wärmepumpe <b>sofort</b> & mehr"), actor=SYSTEM, source=SRC
+    )
+    await deliver_all(services)
+    (card,) = fake.sent_to(ACME)
+    assert "&lt;b&gt;sofort&lt;/b&gt; &amp; mehr" in card["text"]
+    acme_id = 500
+    buttons = keyboard(card)
+
+    # Bob declines: the reasons replace the buttons on the same message; his choice declines
+    assert await send(client, press(2002, "Bob", buttons["Decline"], ACME, acme_id)) == 200
+    reasons = keyboard(fake.called("editMessageReplyMarkup")[-1])
+    assert "not my area" in reasons
+    assert await send(client, press(2002, "Bob", reasons["not my area"], ACME, acme_id)) == 200
+    await deliver_all(services)
+    assert "Declined by Bob (not_my_area)" in fake.latest_text(ACME, acme_id)
+    (beta_card,) = fake.sent_to(BETA)
+    beta_id = 501
+
+    # a stranger and Bob cannot take Beta's card: an alert each, nothing changes
+    accept = keyboard(beta_card)["Accept"]
+    await send(client, press(9999, "Eve", accept, BETA, beta_id))
+    await send(client, press(2002, "Bob", accept, BETA, beta_id))
+    assert "not linked" in alerts(fake)[0] and "Not for you" in alerts(fake)[1]
+
+    # Carla accepts: the contact and the stage buttons
+    await send(client, press(3003, "Carla", accept, BETA, beta_id))
+    await deliver_all(services)
+    mine = [a for a in fake.called("editMessageText") if int(a["message_id"]) == beta_id][-1]
+    assert "Max Kunde" in mine["text"] and "Opportunity" in keyboard(mine)
+
+    # Opportunity and Won ask for an amount by reply; a bad one is refused, then fixed
+    for stage, answers in (("Opportunity", ["18000"]), ("Won", ["lots", "20 000"])):
+        stages = keyboard(
+            [a for a in fake.called("editMessageText") if int(a["message_id"]) == beta_id][-1]
+        )
+        await send(client, press(3003, "Carla", stages[stage], BETA, beta_id))
+        prompt = fake.sent_to(BETA)[-1]
+        assert prompt["reply_markup"]["force_reply"] is True
+        prompt_id = 500 + len(fake.called("sendMessage")) - 1
+        for answer in answers:
+            await send(client, text(3003, "Carla", BETA, answer, reply_to=prompt_id))
+        await deliver_all(services)
+    replies = [a["text"] for a in fake.sent_to(BETA)]
+    assert "'lots' is not an amount." in replies
+    async with services.uow() as uow:
+        final = await uow.leads.get(stored.id)
+    assert final.stage is Stage.WON and final.stage_value == 20000
+
+
+async def test_a_wrong_secret_gets_403_and_changes_nothing(telegram_bot):
+    fake, services, client = telegram_bot
+    _, _, (offer_id,) = await services.submit_lead(lead("t-2"), actor=SYSTEM, source=SRC)
+    update = press(2002, "Bob", f"o:{offer_id}:a", ACME, 500)
+    assert await send(client, update, secret="guess") == 403
+    assert (await client.post("/telegram/webhook", json=update)).status_code == 403
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status == "pending"
+    assert fake.called("answerCallbackQuery") == []
+
+
+async def test_funnel_in_the_managers_group_and_linking_by_deep_link(telegram_bot):
+    fake, services, client = telegram_bot
+    await services.submit_lead(lead("t-3"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    assert await send(client, text(1001, "Ada", MANAGERS, "/funnel all 30d")) == 200
+    answer = fake.sent_to(MANAGERS)[-1]
+    assert "Funnel: all partners" in answer["text"] and "<pre>" in answer["text"]
+    assert len(fake.called("sendPhoto")) == 1
+    code = await services.run(invite_member, name="Bob", partner_slug="acme")
+    start = copy.deepcopy(payload("start_deeplink.json"))
+    start["message"]["from"]["id"] = start["message"]["chat"]["id"] = 4004
+    start["message"]["text"] = f"/start {code}"
+    await send(client, start)
+    assert "you are Bob" in fake.sent_to(4004)[-1]["text"]
+
+
+async def test_a_blocked_bot_moves_the_lead_on(telegram_bot):
+    fake, services, _client = telegram_bot
+    fake.fail[str(ACME)] = payload("send_error_blocked.json")
+    _, _, (offer_id,) = await services.submit_lead(lead("t-4"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status == "undeliverable"
+    assert len(fake.sent_to(BETA)) == 1
+    assert "could not reach Acme" in fake.sent_to(MANAGERS)[-1]["text"]
+
+
+async def test_flood_control_is_honoured_and_nothing_is_sent_twice(telegram_bot, clock):
+    from datetime import timedelta
+
+    fake, services, _client = telegram_bot
+    fake.fail[str(ACME)] = payload("send_error_flood.json")  # "retry after 3"
+    _, _, (offer_id,) = await services.submit_lead(lead("t-5"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    assert len(fake.sent_to(ACME)) == 1  # one try, refused
+    del fake.fail[str(ACME)]
+    clock.advance(timedelta(seconds=2))
+    await deliver_all(services)
+    assert len(fake.sent_to(ACME)) == 1  # not before the 3 s are up
+    clock.advance(timedelta(seconds=2))
+    await deliver_all(services)
+    await deliver_all(services)
+    assert len(fake.sent_to(ACME)) == 2  # sent once more, and only once
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).delivered_at is not None
