@@ -90,15 +90,15 @@ class Services:
         self._tasks.clear()
 
     async def close(self) -> None:
-        await self.stop()
-        await self.sender.close()
-        for closer in self.closers:
-            await closer()
-        for messenger in self.messengers.values():
-            closing = getattr(messenger, "close", None)
-            if closing is not None:
-                await closing()
-        await self.engine.dispose()
+        """Stop, then release everything; one part failing does not keep the others open."""
+        steps: list[Callable[[], Awaitable[None]]] = [self.stop, self.sender.close, *self.closers]
+        steps += [m.close for m in self.messengers.values() if hasattr(m, "close")]
+        steps.append(self.engine.dispose)
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("closing %s failed", getattr(step, "__qualname__", step))
 
 
 def build(

@@ -31,7 +31,9 @@ def create_app(services: Services) -> FastAPI:
         async def telegram_updates(request: Request) -> Response:
             """Telegram's updates; only with the secret given to setWebhook (else 403)."""
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-            if telegram.secret is None or not hmac.compare_digest(given or "", telegram.secret):
+            if telegram.secret is None or not hmac.compare_digest(
+                (given or "").encode(), telegram.secret.encode()
+            ):
                 return JSONResponse({"detail": "wrong or missing secret token"}, status_code=403)
             await telegram.handle(await request.json())
             return Response(status_code=200)

@@ -37,7 +37,8 @@ NOT_LINKED = Outcome.refused(
 
 
 def _ints(parts: list[str]) -> list[int] | None:
-    return [int(p) for p in parts] if all(p.isascii() and p.isdigit() for p in parts) else None
+    ok = all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts)  # fits a bigint
+    return [int(p) for p in parts] if ok else None
 
 
 async def press(

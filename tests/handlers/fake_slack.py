@@ -50,9 +50,12 @@ class FakeSlack:
             await self._runner.cleanup()
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)  # some methods send their arguments there
         if request.content_type == "application/json":
-            return dict(await request.json())
-        return {k: v for k, v in (await request.post()).items()}
+            args.update(await request.json())
+        else:
+            args.update((await request.post()).items())
+        return args
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -71,6 +74,8 @@ class FakeSlack:
             )
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": args["channel"], "ts": args["ts"]})
+        if method == "conversations.open":
+            return web.json_response({"ok": True, "channel": {"id": f"D{args.get('users')}"}})
         if method == "views.open":
             return web.json_response({"ok": True, "view": {"id": "V0ASK"}})
         if method == "files.getUploadURLExternal":

@@ -226,6 +226,8 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
     answer = fake.responses[0]
     assert answer["response_type"] == "ephemeral" and "Funnel: Acme" in answer["text"]
     assert fake.called("upload")[0]["bytes"] > 10_000
+    # the chart goes to the person who asked, not to the channel: the answer is private
+    assert fake.called("files.completeUploadExternal")[0]["channel_id"] == "DU0BOB"
     fields.update(user_id="U0EVE", text="partners")
     await post(client, urllib.parse.urlencode(fields))
     async with asyncio.timeout(10):

@@ -227,3 +227,20 @@ async def test_flood_control_is_honoured_and_nothing_is_sent_twice(telegram_bot,
     assert len(fake.sent_to(ACME)) == 2  # sent once more, and only once
     async with services.uow() as uow:
         assert (await uow.offers.get(offer_id)).delivered_at is not None
+
+
+async def test_a_manager_asking_in_a_partners_group_is_sent_elsewhere(telegram_bot):
+    fake, _services, client = telegram_bot
+    await send(client, text(1001, "Ada", ACME, "/partners"))
+    assert "private chat or in the managers' group" in fake.sent_to(ACME)[-1]["text"]
+    await send(client, text(1001, "Ada", MANAGERS, "/partners"))
+    assert "Partners" in fake.sent_to(MANAGERS)[-1]["text"]
+
+
+def test_long_reports_are_cut_at_whole_rows_and_stay_valid_html():
+    from bot.handlers.telegram.render import LIMIT, report_text
+    from bot.messaging import Report
+
+    report = Report(title="Open", header=["lead", "what"], rows=[["L1", "a & b <c>" * 5]] * 400)
+    html = report_text(report)
+    assert len(html) <= LIMIT and html.endswith("</pre>") and html.count("&amp;") % 5 == 0

@@ -17,7 +17,7 @@ from bot.commands import CommandEngine
 from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Actor, Source
 from bot.handlers.presses import Ask, press
-from bot.handlers.slack.blocks import DECLINE_CALLBACK, ask_view, report_blocks
+from bot.handlers.slack.blocks import DECLINE_CALLBACK, ask_view, escape, report_blocks
 
 log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^leadbot:\d+$")
@@ -50,17 +50,24 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             await client.views_open(trigger_id=body["trigger_id"], view=view)
         elif not result.ok:
-            await respond(text=result.message, response_type="ephemeral", replace_original=False)
+            await respond(
+                text=escape(result.message), response_type="ephemeral", replace_original=False
+            )
 
     @app.view(DECLINE_CALLBACK)
     async def answered(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        actor = await find_actor(services, body["user"])
-        meta = json.loads(view.get("private_metadata") or "{}")
-        field = view["state"]["values"]["answer"]["answer"]
-        answer = (field.get("selected_option") or {}).get("value") or field.get("value") or ""
-        result = await press(
-            services, actor, str(meta.get("v", "")), source=Source.SLACK, answer=str(answer)
-        )
+        try:
+            actor = await find_actor(services, body["user"])
+            meta = json.loads(view.get("private_metadata") or "{}")
+            field = view["state"]["values"]["answer"]["answer"]
+            answer = (field.get("selected_option") or {}).get("value") or field.get("value") or ""
+            result = await press(
+                services, actor, str(meta.get("v", "")), source=Source.SLACK, answer=str(answer)
+            )
+        except Exception:
+            log.exception("a modal answer failed")
+            await ack(response_action="errors", errors={"answer": "Something went wrong; retry."})
+            return
         if isinstance(result, Ask) or not result.ok:
             message = result.message if not isinstance(result, Ask) else "Please answer."
             await ack(response_action="errors", errors={"answer": message[:150]})
@@ -77,9 +84,10 @@ def register(app: AsyncApp, services: Services) -> None:
         text, blocks = report_blocks(report)
         await respond(text=text, blocks=blocks, response_type="ephemeral")
         if report.image_png:
-            try:
+            try:  # to the person, not the channel: the answer itself is private too
+                opened = await client.conversations_open(users=user["id"])
                 await client.files_upload_v2(
-                    channel=body.get("channel_id"),
+                    channel=opened["channel"]["id"],
                     content=report.image_png,
                     filename="leadbot.png",
                     title=report.title[:200],

@@ -27,6 +27,12 @@ async def find_actor(services: Services, user_id: int) -> Actor | None:
         return await uow.members.find_actor(platform="telegram", external_id=str(user_id))
 
 
+async def _managers_chat(services: Services, chat_id: int) -> bool:
+    async with services.uow() as uow:
+        chats = await uow.partners.list_destinations(partner_id=None)
+    return any(d.platform == "telegram" and d.chat_id == str(chat_id) for d in chats)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     engine = CommandEngine(services, source=Source.TELEGRAM)
     # (chat, the bot's question message) -> (button value, who was asked)
@@ -41,7 +47,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
         answer = None
         if choice:
             asked = await press(services, actor, value, source=Source.TELEGRAM)
-            if isinstance(asked, Ask) and choice.isdigit() and int(choice) < len(asked.choices):
+            if (
+                isinstance(asked, Ask)
+                and choice.isascii()
+                and choice.isdigit()
+                and int(choice) < len(asked.choices)
+            ):
                 answer = asked.choices[int(choice)]
             elif not isinstance(asked, Ask):
                 await query.answer(asked.message, show_alert=True)
@@ -91,6 +102,15 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
         else:
             line = " ".join([verb, *words])
         actor = await find_actor(services, message.from_user.id)
+        if (
+            actor is not None
+            and actor.is_manager
+            and verb not in ("help", "start")
+            and message.chat.type != "private"
+            and not await _managers_chat(services, message.chat_id)
+        ):  # a group reply is public: a partner's group must not see the others' numbers
+            await message.reply_text("Ask me in a private chat or in the managers' group.")
+            return
         identity = ChatIdentity("telegram", str(message.from_user.id))
         report = await engine.run(actor, line, identity=identity)
         await message.reply_text(report_text(report), parse_mode=ParseMode.HTML)

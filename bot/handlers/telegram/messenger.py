@@ -8,11 +8,12 @@ from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.handlers.telegram.render import keyboard, notice_text, offer_text
 from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
 
+REFUSED = ("can't parse entities", "message to edit not found")  # retrying cannot help
 GONE = ("chat not found", "bot was kicked", "bot is not a member", "group chat was deactivated")
 
 
@@ -34,12 +35,17 @@ class TelegramMessenger:
             raise DeliveryError(
                 "telegram: flood control", permanent=False, retry_after=seconds
             ) from None
+        except ChatMigrated as exc:  # a group became a supergroup: its id changed
+            raise DeliveryError(
+                f"telegram: the group moved to chat {exc.new_chat_id}; update telegram_chat",
+                permanent=True,
+            ) from None
         except Forbidden as exc:  # blocked by the user, kicked from the group
             raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
         except BadRequest as exc:
             if "message is not modified" in exc.message:
                 return None  # the copy already shows this
-            gone = any(g in exc.message.lower() for g in GONE)
+            gone = any(g in exc.message.lower() for g in GONE + REFUSED)
             raise DeliveryError(f"telegram: {exc.message}", permanent=gone) from None
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc}", permanent=False) from None

@@ -12,7 +12,22 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.handlers.presses import Ask
 from bot.messaging import Button, CardState, Notice, OfferCard, Report
 
-CHOICE = "#"  # "<button value>#<n>": the n-th choice of the question the button asks
+CHOICE = "#"
+LIMIT = 4096  # Telegram's message length
+
+
+def _fit(lines: list[str]) -> str:
+    """Join finished HTML lines, dropping whole lines from the end to fit (never cutting a tag
+    or an entity in half, which Telegram would refuse)."""
+    while lines and len("\n".join(lines)) > LIMIT:
+        lines = lines[:-1]
+    return "\n".join(lines)
+
+
+def _mentions(ids: list[str]) -> str:
+    return " ".join(
+        f'<a href="tg://user?id={i}">&#8203;@</a>' for i in ids if i.isdigit()
+    )  # "<button value>#<n>": the n-th choice of the question the button asks
 
 
 def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
@@ -51,23 +66,30 @@ def offer_text(card: OfferCard) -> str:
                 lines.append(f"<b>{label}:</b> {escape(value)}")
     if card.stage:
         lines.append(f"Stage: <b>{escape(card.stage)}</b>")
-    return "\n".join(lines)[:4096]
+    if card.state is CardState.OPEN and card.mentions:
+        lines.append(_mentions(card.mentions))  # the reps' phones push
+    return _fit(lines)
 
 
 def notice_text(notice: Notice) -> str:
-    return "\n".join([f"<b>{escape(notice.title)}</b>", *map(escape, notice.lines)])[:4096]
+    lines = [f"<b>{escape(notice.title)}</b>", *map(escape, notice.lines)]
+    if notice.mentions:
+        lines.append(_mentions(notice.mentions))
+    return _fit(lines)
 
 
 def report_text(report: Report) -> str:
     rows = ([report.header] if report.header and any(report.header) else []) + report.rows
-    text = f"<b>{escape(report.title)}</b>"
-    if rows:
-        widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
-        table = "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows
-        )
-        text += f"\n<pre>{escape(table)}</pre>"
-    return text[:4096]
+    title = f"<b>{escape(report.title)}</b>"
+    if not rows:
+        return title
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        escape("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False))) for r in rows
+    ]
+    while lines and len(title) + sum(len(x) + 1 for x in lines) + 12 > LIMIT:
+        lines = lines[:-1]  # whole rows only
+    return title + "\n<pre>" + "\n".join(lines) + "</pre>"
 
 
 def choices_keyboard(ask: Ask) -> InlineKeyboardMarkup:
