@@ -41,6 +41,7 @@ class Services:
     metrics: Metrics
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

@@ -93,8 +93,14 @@ async def serve(settings: Settings) -> None:
                 "to the managers as undeliverable"
             )
         await services.start()
+        app = create_app(services)
+        for start in services.starters:  # adapters' start-up calls (Telegram's setWebhook...)
+            try:
+                await start()
+            except Exception:
+                log.exception("a chat adapter could not finish starting; it may not answer")
         config = uvicorn.Config(
-            create_app(services),
+            app,
             host=settings.leadbot_host,
             port=settings.leadbot_port,
             log_level="warning",

@@ -26,6 +26,7 @@ def create_app(services: Services) -> FastAPI:
 
         telegram = TelegramWebhook(services)
         services.closers.append(telegram.close)
+        services.starters.append(telegram.start)
 
         @app.post("/telegram/webhook", include_in_schema=False)
         async def telegram_updates(request: Request) -> Response:

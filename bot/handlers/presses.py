@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from bot.bootstrap import Services
 from bot.cards import STAGE_CODES
 from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
+from bot.dispatch.common import queue_card_edits
 from bot.dispatch.reassign import reassign_lead
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import Stage
-from bot.domain.offers import Outcome
+from bot.domain.offers import OfferStatus, Outcome
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,23 @@ async def _stage(
         value=amount,
         reason=answer if stage is Stage.LOST else None,
     )
+
+
+async def redraw(services: Services, value: str) -> None:
+    """Put a card back as it stands (after a question on it was left unanswered)."""
+    kind, _, rest = value.partition(":")
+    ids = _ints(rest.split(":")[:1])
+    if not ids or kind not in ("o", "l"):
+        return
+    async with services.uow() as uow:
+        if kind == "o":
+            offer_ids = [ids[0]]
+        else:
+            offer_ids = [
+                o.id
+                for o in await uow.offers.list_for_lead(ids[0])
+                if o.status is OfferStatus.ACCEPTED
+            ]
+        for offer_id in offer_ids:
+            await queue_card_edits(uow, services.ctx, offer_id)
+        await uow.commit()

@@ -244,3 +244,29 @@ def test_long_reports_are_cut_at_whole_rows_and_stay_valid_html():
     report = Report(title="Open", header=["lead", "what"], rows=[["L1", "a & b <c>" * 5]] * 400)
     html = report_text(report)
     assert len(html) <= LIMIT and html.endswith("</pre>") and html.count("&amp;") % 5 == 0
+
+
+async def test_back_puts_the_cards_own_buttons_back(telegram_bot):
+    fake, services, client = telegram_bot
+    await services.submit_lead(lead("t-6"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    (card,) = fake.sent_to(ACME)
+    await send(client, press(2002, "Bob", keyboard(card)["Decline"], ACME, 500))
+    reasons = keyboard(fake.called("editMessageReplyMarkup")[-1])
+    await send(client, press(2002, "Bob", reasons["« Back"], ACME, 500))
+    await deliver_all(services)
+    restored = [a for a in fake.called("editMessageText") if int(a["message_id"]) == 500][-1]
+    assert set(keyboard(restored)) == {"Accept", "Decline"}
+
+
+async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(telegram_bot):
+    fake, services, _client = telegram_bot
+    for start in services.starters:
+        await start()
+    (hook,) = fake.called("setWebhook")
+    assert hook["url"] == "https://leads.example.com/telegram/webhook"
+    assert hook["secret_token"] == SECRET
+    everyone, managers = fake.called("setMyCommands")
+    assert "scope" not in everyone or json.loads(str(everyone["scope"]))["type"] == "default"
+    assert json.loads(str(managers["scope"])) == {"type": "chat", "chat_id": MANAGERS}
+    assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))

@@ -16,8 +16,8 @@ from bot.bootstrap import Services
 from bot.commands import VERBS, CommandEngine
 from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Actor, Source
-from bot.handlers.presses import Ask, press
-from bot.handlers.telegram.render import CHOICE, choices_keyboard, report_text
+from bot.handlers.presses import Ask, press, redraw
+from bot.handlers.telegram.render import BACK, CHOICE, choices_keyboard, report_text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
             return
         value, _, choice = (query.data or "").partition(CHOICE)
         actor = await find_actor(services, query.from_user.id)
+        if choice == BACK:
+            await query.answer()
+            await redraw(services, value)  # the card gets its own buttons back
+            return
         answer = None
         if choice:
             asked = await press(services, actor, value, source=Source.TELEGRAM)

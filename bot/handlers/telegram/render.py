@@ -13,6 +13,7 @@ from bot.handlers.presses import Ask
 from bot.messaging import Button, CardState, Notice, OfferCard, Report
 
 CHOICE = "#"
+BACK = "back"  # the choice that puts the card's own buttons back
 LIMIT = 4096  # Telegram's message length
 
 
@@ -98,6 +99,7 @@ def choices_keyboard(ask: Ask) -> InlineKeyboardMarkup:
         Button(choice.replace("_", " "), f"{ask.value}{CHOICE}{n}")
         for n, choice in enumerate(ask.choices)
     ]
+    buttons.append(Button("« Back", f"{ask.value}{CHOICE}{BACK}"))
     markup = keyboard(buttons)
     assert markup is not None
     return markup
