@@ -83,6 +83,14 @@ class Report:
     image_png: bytes | None = None
     buttons: list[Button] = field(default_factory=list)
 
+    def aligned_lines(self) -> list[str]:
+        """The header and rows as plain text lines, columns padded to line up in monospace."""
+        rows = ([self.header] if self.header and any(self.header) else []) + self.rows
+        if not rows:
+            return []
+        widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
+        return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows]
+
 
 @dataclass(frozen=True)
 class Target:

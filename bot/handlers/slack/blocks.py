@@ -93,11 +93,11 @@ def notice_blocks(notice: Notice) -> tuple[str, list[Block]]:
 def report_blocks(report: Report) -> tuple[str, list[Block]]:
     """A command's answer: the title, then the table as monospaced text (readable on a phone)."""
     blocks = [_section(f"*{escape(report.title)}*")]
-    rows = ([report.header] if report.header and any(report.header) else []) + report.rows
-    if rows:
-        widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows]
-        blocks.append(_section("```" + escape("\n".join(lines))[:2900] + "```"))
+    lines = [escape(line) for line in report.aligned_lines()]
+    while lines and sum(len(x) + 1 for x in lines) > 2900:
+        lines = lines[:-1]  # whole rows only: never half an entity
+    if lines:
+        blocks.append(_section("```" + "\n".join(lines) + "```"))
     if report.buttons:
         blocks.append(_buttons(report.buttons))
     return escape(report.title), blocks

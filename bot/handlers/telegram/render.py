@@ -80,14 +80,10 @@ def notice_text(notice: Notice) -> str:
 
 
 def report_text(report: Report) -> str:
-    rows = ([report.header] if report.header and any(report.header) else []) + report.rows
     title = f"<b>{escape(report.title)}</b>"
-    if not rows:
+    lines = [escape(line) for line in report.aligned_lines()]
+    if not lines:
         return title
-    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        escape("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False))) for r in rows
-    ]
     while lines and len(title) + sum(len(x) + 1 for x in lines) + 12 > LIMIT:
         lines = lines[:-1]  # whole rows only
     return title + "\n<pre>" + "\n".join(lines) + "</pre>"
