@@ -24,7 +24,14 @@ from bot.domain.offers import Outcome
 from bot.domain.periods import PERIOD_HELP, Period, parse_period
 from bot.messaging import Report
 from bot.reports.charts import comparison_chart, funnel_chart
-from bot.reports.funnel import Funnel, funnel, reasons
+from bot.reports.funnel import Funnel, funnel
+from bot.reports.funnel_view import (
+    by_source_report,
+    minutes,
+    overall_report,
+    partner_report,
+    pct,
+)
 from bot.reports.overview import standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 
@@ -67,16 +74,6 @@ VERBS: dict[str, Verb] = {
 
 def _text(title: str, *lines: str) -> Report:
     return Report(title=title, rows=[[line] for line in lines])
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 class CommandEngine:
@@ -217,106 +214,26 @@ class CommandEngine:
                 found = await funnel(uow, period, partner=target)
         # charts are drawn off the event loop, after the transaction has ended
         if by_source:
-            return self._by_source(rows, period)
+            return by_source_report(rows, period)
         if target == "all":
             chart = (
                 await asyncio.to_thread(comparison_chart, everyone, period=period.label)
                 if everyone
                 else None
             )
-            return self._overall(total, everyone, period, chart)
+            return overall_report(total, everyone, period, chart)
         if not found:
             known = await self._known(target)
             if not known:
                 return _text(f"There is no partner '{target}'")
             found = [Funnel(key=target, name=known)]
         chart = await asyncio.to_thread(funnel_chart, found[0], period=period.label)
-        return self._one(found[0], period, chart)
+        return partner_report(found[0], period, chart)
 
     async def _known(self, slug: str) -> str | None:
         async with self.services.uow() as uow:
             found = await uow.partners.get_by_slug(slug)
         return found[1] if found else None
-
-    def _one(self, f: Funnel, period: Period, chart: bytes) -> Report:
-        rows = [
-            ["offered", str(f.offered)],
-            ["accepted", f"{f.accepted} ({_pct(f.acceptance_rate)})"],
-            ["declined", f"{f.declined} ({reasons(f.declined_by)})"],
-            ["expired", str(f.expired)],
-            ["undeliverable", str(f.undeliverable)],
-            ["time to accept", f"median {_minutes(f.accept_p50)}, p90 {_minutes(f.accept_p90)}"],
-            [
-                "time to first contact",
-                f"median {_minutes(f.contact_p50)}, p90 {_minutes(f.contact_p90)}",
-            ],
-            ["contacted / qualified", f"{f.contacted} / {f.qualified}"],
-            ["opportunity", str(f.opportunity)],
-            ["won", f"{f.won} ({_pct(f.win_rate)} of decided), {f.revenue:,.0f} revenue"],
-            ["lost", f"{f.lost} ({reasons(f.lost_by)})"],
-            ["open / stale", f"{f.open} / {f.stale}"],
-        ]
-        if f.assigned:
-            rows.insert(1, ["assigned by managers", str(f.assigned)])
-        return Report(
-            title=f"Funnel: {f.name}, {period.label}",
-            header=["", ""],
-            rows=rows,
-            image_png=chart,
-        )
-
-    def _overall(
-        self, total: Funnel, everyone: list[Funnel], period: Period, chart: bytes | None
-    ) -> Report:
-        rows = [
-            [
-                f.key,
-                str(f.offered),
-                _pct(f.acceptance_rate),
-                _minutes(f.accept_p50),
-                str(f.contacted),
-                str(f.won),
-                f"{f.revenue:,.0f}",
-            ]
-            for f in everyone
-        ]
-        rows.append(
-            [
-                "all",
-                str(total.offered),
-                _pct(total.acceptance_rate),
-                _minutes(total.accept_p50),
-                str(total.contacted),
-                str(total.won),
-                f"{total.revenue:,.0f}",
-            ]
-        )
-        return Report(
-            title=f"Funnel: all partners, {period.label} ({total.leads} leads, "
-            f"{total.unassigned} unassigned)",
-            header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
-            rows=rows,
-            image_png=chart,
-        )
-
-    def _by_source(self, rows: list[Funnel], period: Period) -> Report:
-        return Report(
-            title=f"Funnel by source, {period.label}",
-            header=["source", "leads", "accept", "won", "revenue", "cost", "ROI"],
-            rows=[
-                [
-                    f.key,
-                    str(f.leads),
-                    _pct(f.acceptance_rate),
-                    str(f.won),
-                    f"{f.revenue:,.0f}",
-                    "-" if f.cost is None else f"{f.cost:,.0f}",
-                    _pct(f.roi),
-                ]
-                for f in rows
-            ]
-            or [["(no leads)", "", "", "", "", "", ""]],
-        )
 
     async def _open(self, actor: Actor, args: list[str]) -> Report:
         if args:
@@ -330,7 +247,7 @@ class CommandEngine:
             title=f"Open: {len(items)}" + (" (oldest 30)" if len(items) >= 30 else ""),
             header=["lead", "waiting", "what", "where"],
             rows=[
-                [w.lead, _minutes((now - w.since).total_seconds()), w.what, w.postcode]
+                [w.lead, minutes((now - w.since).total_seconds()), w.what, w.postcode]
                 for w in items
             ]
             or [["nothing waiting", "", "", ""]],
@@ -351,8 +268,8 @@ class CommandEngine:
                     s.slug,
                     s.status,
                     f"{s.open_leads}/{s.capacity}",
-                    _pct(rows[s.slug].acceptance_rate) if s.slug in rows else "-",
-                    _minutes(rows[s.slug].accept_p50) if s.slug in rows else "-",
+                    pct(rows[s.slug].acceptance_rate) if s.slug in rows else "-",
+                    minutes(rows[s.slug].accept_p50) if s.slug in rows else "-",
                 ]
                 for s in stand
             ],

@@ -1,0 +1,89 @@
+"""The funnel as command answers: neutral `Report`s that every chat adapter and the CLI render."""
+
+from __future__ import annotations
+
+from bot.domain.periods import Period
+from bot.messaging import Report
+from bot.reports.funnel import Funnel, reasons
+
+
+def minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def partner_report(f: Funnel, period: Period, chart: bytes) -> Report:
+    """One partner (or everything) in detail, with its funnel chart."""
+    rows = [
+        ["offered", str(f.offered)],
+        ["accepted", f"{f.accepted} ({pct(f.acceptance_rate)})"],
+        ["declined", f"{f.declined} ({reasons(f.declined_by)})"],
+        ["expired", str(f.expired)],
+        ["undeliverable", str(f.undeliverable)],
+        ["time to accept", f"median {minutes(f.accept_p50)}, p90 {minutes(f.accept_p90)}"],
+        [
+            "time to first contact",
+            f"median {minutes(f.contact_p50)}, p90 {minutes(f.contact_p90)}",
+        ],
+        ["contacted / qualified", f"{f.contacted} / {f.qualified}"],
+        ["opportunity", str(f.opportunity)],
+        ["won", f"{f.won} ({pct(f.win_rate)} of decided), {f.revenue:,.0f} revenue"],
+        ["lost", f"{f.lost} ({reasons(f.lost_by)})"],
+        ["open / stale", f"{f.open} / {f.stale}"],
+    ]
+    if f.assigned:
+        rows.insert(1, ["assigned by managers", str(f.assigned)])
+    return Report(
+        title=f"Funnel: {f.name}, {period.label}", header=["", ""], rows=rows, image_png=chart
+    )
+
+
+def _summary(key: str, f: Funnel) -> list[str]:
+    return [
+        key,
+        str(f.offered),
+        pct(f.acceptance_rate),
+        minutes(f.accept_p50),
+        str(f.contacted),
+        str(f.won),
+        f"{f.revenue:,.0f}",
+    ]
+
+
+def overall_report(
+    total: Funnel, everyone: list[Funnel], period: Period, chart: bytes | None
+) -> Report:
+    """A line per partner, then everything, with the comparison chart."""
+    return Report(
+        title=f"Funnel: all partners, {period.label} ({total.leads} leads, "
+        f"{total.unassigned} unassigned)",
+        header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
+        rows=[_summary(f.key, f) for f in everyone] + [_summary("all", total)],
+        image_png=chart,
+    )
+
+
+def by_source_report(rows: list[Funnel], period: Period) -> Report:
+    """A line per lead source, with cost and ROI where leadbot.yaml gives a cost."""
+    return Report(
+        title=f"Funnel by source, {period.label}",
+        header=["source", "leads", "accept", "won", "revenue", "cost", "ROI"],
+        rows=[
+            [
+                f.key,
+                str(f.leads),
+                pct(f.acceptance_rate),
+                str(f.won),
+                f"{f.revenue:,.0f}",
+                "-" if f.cost is None else f"{f.cost:,.0f}",
+                pct(f.roi),
+            ]
+            for f in rows
+        ]
+        or [["(no leads)", "", "", "", "", "", ""]],
+    )
