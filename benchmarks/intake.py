@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from aiohttp import web
 from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,7 +35,7 @@ from bot.handlers.slack import SlackMessenger
 from bot.policy_file import validate_document
 from bot.server import settle_memory
 from bot.store.migrate import migrate
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_aiohttp, serve_app
 
 CONFIG = {
     "policy": {"offer_timeout": "30m"},
@@ -78,11 +77,7 @@ class Sink:
         app = web.Application()
         app.router.add_post("/", arrive)
         app.router.add_post("/api/chat.postMessage", post_message)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}/"
+        self.url, self._runner = await serve_aiohttp(app)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -92,14 +87,6 @@ class Sink:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
-
-
-async def serve(app: Any, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    return server
 
 
 async def paced(count: int, rate: float, one: Any) -> list[float]:
@@ -139,7 +126,7 @@ async def leadbot_run(
         return await paced(count, rate, one)
 
 
-async def bare_run(url: str, sink: Sink, port: int, count: int, rate: float) -> list[float]:
+async def bare_run(url: str, sink: Sink, count: int, rate: float) -> list[float]:
     """HTTP in -> one DB commit -> HTTP out, timed until the loopback server has the request."""
     arrived = sink.seen
     services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
@@ -157,10 +144,10 @@ async def bare_run(url: str, sink: Sink, port: int, count: int, rate: float) -> 
                 )
             )
             await uow.commit()
-        await out.post(sink.url, json={"id": payload["id"]})
+        await out.post(f"{sink.url}/", json={"id": payload["id"]})
         return {"ok": "yes"}
 
-    server = await serve(bare, port)
+    port, stop = await serve_app(bare)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
 
@@ -175,7 +162,7 @@ async def bare_run(url: str, sink: Sink, port: int, count: int, rate: float) -> 
 
             return await paced(count, rate, one)
     finally:
-        server.should_exit = True
+        await stop()
         await out.aclose()
         await services.close()
 
@@ -257,14 +244,13 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         key = await uow.apikeys.create(f"bench-{time.time()}", now=services.ctx.now())
         await uow.commit()
     await services.start()
-    port = free_port()
     app = create_app(services)
     settle_memory()  # as `leadbot serve` does once started
-    server = await serve(app, port)
+    port, stop = await serve_app(app)
     count = int(args.rate * args.seconds)
     try:
         leadbot = await leadbot_run(services, sink, key, port, count, args.rate)
-        bare = await bare_run(url, sink, free_port(), count, args.rate)
+        bare = await bare_run(url, sink, count, args.rate)
         result: dict[str, Any] = {
             "benchmark": "B2 speed to lead",
             "database": url.split("+")[0],
@@ -291,7 +277,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
             )
         return result
     finally:
-        server.should_exit = True
+        await stop()
         await services.close()
         await sink.stop()
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store.tables import lead_contacts, leads
-from tests.e2e.serving import free_port, start_serve
+from tests.e2e.serving import serve_aiohttp, start_serve
 
 CHROMIUM = os.environ.get("LEADBOT_CHROMIUM") or shutil.which("chromium") or ""
 if not CHROMIUM:
@@ -65,12 +65,9 @@ async def website() -> AsyncIterator[tuple[str, dict[str, str]]]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url, runner = await serve_aiohttp(app)
     try:
-        yield f"http://127.0.0.1:{port}", pages
+        yield url, pages
     finally:
         await runner.cleanup()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_aiohttp
 
 
 @dataclass
@@ -39,11 +39,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_post("/upload", self._upload)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url, self._runner = await serve_aiohttp(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_aiohttp
 
 BOT = {"id": 123456, "is_bot": True, "first_name": "Leadbot", "username": "leadbot_bot"}
 
@@ -25,11 +25,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url, self._runner = await serve_aiohttp(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -3,10 +3,7 @@ one funnel reports both."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-import uvicorn
 
 from bot.bootstrap import build
 from bot.config import Settings
@@ -15,7 +12,7 @@ from bot.domain.periods import parse_period
 from bot.handlers.http import create_app
 from bot.reports.funnel import funnel
 from tests.conftest import deliver_all
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers import test_slack as sl
 from tests.handlers import test_telegram as tg
@@ -38,15 +35,8 @@ async def test_declined_in_slack_accepted_in_telegram_one_funnel(database_url, c
         _env_file=None,
     )
     services = build(settings, clock=clock)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
-    )
-    task = asyncio.create_task(server.serve())
+    port, stop = await serve_app(create_app(services))
     try:
-        async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
-                await asyncio.sleep(0.01)
         acme = partner("acme", slack_channel="C0ACME", priority=1)
         acme["members"] = [{"name": "Bob", "slack": "U0BOB", "role": "partner_admin"}]
         beta = partner("beta", slack_channel=None, telegram_chat=tg.BETA, priority=2)
@@ -72,8 +62,7 @@ async def test_declined_in_slack_accepted_in_telegram_one_funnel(database_url, c
         assert (rows["acme"].declined, rows["acme"].declined_by) == (1, {"no_capacity": 1})
         assert (rows["beta"].offered, rows["beta"].accepted) == (1, 1)
     finally:
-        server.should_exit = True
-        await task
+        await stop()
         await services.close()
         await slack.stop()
         await telegram.stop()

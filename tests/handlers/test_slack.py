@@ -12,14 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.bootstrap import build
 from bot.config import Settings
 from bot.domain.leads import DispatchStatus, Stage
 from bot.handlers.http import create_app
 from tests.conftest import deliver_all
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers.fake_slack import FakeSlack, blocks_text, buttons, form, sign
 
@@ -43,14 +42,7 @@ async def slack_bot(database_url, clock):
         _env_file=None,
     )
     services = build(settings, clock=clock)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
-    )
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.01)
+    port, stop = await serve_app(create_app(services))
     acme = partner("acme", slack_channel="C0ACME", priority=1)
     acme["members"] = [{"name": "Bob", "slack": "U0BOB", "role": "partner_admin"}]
     beta = partner("beta", slack_channel="C0BETA", priority=2)
@@ -58,8 +50,7 @@ async def slack_bot(database_url, clock):
     await apply(services, config([acme, beta]))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         yield fake, services, client
-    server.should_exit = True
-    await task
+    await stop()
     await services.close()
     await fake.stop()
 

@@ -3,7 +3,6 @@ POSTed to `/telegram/webhook` in the shapes of tests/payloads/telegram (Telegram
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.bootstrap import build
 from bot.config import Settings
@@ -19,7 +17,7 @@ from bot.dispatch.linking import invite_member
 from bot.domain.leads import Stage
 from bot.handlers.http import create_app
 from tests.conftest import deliver_all
-from tests.e2e.serving import free_port
+from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers.fake_telegram import FakeTelegram, keyboard
 
@@ -46,14 +44,7 @@ async def telegram_bot(database_url, clock):
         _env_file=None,
     )
     services = build(settings, clock=clock)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="error")
-    )
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.01)
+    port, stop = await serve_app(create_app(services))
     acme = partner("acme", slack_channel=None, telegram_chat=ACME, priority=1)
     acme["members"] = [{"name": "Bob", "telegram": 2002, "role": "partner_admin"}]
     beta = partner("beta", slack_channel=None, telegram_chat=BETA, priority=2)
@@ -66,8 +57,7 @@ async def telegram_bot(database_url, clock):
     await apply(services, doc)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         yield fake, services, client
-    server.should_exit = True
-    await task
+    await stop()
     await services.close()
     await fake.stop()
 
