@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from bot.bootstrap import Services
 from bot.cards import STAGE_CODES
 from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
-from bot.dispatch.common import queue_card_edits
 from bot.dispatch.reassign import reassign_lead
+from bot.dispatch.redraw import redraw_cards
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import Stage
-from bot.domain.offers import OfferStatus, Outcome
+from bot.domain.offers import Outcome
 
 
 @dataclass(frozen=True)
@@ -135,20 +135,10 @@ async def _stage(
 
 
 async def redraw(services: Services, value: str) -> None:
-    """Put a card back as it stands (after a question on it was left unanswered)."""
+    """Put the card a button belongs to back as it stands."""
     kind, _, rest = value.partition(":")
     ids = _ints(rest.split(":")[:1])
-    if not ids or kind not in ("o", "l"):
-        return
-    async with services.uow() as uow:
-        if kind == "o":
-            offer_ids = [ids[0]]
-        else:
-            offer_ids = [
-                o.id
-                for o in await uow.offers.list_for_lead(ids[0])
-                if o.status is OfferStatus.ACCEPTED
-            ]
-        for offer_id in offer_ids:
-            await queue_card_edits(uow, services.ctx, offer_id)
-        await uow.commit()
+    if ids and kind == "o":
+        await services.run(redraw_cards, offer_id=ids[0])
+    elif ids and kind == "l":
+        await services.run(redraw_cards, lead_id=ids[0])
