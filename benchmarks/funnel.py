@@ -2,8 +2,10 @@
 
 Fills the database in SQL (a recursive CTE on SQLite, generate_series on PostgreSQL): N leads
 over 120 days, one offer each (70% accepted, 20% declined, 10% expired), one event each, and
-stages for the accepted ones. Then times, best of 3 rounds: the funnel queries of
-`funnel all 90d` (everything, and per partner), and `SELECT count(*)` of the period's leads.
+stages for the accepted ones. Then times, best of 3 rounds: `funnel all 90d` as the command
+runs it (refresh the rollup, then everything and per partner), next to `SELECT count(*)` of the
+period's leads. Also printed: the same funnel read live before the rollup existed, the first
+build of the rollup, and a refresh after 1,000 leads changed.
 
     python -m benchmarks.funnel [--leads 1000000] [--database-url URL]
 """
@@ -15,7 +17,7 @@ import asyncio
 import json
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from bot.bootstrap import build
 from bot.config import Settings
 from bot.domain.periods import parse_period
 from bot.policy_file import validate_document
-from bot.reports.funnel import funnel
+from bot.reports import rollup
+from bot.reports.funnel import funnel, funnel_all
 from bot.store.migrate import migrate
 from bot.store.tables import leads, offers
 
@@ -124,15 +127,39 @@ async def main_async(url: str, count: int) -> dict[str, Any]:
             else:
                 await conn.execute(text("ANALYZE"))
         filled = time.perf_counter() - started
-        period = parse_period("90d", now=NOW)
+        asked = NOW + timedelta(hours=10, minutes=42)  # partial days at both ends, read live
+        period = parse_period("90d", now=asked)
         in_period = and_(leads.c.received_at >= period.start, leads.c.received_at < period.end)
 
-        async def the_funnel() -> int:
+        async def refresh() -> int:
             async with services.uow() as uow:
-                (total,) = await funnel(uow, period, by="all")
-                rows = await funnel(uow, period, by="partner")
+                days = await rollup.refresh(uow, now=asked)
+                await uow.commit()
+            return days
+
+        async def the_funnel() -> int:
+            """What `funnel all 90d` does: fold changed days in, then the two reads."""
+            await refresh()
+            async with services.uow() as uow:
+                rows, total = await funnel_all(uow, period)
             assert len(rows) == PARTNERS
             return total.leads
+
+        async def live_funnel() -> tuple[int, float | None]:
+            async with services.uow() as uow:
+                (total,) = await funnel(uow, period, by="all")
+            return total.leads, total.accept_p50
+
+        # the same answer from the leads and offers alone, before the rollup exists
+        t0 = time.perf_counter()
+        live_answer = await live_funnel()
+        live_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        built_days = await refresh()
+        build_s = time.perf_counter() - t0
+        async with services.uow() as uow:
+            (total,) = await funnel(uow, period, by="all")
+        assert (total.leads, total.accept_p50) == live_answer, (total, live_answer)
 
         async def the_count() -> int:
             async with services.uow() as uow:
@@ -161,12 +188,30 @@ async def main_async(url: str, count: int) -> dict[str, Any]:
             timings[name] = best
         assert answers["funnel"] == answers["count"] == answers["join_count"], answers
         ratio = timings["funnel"] / timings["count"]
+
+        # a day of work later: 1,000 leads of the last three days change stage
+        async with services.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO lead_events (lead_id, at, kind, actor, source, data) "
+                    "SELECT id, received_at, 'stage_changed', 'bench', 'api', '{}' FROM leads "
+                    "ORDER BY received_at DESC LIMIT 1000"
+                )
+            )
+        t0 = time.perf_counter()
+        changed_days = await refresh()
+        refresh_s = time.perf_counter() - t0
         return {
             "benchmark": "B5 funnel all 90d",
             "database": dialect,
             "leads": count,
             "leads_in_period": answers["count"],
             "fill_s": round(filled, 1),
+            "live_funnel_all_s": round(live_s, 2),
+            "rollup_build_s": round(build_s, 2),
+            "rollup_days": built_days,
+            "refresh_after_1000_changes_ms": round(refresh_s * 1000, 1),
+            "days_refreshed": changed_days,
             "funnel_ms": round(timings["funnel"] * 1000, 1),
             "baseline_count_ms": round(timings["count"] * 1000, 1),
             "ratio": round(ratio, 2),

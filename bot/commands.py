@@ -23,8 +23,9 @@ from bot.domain.errors import InvalidInput, LeadbotError
 from bot.domain.offers import Outcome
 from bot.domain.periods import PERIOD_HELP, Period, parse_period
 from bot.messaging import Report
+from bot.reports import rollup
 from bot.reports.charts import comparison_chart, funnel_chart
-from bot.reports.funnel import Funnel, funnel
+from bot.reports.funnel import Funnel, funnel, funnel_all
 from bot.reports.funnel_view import (
     by_source_report,
     minutes,
@@ -192,6 +193,7 @@ class CommandEngine:
                 return _text("Not for you", "Partners see their own funnel only.")
             target = own
         target = target or "all"
+        await self._refresh_rollup()
         async with self.services.uow() as uow:
             version, _policy = await self.services.ctx.policies.current(uow)
             config = await self.services.ctx.policies.config(uow, version)
@@ -205,10 +207,7 @@ class CommandEngine:
                     costs=costs,
                 )
             elif target == "all":
-                everyone = await funnel(uow, period, by="partner")
-                (total,) = await funnel(uow, period, by="all", costs=costs) or [
-                    Funnel(key="all", name="All partners")
-                ]
+                everyone, total = await funnel_all(uow, period, costs=costs)
                 total.name = "All partners"
             else:
                 found = await funnel(uow, period, partner=target)
@@ -229,6 +228,16 @@ class CommandEngine:
             found = [Funnel(key=target, name=known)]
         chart = await asyncio.to_thread(funnel_chart, found[0], period=period.label)
         return partner_report(found[0], period, chart)
+
+    async def _refresh_rollup(self) -> None:
+        """Fold the days changed since the last report into the rollup, so this report reads
+        them from there. Should it fail, the report still reads them live: same numbers."""
+        try:
+            async with self.services.uow() as uow:
+                await rollup.refresh(uow, now=self._now())
+                await uow.commit()
+        except Exception:
+            log.exception("funnel rollup refresh failed; reading the changed days live")
 
     async def _known(self, slug: str) -> str | None:
         async with self.services.uow() as uow:
@@ -257,6 +266,7 @@ class CommandEngine:
         if args:
             raise Usage("'partners' takes no arguments")
         period = parse_period("30d", now=self._now())
+        await self._refresh_rollup()
         async with self.services.uow() as uow:
             stand = await standings(uow, now=self._now())
             rows = {f.key: f for f in await funnel(uow, period)}

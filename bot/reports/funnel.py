@@ -1,6 +1,7 @@
 """The funnel: what happened to the leads received in a period, per partner, per source or
-overall. Computed in the database with aggregate queries (percentiles with window functions),
-never by loading leads into Python.
+overall. Summed in the database: whole days from the daily rollup (bot/reports/rollup.py),
+the rest live from leads and offers (bot/reports/funnel_sql.py); never by loading leads into
+Python. Percentiles are picked here from the summed histograms.
 
 Definitions (the `help` of the `funnel` command says the same):
 - the cohort is the leads *received* in the period; everything that happened to them counts,
@@ -10,7 +11,8 @@ Definitions (the `help` of the `funnel` command says the same):
 - acceptance rate = accepted / (accepted + declined + expired): of the offers that reached the
   partner and ran their course;
 - time to accept = card delivered -> accepted; time to first contact = lead received -> first
-  marked contacted (or any later step). Percentiles are nearest-rank;
+  marked contacted (or any later step). Percentiles are nearest-rank, over times kept at the
+  precision they are shown at (funnel_sql.bucket);
 - contacted/qualified/opportunity count leads that reached the step (a jump passes the steps
   between); win rate = won / (won + lost); open = accepted and not closed; stale = open leads
   the stale check has nudged and that have not moved since.
@@ -18,20 +20,27 @@ Definitions (the `help` of the `funnel` command says the same):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
-from sqlalchemy.sql import Select, Subquery
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.sql import Subquery
 
-from bot.domain.leads import DispatchStatus, Stage
-from bot.domain.offers import OfferMode, OfferStatus
 from bot.domain.periods import Period
-from bot.store.tables import leads, offers
+from bot.reports import funnel_sql, rollup
+from bot.reports.funnel_sql import COUNTS, NO_PARTNER, Span
+from bot.store.tables import leads
 from bot.store.uow import UnitOfWork
 
 Grouping = Literal["partner", "source", "all"]
 ALL = "all"
+_INSTANT = timedelta(microseconds=1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass
@@ -85,59 +94,21 @@ class Funnel:
         return (self.revenue - self.cost) / self.cost if self.cost else None
 
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _cohort(period: Period) -> ColumnElement[bool]:
-    return and_(leads.c.received_at >= period.start, leads.c.received_at < period.end)
-
-
-def _offer_key(by: Grouping) -> ColumnElement[Any]:
-    if by == "partner":
-        return offers.c.partner_id
-    return leads.c.source if by == "source" else literal_column(f"'{ALL}'")
-
-
-def _lead_key(by: Grouping) -> ColumnElement[Any]:
-    if by == "partner":
-        return leads.c.partner_id
-    return leads.c.source if by == "source" else literal_column(f"'{ALL}'")
-
-
-def _percentiles(
-    values: Subquery, dialect: str, *, quantiles: tuple[int, ...] = (50, 90)
-) -> Select[Any]:
-    """(key, p50, p90) over `values` (columns: key, value), nearest-rank, in the database.
-
-    PostgreSQL's percentile_disc is nearest-rank and sorts once per group; SQLite has no
-    percentile function, so rows are ranked with window functions and the rank picked.
-    """
-    if dialect == "postgresql":
-        return select(
-            values.c.key,
-            *(
-                func.percentile_disc(q / 100).within_group(values.c.value).label(f"p{q}")
-                for q in quantiles
-            ),
-        ).group_by(values.c.key)
-    ranked = select(
-        values.c.key,
-        values.c.value,
-        func.row_number().over(partition_by=values.c.key, order_by=values.c.value).label("rn"),
-        func.count().over(partition_by=values.c.key).label("n"),
-    ).subquery()
-    picks = [
-        func.max(case((ranked.c.rn == (ranked.c.n * q + 99) // 100, ranked.c.value))).label(f"p{q}")
-        for q in quantiles
-    ]
-    return select(ranked.c.key, *picks).group_by(ranked.c.key)
+def _parts(period: Period, stale: list[date]) -> tuple[list[tuple[date, date]], list[Span]]:
+    """The whole UTC days of `period` the rollup holds as they are, and the spans read live:
+    the hours at its edges (`7d` asked at 10:42 starts at 10:42 seven days ago and ends now)
+    and the days changed since the rollup was last refreshed."""
+    first = (period.start + timedelta(days=1) - _INSTANT).date()  # midnight on or after start
+    end = period.end.date()  # midnight on or before end
+    if first >= end:
+        return [], [(period.start, period.end)]
+    changed = sorted({d for d in stale if first <= d < end})
+    every_day = (first + timedelta(days=i) for i in range((end - first).days))
+    whole = rollup.spans(d for d in every_day if d not in set(changed))
+    edges = [(period.start, _midnight(first)), (_midnight(end), period.end)]
+    live = [(a, b) for a, b in edges if a < b]
+    live += [(_midnight(a), _midnight(b)) for a, b in rollup.spans(changed)]
+    return whole, live
 
 
 async def funnel(
@@ -152,134 +123,179 @@ async def funnel(
 
     `partner` (a slug) narrows everything to that partner's offers and leads.
     `costs`: cost per lead by source, for cost and ROI figures.
+    Whole days come from the rollup and days changed since it was refreshed are read live: the
+    answer is the same either way; `rollup.refresh` (the command engine runs it) makes it fast.
+    By source, rows carry no time percentiles (the rollup keeps times per partner).
     """
-    dialect = uow.dialect
     only: int | None = None
     if partner is not None:
         found = await uow.partners.get_by_slug(partner)
         if found is None:
             return []
         only = found[0]
-    cohort = _cohort(period)
-    okey, lkey = _offer_key(by).label("key"), _lead_key(by).label("key")
-    offer_scope = [cohort] + ([offers.c.partner_id == only] if only is not None else [])
-    lead_scope = [cohort] + ([leads.c.partner_id == only] if only is not None else [])
-    routed = offers.c.mode != OfferMode.MANUAL
-    joined = offers.join(leads, leads.c.id == offers.c.lead_id)
+    if by == "source":
+        rows = await _collect(uow, period, by="source", only=only)
+        if costs:
+            for f in rows.values():
+                if f.key in costs:
+                    f.cost = costs[f.key] * f.leads
+        return _ordered(rows.values())
+    rows = await _collect(uow, period, by="partner", only=only)
+    if by == ALL:
+        return [await _total(uow, period, rows, costs)] if rows else []
+    return await _partners(uow, rows)
 
-    def grouped(key: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-        return [] if by == ALL else [key]  # PostgreSQL refuses GROUP BY a constant
 
-    rows: dict[Any, Funnel] = {}
+async def funnel_all(
+    uow: UnitOfWork, period: Period, *, costs: dict[str, float] | None = None
+) -> tuple[list[Funnel], Funnel]:
+    """A row per partner and the total of everything, from one pass over the data."""
+    rows = await _collect(uow, period, by="partner", only=None)
+    total = await _total(uow, period, rows, costs)
+    return await _partners(uow, rows), total
 
-    def row(key: Any) -> Funnel:
+
+async def _partners(uow: UnitOfWork, rows: dict[Any, _Row]) -> list[Funnel]:
+    names = await uow.partners.list_names()
+    found = []
+    for pid, r in rows.items():
+        if pid == NO_PARTNER:
+            continue
+        r.key, r.name = names.get(pid, (str(pid), f"partner #{pid}"))
+        found.append(r.done())
+    return _ordered(found)
+
+
+async def _total(
+    uow: UnitOfWork, period: Period, rows: dict[Any, _Row], costs: dict[str, float] | None
+) -> Funnel:
+    total = _Row(key=ALL, name=ALL)
+    for r in rows.values():
+        total.add(r)
+    if costs:
+        total.cost = sum(await _costs_by_source(uow, period, costs))
+    return total.done()
+
+
+def _ordered(rows: Iterable[Funnel]) -> list[Funnel]:
+    return sorted(rows, key=lambda f: (-f.offered - f.leads, f.key))
+
+
+@dataclass
+class _Row(Funnel):
+    """A funnel row being summed up, with its time histograms."""
+
+    times: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def add(self, other: Funnel) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.revenue += other.revenue
+        for mine, theirs in ((self.declined_by, other.declined_by), (self.lost_by, other.lost_by)):
+            for reason, n in theirs.items():
+                mine[reason] = mine.get(reason, 0) + n
+        if isinstance(other, _Row):
+            for metric, histogram in other.times.items():
+                self.count_times(metric, histogram.items())
+
+    def count_times(self, metric: str, counts: Iterable[tuple[int, int]]) -> None:
+        histogram = self.times.setdefault(metric, {})
+        for seconds, n in counts:
+            histogram[seconds] = histogram.get(seconds, 0) + n
+
+    def done(self) -> Funnel:
+        accept, contact = self.times.get("accept", {}), self.times.get("contact", {})
+        self.accept_p50, self.accept_p90 = nearest_rank(accept, 50), nearest_rank(accept, 90)
+        self.contact_p50, self.contact_p90 = nearest_rank(contact, 50), nearest_rank(contact, 90)
+        values = {f.name: getattr(self, f.name) for f in fields(Funnel)}
+        return Funnel(**values)
+
+
+async def _collect(
+    uow: UnitOfWork, period: Period, *, by: Literal["partner", "source"], only: int | None
+) -> dict[Any, _Row]:
+    """The funnel summed per partner (0: leads nobody holds) or per source: the rollup's whole
+    days and the live spans, each summed in the database, added up here."""
+    dialect = uow.dialect
+    days, spans = _parts(period, await rollup.stale_days(uow))
+    parts: list[tuple[Subquery, Subquery, Subquery]] = []
+    if days:
+        parts.append(
+            (
+                rollup.stored_counts(days).subquery(),
+                rollup.stored_reasons(days).subquery(),
+                rollup.stored_times(days).subquery(),
+            )
+        )
+    if spans:
+        parts.append(
+            (
+                funnel_sql.counts(dialect, spans).subquery(),
+                funnel_sql.reasons(dialect, spans).subquery(),
+                funnel_sql.times(dialect, spans).subquery(),
+            )
+        )
+    rows: dict[Any, _Row] = {}
+
+    def row(key: Any) -> _Row:
         if key not in rows:
-            rows[key] = Funnel(key=str(key), name=str(key))
+            rows[key] = _Row(key=str(key), name=str(key))
         return rows[key]
 
-    status = offers.c.status
-    for r in await uow.execute(
-        select(
-            okey,
-            _count(routed).label("offered"),
-            _count(and_(routed, status == OfferStatus.ACCEPTED)).label("accepted"),
-            _count(and_(routed, status == OfferStatus.DECLINED)).label("declined"),
-            _count(and_(routed, status == OfferStatus.EXPIRED)).label("expired"),
-            _count(and_(routed, status == OfferStatus.UNDELIVERABLE)).label("undeliverable"),
-            _count(and_(routed, status == OfferStatus.WITHDRAWN)).label("withdrawn"),
-            _count(offers.c.mode == OfferMode.MANUAL).label("assigned"),
+    for counts, reasons_, times in parts:
+        scope = [counts.c.partner_id == only] if only is not None else []
+        key = counts.c.partner_id if by == "partner" else counts.c.source
+        stmt = (
+            select(key, *(func.sum(counts.c[n]) for n in COUNTS), func.sum(counts.c.revenue))
+            .where(*scope)
+            .group_by(key)
         )
-        .select_from(joined)
-        .where(*offer_scope)
-        .group_by(*grouped(okey))
-    ):
-        f = row(r.key)
-        f.offered, f.accepted, f.declined = r.offered, r.accepted, r.declined
-        f.expired, f.undeliverable, f.withdrawn = r.expired, r.undeliverable, r.withdrawn
-        f.assigned = r.assigned
+        for r in await uow.execute(stmt):
+            summed = Funnel(key="", name="", revenue=float(r[-1] or 0))
+            for name, value in zip(COUNTS, r[1:-1], strict=True):
+                setattr(summed, name, int(value or 0))
+            row(r[0]).add(summed)
 
-    for r in await uow.execute(
-        select(okey, offers.c.decline_reason.label("reason"), func.count())
-        .select_from(joined)
-        .where(*offer_scope, routed, status == OfferStatus.DECLINED)
-        .group_by(*grouped(okey), offers.c.decline_reason)
-    ):
-        row(r.key).declined_by[r.reason or "none"] = r[2]
-
-    accept_times = (
-        select(
-            okey,
-            seconds_between(dialect, offers.c.responded_at, offers.c.delivered_at).label("value"),
+        scope = [reasons_.c.partner_id == only] if only is not None else []
+        key = reasons_.c.partner_id if by == "partner" else reasons_.c.source
+        stmt = (
+            select(key, reasons_.c.kind, reasons_.c.reason, func.sum(reasons_.c.n))
+            .where(*scope)
+            .group_by(key, reasons_.c.kind, reasons_.c.reason)
         )
-        .select_from(joined)
-        .where(
-            *offer_scope,
-            routed,
-            status == OfferStatus.ACCEPTED,
-            offers.c.delivered_at.is_not(None),
-            offers.c.responded_at.is_not(None),
-        )
-        .subquery()
-    )
-    for r in await uow.execute(_percentiles(accept_times, dialect)):
-        f = row(r.key)
-        f.accept_p50, f.accept_p90 = _float(r.p50), _float(r.p90)
+        for k, kind, reason, n in await uow.execute(stmt):
+            by_reason = row(k).declined_by if kind == "declined" else row(k).lost_by
+            by_reason[reason] = by_reason.get(reason, 0) + int(n)
 
-    lead_where = [*lead_scope] + ([leads.c.partner_id.is_not(None)] if by == "partner" else [])
-    open_ = leads.c.status == DispatchStatus.ACCEPTED
-    for r in await uow.execute(
-        select(
-            lkey,
-            func.count().label("leads"),
-            _count(leads.c.contacted_at.is_not(None)).label("contacted"),
-            _count(leads.c.qualified_at.is_not(None)).label("qualified"),
-            _count(leads.c.opportunity_at.is_not(None)).label("opportunity"),
-            _count(leads.c.stage == Stage.WON).label("won"),
-            _count(leads.c.stage == Stage.LOST).label("lost"),
-            func.coalesce(
-                func.sum(case((leads.c.stage == Stage.WON, leads.c.stage_value), else_=0)), 0
-            ).label("revenue"),
-            _count(open_).label("open"),
-            _count(and_(open_, leads.c.nudged_at.is_not(None))).label("stale"),
-            _count(leads.c.status == DispatchStatus.UNASSIGNED).label("unassigned"),
-        )
-        .where(*lead_where)
-        .group_by(*grouped(lkey))
-    ):
-        f = row(r.key)
-        f.leads, f.contacted, f.qualified = r.leads, r.contacted, r.qualified
-        f.opportunity, f.won, f.lost = r.opportunity, r.won, r.lost
-        f.revenue, f.open, f.stale, f.unassigned = float(r.revenue), r.open, r.stale, r.unassigned
+        if by == "partner":
+            # summed in the order of funnel_times' key: no sort
+            scope = [times.c.partner_id == only] if only is not None else []
+            stmt = (
+                select(times.c.metric, times.c.partner_id, times.c.seconds, func.sum(times.c.n))
+                .where(*scope)
+                .group_by(times.c.metric, times.c.partner_id, times.c.seconds)
+            )
+            for metric, pid, seconds, n in await uow.execute(stmt):
+                row(pid).count_times(metric, [(int(seconds), int(n))])
+    return rows
 
-    for r in await uow.execute(
-        select(lkey, leads.c.lost_reason.label("reason"), func.count())
-        .where(*lead_where, leads.c.stage == Stage.LOST)
-        .group_by(*grouped(lkey), leads.c.lost_reason)
-    ):
-        row(r.key).lost_by[r.reason or "none"] = r[2]
 
-    contact_times = (
-        select(
-            lkey, seconds_between(dialect, leads.c.contacted_at, leads.c.received_at).label("value")
-        )
-        .where(*lead_where, leads.c.contacted_at.is_not(None))
-        .subquery()
-    )
-    for r in await uow.execute(_percentiles(contact_times, dialect)):
-        f = row(r.key)
-        f.contact_p50, f.contact_p90 = _float(r.p50), _float(r.p90)
+def nearest_rank(histogram: dict[int, int], q: int) -> float | None:
+    """The q-th percentile, nearest-rank, of a histogram {value: count}."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = (total * q + 99) // 100
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return float(value)
+    raise AssertionError("unreachable: the ranks add up to the total")
 
-    if by == "partner":
-        names = await uow.partners.list_names()
-        for pid, f in rows.items():
-            f.key, f.name = names.get(pid, (str(pid), f"partner #{pid}"))
-    if costs and by == "source":
-        for f in rows.values():
-            if f.key in costs:
-                f.cost = costs[f.key] * f.leads
-    elif costs and by == ALL and ALL in rows:
-        rows[ALL].cost = sum(await _costs_by_source(uow, period, costs))
-    return sorted(rows.values(), key=lambda f: (-f.offered - f.leads, f.key))
+
+def _cohort(period: Period) -> ColumnElement[bool]:
+    return and_(leads.c.received_at >= period.start, leads.c.received_at < period.end)
 
 
 async def _costs_by_source(uow: UnitOfWork, period: Period, costs: dict[str, float]) -> list[float]:
@@ -289,10 +305,6 @@ async def _costs_by_source(uow: UnitOfWork, period: Period, costs: dict[str, flo
         .group_by(leads.c.source)
     )
     return [costs[source] * n for source, n in await uow.execute(stmt)]
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def reasons(counts: dict[str, int]) -> str:
