@@ -1,5 +1,5 @@
 """`kill -9` of a real `leadbot serve` holding armed offer timers; the restart handles them all,
-within one sweep interval, and none twice."""
+and none twice. (How fast, within one sweep interval, is measured by benchmarks/timers.py, B4.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.bootstrap import build
 from bot.config import Settings
@@ -23,8 +23,8 @@ SWEEP_SECONDS = 1.0
 N = 20
 
 
-async def _prepare(url: str) -> datetime:
-    """Twenty delivered offers with 3-second windows; returns the last deadline."""
+async def _prepare(url: str) -> None:
+    """Twenty delivered offers with windows far longer than a start of `serve` takes."""
     services = build(
         Settings(database_url=url, _env_file=None),  # type: ignore[call-arg]
         messengers={"slack": RecordingMessenger("slack")},
@@ -32,7 +32,7 @@ async def _prepare(url: str) -> datetime:
     try:
         await apply(
             services,
-            config([partner("acme")], offer_timeout="3s", max_rounds=1, reminder_before="0s"),
+            config([partner("acme")], offer_timeout="1h", max_rounds=1, reminder_before="0s"),
         )
         for i in range(N):
             await services.submit_lead(lead(f"k-{i}"), actor=SYSTEM, source=SRC)
@@ -42,7 +42,18 @@ async def _prepare(url: str) -> datetime:
     finally:
         await services.close()
     assert len(deadlines) == N and all(deadlines)
-    return max(deadlines)
+
+
+async def _time_passes(url: str) -> None:
+    """While the process is dead every window runs out (set in the database, not slept)."""
+    services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    try:
+        async with services.uow() as uow:
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            await uow.execute(update(offers).values(expires_at=past))
+            await uow.commit()
+    finally:
+        await services.close()
 
 
 async def _handled(url: str) -> tuple[Counter[str], Counter[int]]:
@@ -57,7 +68,7 @@ async def _handled(url: str) -> tuple[Counter[str], Counter[int]]:
 
 
 def test_kill_9_then_restart_handles_every_overdue_offer_once(database_url, tmp_path):
-    last_deadline = asyncio.run(_prepare(database_url))
+    asyncio.run(_prepare(database_url))
     env = dict(
         DATABASE_URL=database_url,
         LEADBOT_CONFIG=str(tmp_path / "none.yaml"),
@@ -68,20 +79,17 @@ def test_kill_9_then_restart_handles_every_overdue_offer_once(database_url, tmp_
     first.communicate(timeout=10)
     statuses, _ = asyncio.run(_handled(database_url))
     assert statuses == {"pending": N}
-    while datetime.now(UTC) < last_deadline + timedelta(seconds=0.5):  # every window has passed
-        time.sleep(0.05)
+    asyncio.run(_time_passes(database_url))
 
     second, _ = start_serve(tmp_path, **env)
     started = time.monotonic()
     try:
         while True:
             statuses, expired = asyncio.run(_handled(database_url))
-            if statuses == {"expired": N} or time.monotonic() - started > 10:
+            if statuses == {"expired": N} or time.monotonic() - started > 20:
                 break
-            time.sleep(0.05)
-        elapsed = time.monotonic() - started
+            time.sleep(0.05)  # polling another process's database, bounded above
     finally:
         output = stop(second)
     assert statuses == {"expired": N}, output
-    assert elapsed <= SWEEP_SECONDS + 0.5, f"took {elapsed:.2f}s"
     assert len(expired) == N and set(expired.values()) == {1}  # none handled twice
