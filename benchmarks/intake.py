@@ -32,11 +32,15 @@ from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack import SlackMessenger
+from bot.messaging import Pace
 from bot.policy_file import validate_document
 from bot.server import settle_memory
 from bot.store.migrate import migrate
 from tests.e2e.serving import serve_aiohttp, serve_app
 
+# 20 leads/s over 40 partners: each channel gets a card every 2 s, within Slack's one message
+# a second per channel (a channel fed faster than that is paced: its cards queue)
+PARTNERS = 40
 CONFIG = {
     "policy": {"offer_timeout": "30m"},
     "managers": {"slack_channel": "C-MANAGERS"},
@@ -48,7 +52,7 @@ CONFIG = {
             "slack_channel": f"C-P{i}",
             "capacity": 1_000_000,
         }
-        for i in range(20)
+        for i in range(PARTNERS)
     ],
 }
 
@@ -266,6 +270,9 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         result["p99_ratio"] = round(result["p99_ms"] / result["baseline_bare_p99_ms"], 2)
         result["met"] = len(leadbot) == count and result["p99_ratio"] <= 2
         if args.b3:
+            # B3 measures Leadbot's intake, not Slack's per-channel limit (40 channels take at
+            # most ~38 cards/s): pacing off, as for a fake Slack without limits
+            slack.pace = Pace()
             result["B3_leads_per_s"] = round(
                 await sustained(services, sink, key, port, args.b3_seconds, args.workers), 1
             )

@@ -110,19 +110,48 @@ class MessageRef:
 
 
 class DeliveryError(Exception):
-    """A send failed. `permanent`: the chat is gone (bot removed, blocked, channel deleted)."""
+    """A send failed. `permanent`: retrying cannot help. `gone`: nor can any other message to
+    that chat (bot removed or blocked, channel deleted or archived, token revoked)."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.permanent = permanent
+        self.permanent = permanent or gone
         self.retry_after = retry_after
+        self.gone = gone
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast a platform takes messages: the least time between two messages to one chat
+    (kept in the database, so it holds across instances) and between any two messages of this
+    process. Zero: no pacing."""
+
+    per_chat: float = 0.0
+    per_group: float | None = None  # group chats, where they are slower (Telegram: 20/min)
+    overall: float = 0.0
+
+    def interval(self, target: Target) -> float:
+        if self.per_group is not None and target.chat_id.startswith("-"):
+            return self.per_group  # Telegram group and channel ids are negative
+        return self.per_chat
+
+
+NO_PACE = Pace()
 
 
 class Messenger(Protocol):
     """One chat platform. Implementations raise DeliveryError on failure."""
 
     platform: str
+    pace: Pace
 
     async def send_offer(self, target: Target, card: OfferCard) -> MessageRef: ...
 

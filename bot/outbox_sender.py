@@ -8,14 +8,16 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.dispatch import record_delivery, record_failure
 from bot.dispatch.context import Context, ReadyCard
 from bot.dispatch.rendering import render_offer
 from bot.domain.offers import OfferStatus
 from bot.messaging import DeliveryError, MessageRef, Messenger, Notice, OfferCard, Target
+from bot.pacer import Pacer
 from bot.store.outbox import OutboxItem, OutboxKind
+from bot.store.pacing import Slot
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
 from bot.webhooks import WebhookPoster
@@ -53,6 +55,10 @@ class OutboxSender:
         self._webhooks: WebhookPoster | None = None
         self.failing_webhooks: dict[str, str] = {}  # url -> last error, while it is down
         self._stopping = False
+        self.pacer = Pacer(messengers, ctx.now)
+
+    async def reserve(self, uow: UnitOfWork, dest: Destination) -> Slot | None:
+        return await self.pacer.reserve(uow, dest)
 
     def poke(self) -> None:
         """Something was queued: look now instead of at the next poll."""
@@ -95,7 +101,7 @@ class OutboxSender:
                 try:
                     if not await self._still_ours(r):
                         continue  # the claim ran out meanwhile and another sender has it
-                    await self._deliver(r.item, r.destination, None, r.card, r.shown)
+                    await self._deliver(r.item, r.destination, None, r.card, r.shown, slot=r)
                 except Exception:
                     log.exception("outbox item %s failed unexpectedly", r.item.id)
 
@@ -232,12 +238,23 @@ class OutboxSender:
         ref: MessageRef | None,
         content: OfferCard | Notice,
         shown: OfferStatus | None,
+        *,
+        slot: ReadyCard | None = None,
     ) -> None:
-        """Hand `content` to the chat and record the outcome."""
+        """Hand `content` to the chat, at its pace, and record the outcome. An express card
+        (`slot`) had its pacing slot reserved in the transaction that queued it."""
         try:
             messenger = self._messengers.get(dest.platform)
             if messenger is None:
                 raise DeliveryError(f"{dest.platform} is not configured", permanent=True)
+            if slot is not None:
+                at = slot.slot
+            else:
+                reserved = await self._paced(item, dest)
+                if reserved is not None and reserved.at is None:
+                    return  # the chat is busy: the item is back in the outbox until it is free
+                at = reserved.at if reserved is not None else None
+            await self.pacer.wait(dest.platform, at)
             target = Target(dest.platform, dest.team, dest.chat_id)
             if item.kind is OutboxKind.UPDATE:
                 assert ref is not None and isinstance(content, OfferCard)
@@ -257,6 +274,21 @@ class OutboxSender:
         async with self._uow() as uow:
             await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref, shown=shown)
 
+    async def _paced(self, item: OutboxItem, dest: Destination) -> Slot | None:
+        """Reserve the chat's next slot (None: the chat is not paced). A slot further off
+        than a sender waits comes back without a time, and the item is put back until then."""
+        async with self._uow() as uow:
+            slot = await self.pacer.reserve(uow, dest)
+            if slot is not None and slot.at is None:
+                await uow.outbox.retry_later(
+                    item,
+                    at=datetime.fromtimestamp(slot.free_at, UTC),
+                    error="waiting for the chat's rate limit",
+                    counts=False,
+                )
+            await uow.commit()
+        return slot
+
     async def _failed(self, item: OutboxItem, dest: Destination | None, exc: DeliveryError) -> None:
         attempts = item.attempts + 1
         rate_limited = exc.retry_after is not None and not exc.permanent
@@ -267,9 +299,13 @@ class OutboxSender:
         async with self._uow() as uow:
             if exc.permanent or (attempts >= budget and not rate_limited):
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
-                await record_failure(uow, self._ctx, item=item, destination=dest, reason=exc.reason)
+                await record_failure(
+                    uow, self._ctx, item=item, destination=dest, reason=exc.reason, gone=exc.gone
+                )
                 return
             delay = min(exc.retry_after or 2.0 ** (attempts - 1), self._max_backoff)
+            if rate_limited and dest is not None:  # the whole chat waits, not just this item
+                await self.pacer.hold(uow, dest, delay)
             await uow.outbox.retry_later(
                 item,
                 at=self._ctx.now() + timedelta(seconds=delay),

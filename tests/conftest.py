@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.bootstrap import Services, build
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.messaging import NO_PACE
 from bot.store.db import create_engine, is_sqlite
 from bot.store.migrate import migrate
 from bot.store.tables import metadata
@@ -112,3 +113,11 @@ async def deliver_all(services: Services, *, rounds: int = 50) -> None:
         if await services.sender.drain_once() == 0:
             return
     raise AssertionError("the outbox did not drain")
+
+
+def unpaced(services: Services) -> Services:
+    """No pacing for the real Slack and Telegram messengers: these tests run on a fake clock,
+    where a paced chat would make them sleep real seconds. Pacing has its own tests."""
+    for messenger in services.messengers.values():
+        messenger.pace = NO_PACE
+    return services

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 
-from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
+from bot.messaging import NO_PACE, DeliveryError, MessageRef, Notice, OfferCard, Pace, Target
 
 
 @dataclass
@@ -22,6 +22,7 @@ class RecordingMessenger:
     """Records every send and edit; `fail[chat_id]` makes sends to that chat raise."""
 
     platform: str
+    pace: Pace = NO_PACE
     sent: list[Sent] = field(default_factory=list)
     fail: dict[str, DeliveryError] = field(default_factory=dict)
     hold: asyncio.Event | None = None  # when set, sends wait here (to simulate a crash mid-send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.dispatch.context import Context, ReadyCard
@@ -36,7 +37,7 @@ async def notify_managers(
     ctx: Context,
     notice: Notice,
     *,
-    lead_id: int,
+    lead_id: int | None = None,
     chats: list[Destination] | None = None,
 ) -> None:
     """Queue a notice for every managers' chat (`chats` if the caller has them already)."""
@@ -98,6 +99,10 @@ async def queue_offer_cards(
                 partner_name=partner_name,
             )
         card = cards.get(dest.platform)
+        slot = await lane.reserve(uow, dest) if lane is not None and card is not None else None
+        not_before = None
+        if slot is not None and slot.at is None:  # the chat is busy for a while: queue it
+            card, not_before = None, datetime.fromtimestamp(slot.free_at, UTC)
         until = ctx.now() + lane.lease if lane else ctx.now()
         item = await uow.outbox.enqueue(
             OutboxKind.OFFER,
@@ -106,9 +111,11 @@ async def queue_offer_cards(
             offer_id=offer.id,
             lead_id=offer.lead_id,
             claim=(lane.claim, until) if lane and card else None,
+            not_before=not_before,
         )
         if lane is not None and card is not None:
-            ready.append(ReadyCard(item, dest, card, offer.status, until))
+            at = slot.at if slot is not None else None
+            ready.append(ReadyCard(item, dest, card, offer.status, until, at))
     if lane is not None and ready:
         uow.after_commit(lambda: lane.send(ready))
     if len(ready) < len(targets):

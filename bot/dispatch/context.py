@@ -17,6 +17,7 @@ from bot.routing.directory import Directory, build_directory
 from bot.routing.geo import Geocoder, PlaceCache, UsZipcodes
 from bot.routing.policy import RoutingPolicy
 from bot.store.outbox import OutboxItem
+from bot.store.pacing import Slot
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
 
@@ -34,6 +35,7 @@ class ReadyCard:
     card: OfferCard
     shown: OfferStatus  # the offer's status the card was drawn for
     leased_until: datetime  # the claim taken in the transaction runs out then
+    slot: float | None = None  # when the chat takes it (pacing), seconds since the epoch
 
 
 class ExpressLane(Protocol):
@@ -47,6 +49,10 @@ class ExpressLane(Protocol):
     lease: timedelta
 
     def send(self, cards: list[ReadyCard]) -> None: ...
+
+    async def reserve(self, uow: UnitOfWork, dest: Destination) -> Slot | None:
+        """A pacing slot for one message to `dest`, taken in `uow` (None: not paced)."""
+        ...
 
 
 @dataclass

@@ -94,11 +94,21 @@ async def record_failure(
     item: OutboxItem,
     destination: Destination | None,
     reason: str,
+    gone: bool = False,
 ) -> None:
-    """A send failed for good. An offer no chat can show is undeliverable and moves on."""
+    """A send failed for good. An offer no chat can show is undeliverable and moves on.
+
+    `gone`: the chat itself is gone for the bot. It is marked broken (no card goes there until
+    the next `config apply`) and the managers are told once, not once per lead.
+    """
     now = ctx.now()
+    newly_broken = False
+    if gone and destination is not None:
+        newly_broken = await uow.partners.mark_broken(destination.id, reason=reason, now=now)
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
         await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
+        if newly_broken and destination is not None:
+            await _tell_broken(uow, ctx, destination, reason, lead_ref=None)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
@@ -110,7 +120,7 @@ async def record_failure(
     if others or shown:
         await uow.commit()  # another copy is on its way or already shown: the offer still stands
         return
-    gone = await settle_offer(
+    settled = await settle_offer(
         uow,
         ctx,
         offer.id,
@@ -119,16 +129,44 @@ async def record_failure(
         source=Source.SYSTEM,
         decline_reason=reason[:64],
     )
-    if gone is not None:
+    if settled is not None:
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
-        partner = await uow.partners.get_name(offer.partner_id)
-        where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
-        notice = Notice(
-            title=f"Lead {lead.public_id} could not reach {partner}",
-            lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
-            lead_ref=lead.public_id,
-        )
-        await notify_managers(uow, ctx, notice, lead_id=lead.id)
+        if newly_broken and destination is not None:
+            await _tell_broken(uow, ctx, destination, reason, lead_ref=lead.public_id)
+        elif not gone:  # a chat already known broken was reported once, when it broke
+            partner = await uow.partners.get_name(offer.partner_id)
+            where = (
+                f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+            )
+            notice = Notice(
+                title=f"Lead {lead.public_id} could not reach {partner}",
+                lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
+                lead_ref=lead.public_id,
+            )
+            await notify_managers(uow, ctx, notice, lead_id=lead.id)
         await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+    elif newly_broken and destination is not None:
+        await _tell_broken(uow, ctx, destination, reason, lead_ref=None)
     await uow.commit()
+
+
+async def _tell_broken(
+    uow: UnitOfWork, ctx: Context, dest: Destination, reason: str, *, lead_ref: str | None
+) -> None:
+    whose = "The managers'" if dest.partner_id is None else None
+    if whose is None:
+        whose = f"{await uow.partners.get_name(dest.partner_id or 0)}'s"
+    lines = [
+        f"{dest.platform.capitalize()} said: {reason.removeprefix(dest.platform + ': ')}",
+        "Nothing is sent there until it is fixed (invite the bot back, or correct the chat in "
+        "leadbot.yaml) and `leadbot config apply` is run.",
+    ]
+    if lead_ref is not None:
+        lines.append(f"Lead {lead_ref} was passed on.")
+    notice = Notice(
+        title=f"{whose} {dest.platform} chat {dest.chat_id} is unreachable",
+        lines=lines,
+        lead_ref=lead_ref,
+    )
+    await notify_managers(uow, ctx, notice)

@@ -156,7 +156,7 @@ async def offer_next(
             OfferStatus.UNDELIVERABLE,
             actor=Actor.system(),
             source=Source.SYSTEM,
-            decline_reason="no chat configured",
+            decline_reason="no reachable chat",
         )
     if not created:
         relocked = await uow.leads.get(lead.id)

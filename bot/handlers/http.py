@@ -68,9 +68,11 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """Database reachable and which chat platforms are connected."""
+        broken = 0
         try:
             async with asyncio.timeout(3), services.uow() as uow:  # queues like any writer
                 await uow.execute(text("SELECT 1"))
+                broken = len(await uow.partners.list_broken())
             database = "ok"
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"
@@ -86,6 +88,8 @@ def create_app(services: Services) -> FastAPI:
         if services.sender.failing_webhooks:  # reported, not fatal: the events wait in the outbox
             # a count only: webhook URLs often carry tokens, and /healthz is public
             body["webhooks"] = f"{len(services.sender.failing_webhooks)} failing"
+        if broken:  # reported, not fatal: the leads go to the other partners meanwhile
+            body["broken_chats"] = broken  # which ones: told to the managers, in the chat
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", response_class=Response)

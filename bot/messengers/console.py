@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from rich.console import Console
 from rich.markup import escape
 
-from bot.messaging import CardState, MessageRef, Notice, OfferCard, Target
+from bot.messaging import NO_PACE, CardState, MessageRef, Notice, OfferCard, Target
 
 Listener = Callable[[Target, OfferCard], Awaitable[None] | None]
 
@@ -20,6 +20,7 @@ class ConsoleMessenger:
 
     def __init__(self, platform: str, console: Console | None = None, *, quiet: bool = False):
         self.platform = platform
+        self.pace = NO_PACE  # nothing is sent anywhere
         self.console = console or Console(highlight=False)
         self.quiet = quiet
         self.listeners: list[Listener] = []

@@ -149,11 +149,12 @@ class ConfigRepo:
         rows = list(await self.conn.execute(select(destinations).where(owner)))
         have = {(r.platform, r.team, r.chat_id): r for r in rows}
         for key, row in have.items():
-            if row.active != (key in wanted):
+            if row.active != (key in wanted) or (key in wanted and row.broken_at is not None):
+                # declaring a chat again says it is fixed: a broken mark is cleared
                 await self.conn.execute(
                     update(destinations)
                     .where(destinations.c.id == row.id)
-                    .values(active=key in wanted)
+                    .values(active=key in wanted, broken_at=None, broken_reason=None)
                 )
         for platform, team, chat in wanted - have.keys():
             await self.conn.execute(

@@ -52,8 +52,10 @@ class OutboxRepo:
         lead_id: int | None = None,
         payload: dict[str, Any] | None = None,
         claim: tuple[str, datetime] | None = None,
+        not_before: datetime | None = None,
     ) -> OutboxItem:
-        """Queue an item; with `claim` (token, until) it is queued already leased to a sender."""
+        """Queue an item; with `claim` (token, until) it is queued already leased to a sender;
+        `not_before`: not due until then (a chat's pacing)."""
         token, until = claim or ("", None)
         values = {
             "kind": kind,
@@ -63,7 +65,7 @@ class OutboxRepo:
             "lead_id": lead_id,
             "payload": payload or {},
             "status": "pending",
-            "next_attempt_at": now,
+            "next_attempt_at": not_before or now,
             "created_at": now,
             "claim": token or None,
             "claimed_until": until,

@@ -166,10 +166,44 @@ class PartnerRepo:
             if partner_id is None
             else destinations.c.partner_id == partner_id
         )
-        stmt = select(destinations).where(where, destinations.c.active.is_(True))
+        stmt = select(destinations).where(
+            where, destinations.c.active.is_(True), destinations.c.broken_at.is_(None)
+        )
         return [
             Destination(r.id, r.partner_id, r.platform, r.team, r.chat_id)
             for r in await self.conn.execute(stmt.order_by(destinations.c.id))
+        ]
+
+    async def mark_broken(self, destination_id: int, *, reason: str, now: datetime) -> bool:
+        """The chat is gone for the bot: nothing goes there until the next `config apply`.
+        True the first time (so the managers are told once)."""
+        stmt = (
+            update(destinations)
+            .where(destinations.c.id == destination_id, destinations.c.broken_at.is_(None))
+            .values(broken_at=now, broken_reason=reason[:200])
+            .returning(destinations.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def list_broken(self) -> list[tuple[str, str, str, str]]:
+        """(partner slug or 'managers', platform, chat id, reason) of the declared chats that
+        are marked broken."""
+        stmt = (
+            select(
+                partners.c.slug,
+                destinations.c.platform,
+                destinations.c.chat_id,
+                destinations.c.broken_reason,
+            )
+            .select_from(
+                destinations.outerjoin(partners, partners.c.id == destinations.c.partner_id)
+            )
+            .where(destinations.c.active.is_(True), destinations.c.broken_at.is_not(None))
+            .order_by(destinations.c.id)
+        )
+        return [
+            (slug or "managers", platform, chat, reason or "")
+            for slug, platform, chat, reason in await self.conn.execute(stmt)
         ]
 
     async def get_destination(self, destination_id: int) -> Destination | None:

@@ -87,9 +87,10 @@ destinations = Table(
     Column("platform", String(16), nullable=False),
     Column("team", String(32), nullable=False, server_default=""),
     Column("chat_id", String(64), nullable=False),
-    Column("active", Boolean, nullable=False, server_default="1"),
-    # rate-limit state: the earliest time the next message may go to this chat
-    Column("next_send_at", UtcDateTime),
+    Column("active", Boolean, nullable=False, server_default="1"),  # declared in leadbot.yaml
+    # the platform said the chat is gone for the bot; nothing goes there until `config apply`
+    Column("broken_at", UtcDateTime),
+    Column("broken_reason", String(200)),
     UniqueConstraint("platform", "team", "chat_id", "partner_id", name="uq_destinations_target"),
 )
 
@@ -354,4 +355,12 @@ funnel_rollup_state = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("event_id", BigInteger, nullable=False),
+)
+
+# message pacing shared by every instance: when the next message may go to a chat
+send_pacing = Table(
+    "send_pacing",
+    metadata,
+    Column("key", String(120), primary_key=True),  # platform:team:chat
+    Column("next_at", Float, nullable=False),  # seconds since the epoch
 )

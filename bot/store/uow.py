@@ -20,6 +20,7 @@ from bot.store.leads import LeadRepo
 from bot.store.members import MemberRepo
 from bot.store.offers import OfferRepo
 from bot.store.outbox import OutboxRepo
+from bot.store.pacing import PacingRepo
 from bot.store.partners import PartnerRepo
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class UnitOfWork:
     members: MemberRepo
     apikeys: ApiKeyRepo
     geo: GeoRepo
+    pacing: PacingRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.leads, self.offers, self.partners = LeadRepo(conn), OfferRepo(conn), PartnerRepo(conn)
         self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
         self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
+        self.pacing = PacingRepo(conn)
         self._effects = []
         return self
 

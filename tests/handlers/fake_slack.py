@@ -5,6 +5,7 @@ Requests to Leadbot's `/slack/events` are signed here the way Slack signs them.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -30,7 +31,13 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # what went to response_urls
     fail: dict[str, str] = field(default_factory=dict)  # channel -> error for chat.postMessage
+    # Slack's per-channel limit on chat.postMessage: a post sooner than `gap` seconds after the
+    # last one accepted in that channel gets 429 (Retry-After: 1)
+    gap: float = 0.0
+    posted: dict[str, list[float]] = field(default_factory=dict)  # channel -> accepted, monotonic
+    limited: int = 0  # 429s answered
     url: str = ""
+    _posted: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _runner: web.AppRunner | None = None
 
@@ -40,6 +47,12 @@ class FakeSlack:
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_post("/upload", self._upload)
         self.url, self._runner = await serve_aiohttp(app)
+
+    async def wait_posts(self, channel: str, count: int) -> None:
+        """Until `count` posts were accepted in `channel` (bound it with asyncio.timeout)."""
+        while len(self.posted.get(channel, [])) < count:
+            self._posted.clear()
+            await self._posted.wait()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -65,6 +78,14 @@ class FakeSlack:
             channel = str(args.get("channel"))
             if channel in self.fail:
                 return web.json_response({"ok": False, "error": self.fail[channel]})
+            now, times = time.monotonic(), self.posted.setdefault(channel, [])
+            if self.gap and times and now - times[-1] < self.gap:
+                self.limited += 1
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
+            times.append(now)
+            self._posted.set()
             return web.json_response(
                 {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
             )

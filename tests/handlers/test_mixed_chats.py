@@ -11,7 +11,7 @@ from bot.domain.leads import DispatchStatus
 from bot.domain.periods import parse_period
 from bot.handlers.http import create_app
 from bot.reports.funnel import funnel
-from tests.conftest import deliver_all
+from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers import test_slack as sl
@@ -34,7 +34,7 @@ async def test_declined_in_slack_accepted_in_telegram_one_funnel(database_url, c
         telegram_webhook_secret=tg.SECRET,
         _env_file=None,
     )
-    services = build(settings, clock=clock)
+    services = unpaced(build(settings, clock=clock))
     port, stop = await serve_app(create_app(services))
     try:
         acme = partner("acme", slack_channel="C0ACME", priority=1)

@@ -17,7 +17,7 @@ from bot.bootstrap import build
 from bot.config import Settings
 from bot.domain.leads import DispatchStatus, Stage
 from bot.handlers.http import create_app
-from tests.conftest import deliver_all
+from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers.fake_slack import FakeSlack, blocks_text, buttons, form, sign
@@ -28,6 +28,14 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 def payload(name: str) -> dict[str, Any]:
     return json.loads((PAYLOADS / name).read_text())
+
+
+def acme_and_beta() -> dict[str, Any]:
+    acme = partner("acme", slack_channel="C0ACME", priority=1)
+    acme["members"] = [{"name": "Bob", "slack": "U0BOB", "role": "partner_admin"}]
+    beta = partner("beta", slack_channel="C0BETA", priority=2)
+    beta["members"] = [{"name": "Carla", "slack": "U0CARLA", "role": "partner_rep"}]
+    return config([acme, beta])
 
 
 @pytest.fixture
@@ -41,13 +49,9 @@ async def slack_bot(database_url, clock):
         slack_api_url=f"{fake.url}/api/",
         _env_file=None,
     )
-    services = build(settings, clock=clock)
+    services = unpaced(build(settings, clock=clock))
     port, stop = await serve_app(create_app(services))
-    acme = partner("acme", slack_channel="C0ACME", priority=1)
-    acme["members"] = [{"name": "Bob", "slack": "U0BOB", "role": "partner_admin"}]
-    beta = partner("beta", slack_channel="C0BETA", priority=2)
-    beta["members"] = [{"name": "Carla", "slack": "U0CARLA", "role": "partner_rep"}]
-    await apply(services, config([acme, beta]))
+    await apply(services, acme_and_beta())
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         yield fake, services, client
     await stop()
@@ -227,8 +231,8 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
     assert "not linked" in fake.responses[1]["text"]
 
 
-async def test_a_channel_that_is_gone_passes_the_lead_on_and_tells_the_managers(slack_bot):
-    fake, services, _client = slack_bot
+async def test_a_channel_that_is_gone_is_marked_broken_and_the_managers_told_once(slack_bot):
+    fake, services, client = slack_bot
     gone = payload("post_error_channel_not_found.json")
     fake.fail["C0ACME"] = gone["error"]
     stored, _, (offer_id,) = await services.submit_lead(lead("s-5"), actor=SYSTEM, source=SRC)
@@ -236,6 +240,25 @@ async def test_a_channel_that_is_gone_passes_the_lead_on_and_tells_the_managers(
     assert await offer_status(services, offer_id) == "undeliverable"
     assert len(fake.posts_to("C0BETA")) == 1  # passed on to the next partner at once
     (notice,) = fake.posts_to("C0MANAGERS")
-    assert "could not reach Acme" in blocks_text(notice) and "channel_not_found" in blocks_text(
-        notice
-    )
+    told = blocks_text(notice)
+    assert "Acme's slack chat C0ACME is unreachable" in told and "channel_not_found" in told
+    assert "config apply" in told and f"Lead {stored.public_id} was passed on" in told
+
+    # the channel is marked broken: the next lead skips it at once, and the managers are not
+    # told again; /healthz counts it
+    _, _, (second,) = await services.submit_lead(lead("s-6"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    assert await offer_status(services, second) == "pending"  # Beta's, made at once
+    assert len(fake.posts_to("C0ACME")) == 1  # the first attempt only
+    assert len(fake.posts_to("C0BETA")) == 2
+    assert len(fake.posts_to("C0MANAGERS")) == 1
+    health = (await client.get("/healthz")).json()
+    assert health["broken_chats"] == 1  # reported, not a failure of Leadbot itself
+
+    # fixed (the bot invited back) and declared again: cards go there again
+    del fake.fail["C0ACME"]
+    await apply(services, acme_and_beta())
+    await services.submit_lead(lead("s-7"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    assert len(fake.posts_to("C0ACME")) == 2
+    assert "broken_chats" not in (await client.get("/healthz")).json()

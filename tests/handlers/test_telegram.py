@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.dispatch.linking import invite_member
 from bot.domain.leads import Stage
 from bot.handlers.http import create_app
-from tests.conftest import deliver_all
+from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers.fake_telegram import FakeTelegram, keyboard
@@ -43,7 +43,7 @@ async def telegram_bot(database_url, clock):
         telegram_webhook_secret=SECRET,
         _env_file=None,
     )
-    services = build(settings, clock=clock)
+    services = unpaced(build(settings, clock=clock))
     port, stop = await serve_app(create_app(services))
     acme = partner("acme", slack_channel=None, telegram_chat=ACME, priority=1)
     acme["members"] = [{"name": "Bob", "telegram": 2002, "role": "partner_admin"}]
@@ -196,7 +196,9 @@ async def test_a_blocked_bot_moves_the_lead_on(telegram_bot):
     async with services.uow() as uow:
         assert (await uow.offers.get(offer_id)).status == "undeliverable"
     assert len(fake.sent_to(BETA)) == 1
-    assert "could not reach Acme" in fake.sent_to(MANAGERS)[-1]["text"]
+    told = fake.sent_to(MANAGERS)[-1]["text"]
+    assert "telegram chat -1001000000002 is unreachable" in told
+    assert "Telegram said: Forbidden: bot was blocked" in told
 
 
 async def test_flood_control_is_honoured_and_nothing_is_sent_twice(telegram_bot, clock):

@@ -38,6 +38,9 @@ class DeadLane:
     def send(self, cards: list[ReadyCard]) -> None:
         self.lost = cards
 
+    async def reserve(self, uow, dest) -> None:
+        return None  # its messengers were not paced
+
 
 async def test_a_card_lost_with_its_process_is_sent_by_any_sender_once_the_claim_lapses(
     services, slack, clock

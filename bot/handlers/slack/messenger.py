@@ -10,9 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers.slack.blocks import notice_blocks, offer_blocks
-from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
+from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Pace, Target
 
-# errors that mean the destination is gone: the offer is undeliverable and moves on
+# errors that mean the channel is gone for Leadbot: it is marked broken, the offer moves on
 GONE = frozenset(
     {
         "channel_not_found",
@@ -28,11 +28,16 @@ GONE = frozenset(
 )
 
 
+# chat.postMessage: about one message a second per channel (a little slower, for margin)
+SLACK_PACE = Pace(per_chat=1.05)
+
+
 class SlackMessenger:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, pace: Pace = SLACK_PACE) -> None:
         self.client = client
+        self.pace = pace
 
     def _connected(self) -> None:
         """One aiohttp session for every call (slack_sdk opens a new connection per call
@@ -55,7 +60,7 @@ class SlackMessenger:
             if exc.response.status_code == 429 or error == "ratelimited":
                 retry = float(exc.response.headers.get("Retry-After", 1) or 1)
                 raise DeliveryError(f"slack: {error}", permanent=False, retry_after=retry) from None
-            raise DeliveryError(f"slack: {error}", permanent=error in GONE) from None
+            raise DeliveryError(f"slack: {error}", permanent=False, gone=error in GONE) from None
 
     async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
         text, blocks = offer_blocks(card)

@@ -11,17 +11,22 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.handlers.telegram.render import keyboard, notice_text, offer_text
-from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Target
+from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Pace, Target
 
 REFUSED = ("can't parse entities", "message to edit not found")  # retrying cannot help
 GONE = ("chat not found", "bot was kicked", "bot is not a member", "group chat was deactivated")
 
 
+# Bot API: about one message a second per chat, 20 a minute per group, 30 a second in all
+TELEGRAM_PACE = Pace(per_chat=1.05, per_group=3.05, overall=1 / 30)
+
+
 class TelegramMessenger:
     platform = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, pace: Pace = TELEGRAM_PACE) -> None:
         self.bot = bot
+        self.pace = pace
         self._ready_done = False
 
     async def _call(self, call: Awaitable[Any]) -> Any:
@@ -39,14 +44,19 @@ class TelegramMessenger:
             raise DeliveryError(
                 f"telegram: the group moved to chat {exc.new_chat_id}; update telegram_chat",
                 permanent=True,
+                gone=True,
             ) from None
         except Forbidden as exc:  # blocked by the user, kicked from the group
-            raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
+            raise DeliveryError(f"telegram: {exc.message}", permanent=True, gone=True) from None
         except BadRequest as exc:
             if "message is not modified" in exc.message:
                 return None  # the copy already shows this
-            gone = any(g in exc.message.lower() for g in GONE + REFUSED)
-            raise DeliveryError(f"telegram: {exc.message}", permanent=gone) from None
+            message = exc.message.lower()
+            raise DeliveryError(
+                f"telegram: {exc.message}",
+                permanent=any(r in message for r in REFUSED),
+                gone=any(g in message for g in GONE),
+            ) from None
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc}", permanent=False) from None
 

@@ -1,0 +1,70 @@
+"""Message pacing: no chat gets messages faster than its platform takes them.
+
+Each chat's next free moment lives in the database (`send_pacing`), reserved with one upsert,
+so every instance shares it. A sender waits for a slot at most `HORIZON` seconds; a chat busier
+than that gets the item back in the outbox, due when the chat is free. The platform-wide limit
+(Telegram: 30 messages a second per bot) is kept per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.messaging import NO_PACE, Messenger, Target
+from bot.store.pacing import Slot
+from bot.store.partners import Destination
+from bot.store.uow import UnitOfWork
+
+HORIZON = 5.0  # seconds a sender waits for a chat's slot before putting the item back
+
+
+def chat_key(target: Target) -> str:
+    return f"{target.platform}:{target.team}:{target.chat_id}"[:120]
+
+
+def target_of(dest: Destination) -> Target:
+    return Target(dest.platform, dest.team, dest.chat_id)
+
+
+class Pacer:
+    def __init__(self, messengers: Mapping[str, Messenger], clock: Callable[[], datetime]) -> None:
+        self._messengers = messengers
+        self._clock = clock
+        self._overall_next: dict[str, float] = {}
+
+    def interval(self, dest: Destination) -> float:
+        messenger = self._messengers.get(dest.platform)
+        pace = getattr(messenger, "pace", NO_PACE)
+        return pace.interval(target_of(dest))
+
+    async def reserve(self, uow: UnitOfWork, dest: Destination) -> Slot | None:
+        """A slot for one message to `dest` (None: the platform is not paced). The caller
+        commits; the slot is taken once the transaction commits."""
+        interval = self.interval(dest)
+        if interval <= 0:
+            return None
+        return await uow.pacing.reserve(
+            chat_key(target_of(dest)),
+            interval=interval,
+            now=self._clock().timestamp(),
+            horizon=HORIZON,
+        )
+
+    async def hold(self, uow: UnitOfWork, dest: Destination, seconds: float) -> None:
+        """The platform said to wait (a 429): no message to that chat before then."""
+        until = self._clock().timestamp() + seconds
+        await uow.pacing.hold(chat_key(target_of(dest)), until=until)
+
+    async def wait(self, platform: str, at: float | None) -> None:
+        """Sleep until `at` (a reserved slot) and the process-wide spacing allow a send."""
+        messenger = self._messengers.get(platform)
+        overall = getattr(messenger, "pace", NO_PACE).overall
+        now = self._clock().timestamp()
+        at = now if at is None else max(at, now)
+        if overall > 0:
+            at = max(at, self._overall_next.get(platform, 0.0))
+            self._overall_next[platform] = at + overall
+        if at > now:
+            await asyncio.sleep(at - now)
