@@ -34,9 +34,9 @@ from bot.handlers.http import create_app
 from bot.handlers.slack import SlackMessenger
 from bot.messaging import Pace
 from bot.policy_file import validate_document
+from bot.sandbox.serving import serve_aiohttp, serve_app
 from bot.server import settle_memory
 from bot.store.migrate import migrate
-from tests.e2e.serving import serve_aiohttp, serve_app
 
 # 20 leads/s over 40 partners: each channel gets a card every 2 s, within Slack's one message
 # a second per channel (a channel fed faster than that is paced: its cards queue)

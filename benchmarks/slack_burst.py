@@ -30,9 +30,9 @@ from bot.handlers.http import create_app
 from bot.handlers.slack.messenger import SLACK_PACE, SlackMessenger
 from bot.messaging import Pace
 from bot.policy_file import validate_document
+from bot.sandbox.serving import serve_app
+from bot.sandbox.slack import FakeSlack
 from bot.store.migrate import migrate
-from tests.e2e.serving import serve_app
-from tests.handlers.fake_slack import FakeSlack
 
 CHANNEL = "C-ACME"
 LIMIT = 1.0  # messages a second per channel, as the fake enforces

@@ -11,13 +11,13 @@ from bot.domain.leads import DispatchStatus
 from bot.domain.periods import parse_period
 from bot.handlers.http import create_app
 from bot.reports.funnel import funnel
+from bot.sandbox.slack import FakeSlack, buttons, form
+from bot.sandbox.telegram import FakeTelegram, keyboard
 from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 from tests.handlers import test_slack as sl
 from tests.handlers import test_telegram as tg
-from tests.handlers.fake_slack import FakeSlack, buttons, form
-from tests.handlers.fake_telegram import FakeTelegram, keyboard
 
 
 async def test_declined_in_slack_accepted_in_telegram_one_funnel(database_url, clock):

@@ -17,10 +17,10 @@ from bot.bootstrap import build
 from bot.config import Settings
 from bot.domain.leads import DispatchStatus, Stage
 from bot.handlers.http import create_app
+from bot.sandbox.slack import FakeSlack, blocks_text, buttons, form, sign
 from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
-from tests.handlers.fake_slack import FakeSlack, blocks_text, buttons, form, sign
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "slack"  # Slack's own shapes
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -16,10 +16,10 @@ from bot.config import Settings
 from bot.dispatch.linking import invite_member
 from bot.domain.leads import Stage
 from bot.handlers.http import create_app
+from bot.sandbox.telegram import FakeTelegram, keyboard
 from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
-from tests.handlers.fake_telegram import FakeTelegram, keyboard
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "telegram"
 SECRET = "s3cret-token"

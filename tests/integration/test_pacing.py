@@ -13,9 +13,9 @@ from bot.config import Settings
 from bot.messaging import Pace, Target
 from bot.outbox_sender import OutboxSender
 from bot.pacer import HORIZON, chat_key
+from bot.sandbox.slack import FakeSlack
 from bot.store.tables import outbox
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
-from tests.handlers.fake_slack import FakeSlack
 
 NOW = 1_790_000_000.0
 

@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API on loopback: the methods Leadbot calls, recorded."""
+"""SANDBOX: a fake Telegram Bot API on loopback: the methods Leadbot calls, recorded."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.serving import serve_aiohttp
+from bot.sandbox.serving import serve_aiohttp
 
 BOT = {"id": 123456, "is_bot": True, "first_name": "Leadbot", "username": "leadbot_bot"}
 

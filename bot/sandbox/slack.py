@@ -1,4 +1,4 @@
-"""A fake Slack on loopback: the Web API methods Leadbot calls, recorded, plus response URLs.
+"""SANDBOX: a fake Slack on loopback: the Web API methods Leadbot calls, recorded, plus response URLs.
 
 Requests to Leadbot's `/slack/events` are signed here the way Slack signs them.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.serving import serve_aiohttp
+from bot.sandbox.serving import serve_aiohttp
 
 
 @dataclass
