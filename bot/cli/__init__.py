@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 import typer
 
@@ -48,12 +49,33 @@ def migrate() -> None:
 
 @app.command()
 def demo(
-    leads: int = typer.Option(20, help="How many sample leads to feed."),
-    seed: int = typer.Option(7, help="Random seed: the same seed gives the same run."),
-    timeout: str = typer.Option("2s", help="Offer window (compressed; real default is 30m)."),
-    quiet: bool = typer.Option(False, help="Only print the summary, not every card."),
+    leads: int = typer.Option(
+        None, help="How many sample leads to feed [default: 20; 3 with --serve]."
+    ),
+    seed: int = typer.Option(7, help="Random seed: the same seed tells the same story."),
+    speed: float = typer.Option(
+        600, min=1, help="Time runs this many times faster (30m windows: 3 s)."
+    ),
+    serve: bool = typer.Option(False, help="Then keep serving, for leads you POST yourself."),
+    port: int = typer.Option(
+        None, help="Port to serve on [default: any free one; 8000 with --serve]."
+    ),
+    png: Path = typer.Option(
+        Path("leadbot-demo-funnel.png"), help="Where to write the funnel chart."
+    ),
+    quiet: bool = typer.Option(False, help="Only the progress line and the summary."),
 ) -> None:
-    """Run a self-contained demo on a temporary SQLite database with simulated partners."""
+    """Run Leadbot against a local Slack and Telegram sandbox, with simulated partner reps."""
     from bot.demo import run_demo
 
-    asyncio.run(run_demo(leads=leads, seed=seed, offer_window=timeout, quiet=quiet))
+    count = leads if leads is not None else (3 if serve else 20)
+    port = port if port is not None else (8000 if serve else None)
+    try:
+        asyncio.run(
+            run_demo(
+                leads=count, seed=seed, speed=speed, serve=serve, port=port, png=png, quiet=quiet
+            )
+        )
+    except OSError as exc:
+        typer.echo(f"demo: {exc}", err=True)
+        raise typer.Exit(2) from None

@@ -1,175 +1,140 @@
-"""`leadbot demo`: the real engine, store, sender and timers, with simulated partners."""
+"""`leadbot demo`: the real server and chat adapters against a local sandbox, with simulated reps.
+
+See `bot.demo.run` for what runs, `bot.demo.view` for what is shown.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import random
-import tempfile
 import time
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
 from rich.console import Console
-from rich.table import Table
 
-from bot.bootstrap import Services, build
-from bot.config import Settings
-from bot.demo.people import SimulatedPeople
-from bot.demo.samples import sample_leads
-from bot.domain.actors import Actor, Source
-from bot.domain.durations import parse_duration
-from bot.domain.leads import DispatchStatus
+from bot.demo.run import SETTLED, Show, close_show, feed, open_show, temporary_folder, until_settled
+from bot.demo.summary import DemoResult, print_summary, write_chart
+from bot.demo.view import LiveView
 from bot.domain.periods import parse_period
-from bot.messengers.console import ConsoleMessenger
-from bot.policy_file import validate_document
-from bot.reports.funnel import Funnel, funnel
-from bot.reports.history import LeadHistory, get_lead_history
-from bot.store.migrate import migrate
+from bot.reports.funnel import funnel_all
+from bot.reports.history import get_lead_history
 
-SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "leadbot.yaml"
-SETTLED = (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED, DispatchStatus.UNASSIGNED)
+__all__ = ["SETTLED", "DemoResult", "run_demo"]
 
 
-@dataclass(frozen=True)
-class DemoResult:
-    histories: list[LeadHistory]
-    funnel: list[Funnel]
-    database: str
-    seconds: float
-
-
-async def _setup(services: Services, offer_window: str) -> None:
-    await migrate(services.engine)
-    document = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
-    document["policy"]["offer_timeout"] = offer_window
-    config = validate_document(document, filename=str(SAMPLE_CONFIG))
-    async with services.uow() as uow:
-        await uow.config.apply(
-            config, document, source_file=str(SAMPLE_CONFIG), now=services.ctx.now()
-        )
-        await uow.commit()
-
-
-async def _all_settled(services: Services, lead_ids: list[int], people: SimulatedPeople) -> bool:
-    async with services.uow() as uow:
-        for lead_id in lead_ids:
-            lead = await uow.leads.get(lead_id)
-            if lead is None or lead.status not in SETTLED:
-                return False
-        pending = await uow.outbox.count(status="pending")
-    return pending == 0 and not people.tasks
+def _console(console: Console | None) -> Console:
+    if console is not None:
+        return console
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=140)
 
 
 async def run_demo(
     *,
     leads: int = 20,
     seed: int = 7,
-    offer_window: str = "2s",
-    quiet: bool = False,
+    speed: float = 600.0,
+    serve: bool = False,
+    port: int | None = None,
+    png: Path | None = Path("leadbot-demo-funnel.png"),
     console: Console | None = None,
-    max_seconds: float = 300,
+    quiet: bool = False,
+    max_seconds: float = 600,
 ) -> DemoResult:
-    """Feed `leads` sample leads through the real engine and print what happened to each."""
-    if console is None:
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=120)
-    window = parse_duration(offer_window).total_seconds()
-    rng = random.Random(seed)
+    """Feed `leads` sample leads through Leadbot and the sandbox chats; print and return what
+    happened. With `serve`, keep serving until interrupted so a person can POST their own."""
+    console = _console(console)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="leadbot-demo-") as tmp:
-        db = Path(tmp) / "demo.db"
-        settings = Settings(
-            database_url=f"sqlite+aiosqlite:///{db}",
-            leadbot_config=SAMPLE_CONFIG,
-            leadbot_sweep_interval=max(0.5, window / 2),
-        )
-        chats = {p: ConsoleMessenger(p, console, quiet=quiet) for p in ("slack", "telegram")}
-        services = build(settings, messengers=chats, poll_interval=0.2)
-        people = SimulatedPeople(services, random.Random(seed + 1), window)
-        for chat in chats.values():
-            chat.listeners.append(people.on_card)
+    with temporary_folder() as tmp:
+        show = await open_show(Path(tmp), seed=seed, speed=speed, port=port)
+        view = LiveView(console, show.people.cast, quiet=quiet)
+        show.board.listeners.append(view.on_event)
         try:
-            await _setup(services, offer_window)
-            await services.start()
-            console.print(
-                f"[bold]Leadbot demo[/]: {leads} leads, offer window {offer_window}, "
-                f"database {db} (temporary)\n"
-            )
-            lead_ids = []
-            for new in sample_leads(leads, rng):
-                lead, _created, _offers = await services.submit_lead(
-                    new, actor=Actor.system("demo web form"), source=Source.DEMO
-                )
-                lead_ids.append(lead.id)
-                await asyncio.sleep(rng.uniform(0.02, 0.15))
-            deadline = time.monotonic() + max_seconds
-            while not await _all_settled(services, lead_ids, people):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the demo did not settle within {max_seconds:.0f}s")
-                await asyncio.sleep(0.1)
-            await services.stop()
-            async with services.uow() as uow:
-                histories = [
-                    h
-                    for ref in lead_ids
-                    if (h := await get_lead_history(uow, str(ref))) is not None
-                ]
-                rows = await funnel(uow, parse_period("1d", now=services.ctx.now()))
+            _introduce(console, show, leads, speed)
+            with view:
+                await _play(show, view, leads, seed, max_seconds)
+                if serve:
+                    await _serve(show, view, console)
+            result = await _result(show, view, png, time.monotonic() - started)
         finally:
-            await services.close()
-    result = DemoResult(histories, rows, str(db), time.monotonic() - started)
+            with contextlib.suppress(Exception):
+                await close_show(show)
     print_summary(result, console)
     return result
 
 
-def print_summary(result: DemoResult, console: Console) -> None:
-    """What happened to every lead, then the funnel per partner."""
-    leads = Table(
-        "lead",
-        "postcode",
-        "status",
-        "stage",
-        "offers, in order",
-        title="\nWhat happened to every lead",
-        title_justify="left",
-    )
-    for h in result.histories:
-        lead = h.lead
-        trail = " → ".join(f"{h.partner_slugs[o.partner_id]}:{o.status}" for o in h.offers)
-        leads.add_row(lead.public_id, lead.postcode, lead.status, lead.stage, trail or "-")
-    console.print(leads)
-    table = Table(
-        "partner",
-        "offered",
-        "accepted",
-        "declined",
-        "expired",
-        "accept %",
-        "won",
-        "lost",
-        "revenue won",
-        title="\nFunnel per partner",
-        title_justify="left",
-    )
-    for row in result.funnel:
-        rate = f"{row.acceptance_rate:.0%}" if row.acceptance_rate is not None else "-"
-        table.add_row(
-            row.key,
-            str(row.offered),
-            str(row.accepted),
-            str(row.declined),
-            str(row.expired),
-            rate,
-            str(row.won),
-            str(row.lost),
-            f"{row.revenue:,.0f}",
-        )
-    console.print(table)
-    unassigned = sum(h.lead.status is DispatchStatus.UNASSIGNED for h in result.histories)
+def _introduce(console: Console, show: Show, leads: int, speed: float) -> None:
+    window = show.document["policy"]["offer_timeout"]
     console.print(
-        f"\n{len(result.histories)} leads in {result.seconds:.1f}s; "
-        f"{unassigned} went to the managers. Inspect one with "
-        f"`leadbot leads show <id>` on your own database."
+        f"[bold]Leadbot demo[/] — {leads} sample leads, time {speed:g}x faster "
+        f"(offer window {window}), a temporary SQLite database.\n"
+        f"[dim]The Slack and Telegram here are a local SANDBOX on loopback (Slack "
+        f"{show.slack.url}, Telegram {show.telegram.url}); Leadbot serves {show.url} and talks "
+        "to them through "
+        "its real adapters. Nothing leaves this machine. The sandbox has no rate limits: Leadbot "
+        "paces each chat at a tenth of the real platforms' limits.[/]\n"
     )
+
+
+async def _play(show: Show, view: LiveView, leads: int, seed: int, max_seconds: float) -> None:
+    view.total = leads
+
+    def progress(done: int) -> None:
+        view.settled = done
+        view.refresh()
+
+    await feed(show, leads, random.Random(seed))
+    await until_settled(show, progress, max_seconds)
+    # a manager asks for the funnel from Slack, as `/lead funnel all today`
+    managers = show.document.get("managers") or {}
+    ada = next((m for m in managers.get("members", []) if m.get("slack")), None)
+    if leads and ada and managers.get("slack_channel") and show.people.slack is not None:
+        chart = show.board.expect(lambda e: e.kind == "photo" and e.platform == "slack")
+        await show.people.slack.command(
+            str(ada["slack"]), ada["name"], channel=managers["slack_channel"], text="funnel all 1d"
+        )
+        await show.board.wait(chart, 30)
+
+
+async def _serve(show: Show, view: LiveView, console: Console) -> None:
+    lead = {
+        "source": "curl",
+        "external_id": "my-first-lead",
+        "country": "DE",
+        "postcode": "80331",
+        "city": "München",
+        "specialties": ["heat-pump"],
+        "need": "Heat pump for a terraced house",
+        "contact": {"name": "Your Name", "email": "you@example.com"},
+    }
+    view.print(
+        f"\n[bold]Serving[/] the sandbox at {show.url} (Ctrl-C to stop). "
+        f"API key: [bold]{show.api_key}[/]\nPOST your own lead:\n\n"
+        f"curl -sS {show.url}/api/v1/leads -H 'Authorization: Bearer {show.api_key}' "
+        f"-H 'Content-Type: application/json' -d '{json.dumps(lead, ensure_ascii=False)}'\n"
+    )
+    with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+        while True:
+            await _all_leads(show)
+            view.total = len(show.lead_ids)
+            view.refresh()
+            await asyncio.sleep(1)  # serving until Ctrl-C; the leads move on their own
+    await _all_leads(show)
+
+
+async def _all_leads(show: Show) -> None:
+    """Every lead in the database, those POSTed by hand included."""
+    async with show.services.uow() as uow:
+        found = await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC))
+    show.lead_ids = [lead.id for lead in found]
+
+
+async def _result(show: Show, view: LiveView, png: Path | None, seconds: float) -> DemoResult:
+    async with show.services.uow() as uow:
+        histories = [h for i in show.lead_ids if (h := await get_lead_history(uow, str(i)))]
+        rows, total = await funnel_all(uow, parse_period("1d", now=show.services.ctx.now()))
+    chart = write_chart(total if rows else None, png) if png is not None else None
+    return DemoResult(histories, rows, total, dict(view.counts), chart, seconds)

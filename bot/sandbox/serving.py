@@ -18,14 +18,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def serve_app(app: Any) -> tuple[int, Callable[[], Awaitable[None]]]:
-    """Serve an ASGI app with uvicorn on a free loopback port in this event loop, once it is
-    listening; returns (port, stop)."""
-    port = free_port()
+async def serve_app(
+    app: Any, *, port: int | None = None
+) -> tuple[int, Callable[[], Awaitable[None]]]:
+    """Serve an ASGI app with uvicorn on a loopback port (a free one unless given) in this
+    event loop, once it is listening; returns (port, stop)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
         while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
+            if task.done():  # uvicorn gave up (it exits when the port is taken)
+                raise OSError(f"cannot listen on 127.0.0.1:{port}: is the port in use?")
             await asyncio.sleep(0.01)
 
     async def stop() -> None:

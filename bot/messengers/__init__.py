@@ -1,1 +1,0 @@
-"""Messenger implementations that need no chat platform (console for the demo)."""
