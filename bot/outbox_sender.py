@@ -254,7 +254,7 @@ class OutboxSender:
                 if reserved is not None and reserved.at is None:
                     return  # the chat is busy: the item is back in the outbox until it is free
                 at = reserved.at if reserved is not None else None
-            await self.pacer.wait(dest.platform, at)
+            await self.pacer.wait(dest, at)
             target = Target(dest.platform, dest.team, dest.chat_id)
             if item.kind is OutboxKind.UPDATE:
                 assert ref is not None and isinstance(content, OfferCard)

@@ -33,6 +33,7 @@ class Pacer:
         self._messengers = messengers
         self._clock = clock
         self._overall_next: dict[str, float] = {}
+        self._last: dict[str, float] = {}  # chat -> when this process last sent there
 
     def interval(self, dest: Destination) -> float:
         messenger = self._messengers.get(dest.platform)
@@ -57,14 +58,21 @@ class Pacer:
         until = self._clock().timestamp() + seconds
         await uow.pacing.hold(chat_key(target_of(dest)), until=until)
 
-    async def wait(self, platform: str, at: float | None) -> None:
-        """Sleep until `at` (a reserved slot) and the process-wide spacing allow a send."""
-        messenger = self._messengers.get(platform)
-        overall = getattr(messenger, "pace", NO_PACE).overall
+    async def wait(self, dest: Destination, at: float | None) -> None:
+        """Sleep until `at` (a reserved slot) and the process-wide spacing allow a send, and
+        never sooner than the chat's interval after this process last sent there: a send that
+        went late (a busy event loop) must not crowd the next one into a 429."""
+        pace = getattr(self._messengers.get(dest.platform), "pace", NO_PACE)
+        target = target_of(dest)
+        key, interval = chat_key(target), pace.interval(target)
         now = self._clock().timestamp()
         at = now if at is None else max(at, now)
-        if overall > 0:
-            at = max(at, self._overall_next.get(platform, 0.0))
-            self._overall_next[platform] = at + overall
+        if interval > 0 and key in self._last:
+            at = max(at, self._last[key] + interval)
+        if pace.overall > 0:
+            at = max(at, self._overall_next.get(dest.platform, 0.0))
+            self._overall_next[dest.platform] = at + pace.overall
         if at > now:
             await asyncio.sleep(at - now)
+        if interval > 0:
+            self._last[key] = self._clock().timestamp()

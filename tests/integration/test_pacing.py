@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import build
+from bot.clock import SystemClock
 from bot.config import Settings
 from bot.messaging import Pace, Target
 from bot.outbox_sender import OutboxSender
-from bot.pacer import HORIZON, chat_key
+from bot.pacer import HORIZON, Pacer, chat_key
 from bot.sandbox.slack import FakeSlack
+from bot.store.partners import Destination
 from bot.store.tables import outbox
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
+from tests.fakes import RecordingMessenger
 
 NOW = 1_790_000_000.0
 
@@ -167,3 +171,17 @@ async def test_an_express_card_for_a_busy_chat_is_queued_until_it_is_free(servic
     clock.advance(timedelta(seconds=61))
     await services.submit_lead(lead("B2", postcode="80331"), actor=SYSTEM, source=SRC)
     assert [r.slot for r in sent] == [clock.now().timestamp()]  # free now: express, no wait
+
+
+async def test_a_late_send_does_not_crowd_the_next_one_into_a_429():
+    """Slots are a second apart, but the first send went late (a busy event loop): the next
+    still waits a whole interval after it, not merely until its own slot."""
+    pacer = Pacer(
+        {"slack": RecordingMessenger("slack", pace=Pace(per_chat=0.2))}, SystemClock().now
+    )
+    dest = Destination(1, 1, "slack", "", "C1")
+    first_slot = time.time() - 0.15  # its moment passed while the loop was busy elsewhere
+    await pacer.wait(dest, first_slot)
+    sent_first = time.monotonic()
+    await pacer.wait(dest, first_slot + 0.2)  # the next slot: only 0.05 s from now
+    assert time.monotonic() - sent_first >= 0.19  # sleep never returns early
