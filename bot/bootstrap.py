@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.outbox_sender import OutboxSender
 from bot.routing.policy import RoutingPolicy, WeightedRotation
 from bot.scheduler import Scheduler
-from bot.store.db import create_engine
+from bot.store.db import create_engine, is_sqlite
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,12 @@ def build(
         return UnitOfWork(engine)
 
     sender = OutboxSender(uow_factory, ctx, chats, poll_interval=poll_interval)
-    scheduler = Scheduler(uow_factory, ctx, sweep_interval=settings.leadbot_sweep_interval)
+    scheduler = Scheduler(
+        uow_factory,
+        ctx,
+        sweep_interval=settings.leadbot_sweep_interval,
+        concurrency=1 if is_sqlite(settings.database_url) else 8,  # SQLite has one writer
+    )
     ctx.hooks.arm, ctx.hooks.remind = scheduler.arm, scheduler.remind
     ctx.hooks.disarm, ctx.hooks.poke = scheduler.disarm, sender.poke
     return Services(settings, engine, ctx, chats, sender, scheduler, metrics)

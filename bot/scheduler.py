@@ -33,7 +33,12 @@ class Scheduler:
     """One job per offer window and per reminder; a periodic sweep catches what a job missed."""
 
     def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], ctx: Context, *, sweep_interval: float
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        ctx: Context,
+        *,
+        sweep_interval: float,
+        concurrency: int = 8,
     ) -> None:
         self._uow = uow_factory
         self._ctx = ctx
@@ -41,9 +46,21 @@ class Scheduler:
         self._sweeper = Sweeper(uow_factory, ctx)
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[Any]] = set()
+        # Timers due together (thousands, after a restart) take turns: unbounded, they would
+        # all wait for a database connection at once and time out, and starve the HTTP side.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = False
 
     async def _job(self, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Every job runs through here, so `stop` can let the ones under way finish."""
+        if func == self._sweep_logged:
+            await self._tracked(func, *args)
+            return
+        async with self._slots:
+            if not self._stopping:  # those still waiting at a stop are left to the sweep
+                await self._tracked(func, *args)
+
+    async def _tracked(self, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
@@ -119,6 +136,7 @@ class Scheduler:
 
     async def start(self) -> int:
         """Start timers and re-arm every pending offer from the database; returns how many."""
+        self._stopping = False
         async with self._uow() as uow:
             armed = await uow.offers.list_armed()
             reminders = await uow.offers.list_reminders()
@@ -149,6 +167,7 @@ class Scheduler:
         """
         if not self._aps.running:
             return
+        self._stopping = True
         self._aps.pause()
         if self._running:
             await asyncio.wait(set(self._running), timeout=grace)

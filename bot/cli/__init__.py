@@ -36,6 +36,9 @@ def serve() -> None:
     logging.basicConfig(
         level=s.leadbot_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every job it adds and runs at INFO: one line per offer timer, 10,000 at a
+    # start with 10,000 pending offers. Leadbot logs the timers that matter itself.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_server(s))
 
