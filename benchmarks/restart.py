@@ -5,9 +5,9 @@ N pending offers (default 10,000) are due in an hour. A `leadbot serve` process 
 (re-arming them all from the database) and is killed with SIGKILL. While it is dead their
 windows run out (the deadlines are moved to the past in the database: the hour passes), and a
 second process starts; printed: how long until every offer was handled (expired, its lead
-moved on), and how many were handled twice (audit events), counted from the moment the second process was started (and
-when it first answered /healthz). Baseline in the same run: the sweep interval itself. Target:
-all handled, none twice, within one sweep interval of the restart.
+moved on), counted from the moment the second process was started (and when it first answered
+/healthz), and how many were handled twice (audit events). Baseline in the same run: the sweep
+interval itself. Target: all handled, none twice, within one sweep interval of the restart.
 
     python -m benchmarks.restart [--offers 10000] [--sweep 15] [--database-url URL]
 """
