@@ -48,6 +48,6 @@ def invite(
     typer.echo(f"Install link for {slug} (works once, for {INVITE_VALID.days} days):")
     typer.echo(f"  {link}")
     typer.echo(
-        "Send it to their Slack admin. Once installed, the managers are told the workspace id "
-        "to put in leadbot.yaml (slack_team:) with their channel (slack_channel:)."
+        "Send it to their Slack admin. Once it is installed, the managers are told in the chat, "
+        "with what to add to leadbot.yaml (slack_team:, slack_channel:) if anything."
     )
