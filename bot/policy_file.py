@@ -90,10 +90,6 @@ class Policy(_Strict):
     lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
 
 
-ChatId = Annotated[str, Field(min_length=1, max_length=64)]
-TeamId = Annotated[str, Field(min_length=1, max_length=32)]
-
-
 class Member(_Strict):
     name: str = Field(min_length=1, max_length=150)
     slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
@@ -101,6 +97,10 @@ class Member(_Strict):
     slack_team: str | None = Field(None, pattern=r"^[TE][A-Z0-9]{1,31}$")
     telegram: int | None = None
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
+
+
+ChatId = Annotated[str, Field(min_length=1, max_length=64)]
+TeamId = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class Managers(_Strict):

@@ -277,12 +277,21 @@ async def test_a_dead_workspace_token_breaks_all_its_chats_at_once(database_url,
         assert len(fake.posts_to("C0ACME")) == 2 and len(fake.posts_to("C0MANAGERS")) == told + 1
 
 
-async def test_a_partner_workspace_never_installed_is_broken_once(database_url, clock):
+async def test_a_partner_workspace_works_once_installed(database_url, clock):
+    """Before the install there is no token for Beta's workspace: its chats are broken, once;
+    the install clears that, and Beta's next card goes out with its own token."""
     async with running(database_url, clock, document=installing_doc(), **OAUTH) as bot:
-        fake, services, _client, _slack = bot
+        fake, services, client, _slack = bot
         await services.submit_lead(lead("n-1"), actor=SYSTEM, source=SRC)
         await deliver_all(services)
         assert not fake.posts_to("C0BETA")  # no token for that workspace: nothing was sent
         (notice,) = fake.posts_to("C0MANAGERS")
         assert "not installed in workspace T0PARTNER" in blocks_text(notice)
         assert len(fake.posts_to("C0ACME")) == 1
+        assert len(await broken(services)) == 2
+
+        await install(client, fake, services, "beta", team="T0PARTNER", token="xoxb-beta")
+        assert await broken(services) == []
+        await services.submit_lead(lead("n-2"), actor=SYSTEM, source=SRC)
+        await deliver_all(services)
+        assert fake.tokens_used("chat.postMessage", "C0BETA") == ["xoxb-beta"]
