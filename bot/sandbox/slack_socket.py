@@ -82,6 +82,19 @@ class SocketModeServer:
             await self._changed.wait_for(lambda: envelope_id in self.acks)
         return self.acks[envelope_id]
 
+    async def refresh(self) -> None:
+        """Ask the app to reconnect, as Slack does every few hours (`disconnect` message)."""
+        await self.connected()
+        assert self._ws is not None
+        await self._ws.send_json(
+            {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "x"}}
+        )
+
+    async def reconnected(self, count: int) -> None:
+        """Until `count` connections were opened and one is up (bound it with a timeout)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.connections >= count and self._ws is not None)
+
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()

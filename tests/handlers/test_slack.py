@@ -200,6 +200,21 @@ async def test_the_whole_conversation_in_slack(database_url, clock, socket):
         )
 
 
+async def test_socket_mode_reconnects_when_slack_asks(database_url, clock):
+    """Slack refreshes Socket Mode connections now and then: the app opens a new one (a new
+    apps.connections.open) and goes on answering there."""
+    async with running(database_url, clock, socket=True) as (fake, services, _client, slack):
+        await fake.socket.refresh()
+        async with asyncio.timeout(10):
+            await fake.socket.reconnected(2)
+        assert len(fake.called("apps.connections.open")) == 2
+        fields = dict(urllib.parse.parse_qsl((PAYLOADS / "slash_command.form").read_text().strip()))
+        fields.update(user_id="U0BOB", response_url=f"{fake.url}/respond/cmd", text="help")
+        await slack.command(fields)
+        await until(lambda: _true(fake.responses))
+        assert "What you can run" in fake.responses[0]["text"]
+
+
 async def converse(fake: FakeSlack, services: Any, slack: Http | Socket) -> None:
     stored, _, _ = await services.submit_lead(
         lead("s-1", need="Heat pump <!channel> & more"), actor=SYSTEM, source=SRC

@@ -30,11 +30,6 @@ class SocketMode:
         await self.handler.connect_async()
         log.info("Slack Socket Mode connected")
 
-    @property
-    def connected(self) -> bool:
-        session = self.handler.client.current_session if self.handler else None
-        return session is not None and not session.closed
-
     async def close(self) -> None:
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
