@@ -32,6 +32,7 @@ from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack import SlackMessenger
+from bot.handlers.slack.retry import retry_handlers
 from bot.messaging import Pace
 from bot.policy_file import validate_document
 from bot.sandbox.serving import serve_aiohttp, serve_app
@@ -224,7 +225,11 @@ async def sustained(
 async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     sink = Sink()
     await sink.start()
-    slack = SlackMessenger(AsyncWebClient(token="xoxb-bench", base_url=f"{sink.url}/api/"))
+    slack = SlackMessenger(
+        AsyncWebClient(
+            token="xoxb-bench", base_url=f"{sink.url}/api/", retry_handlers=retry_handlers()
+        )
+    )
     services = build(
         Settings(
             database_url=url, leadbot_api_rate=10_000, leadbot_api_burst=10_000, _env_file=None

@@ -28,6 +28,7 @@ from bot.bootstrap import build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack.messenger import SLACK_PACE, SlackMessenger
+from bot.handlers.slack.retry import retry_handlers
 from bot.messaging import Pace
 from bot.policy_file import validate_document
 from bot.sandbox.serving import serve_app
@@ -55,7 +56,10 @@ async def burst(url: str, count: int, pace: Pace) -> dict[str, Any]:
     fake = FakeSlack(gap=1 / LIMIT)
     await fake.start()
     slack = SlackMessenger(
-        AsyncWebClient(token="xoxb-bench", base_url=f"{fake.url}/api/"), pace=pace
+        AsyncWebClient(
+            token="xoxb-bench", base_url=f"{fake.url}/api/", retry_handlers=retry_handlers()
+        ),
+        pace=pace,
     )
     services = build(
         Settings(

@@ -118,9 +118,9 @@ def build(
     )
     chats = dict(messengers or {})
     if messengers is None and settings.slack_enabled:
-        from bot.handlers.slack import SlackMessenger, slack_client
+        from bot.handlers.slack import slack_messenger
 
-        chats["slack"] = SlackMessenger(slack_client(settings))
+        chats["slack"] = slack_messenger(settings, lambda: UnitOfWork(engine))
     if messengers is None and settings.telegram_enabled:
         from telegram import Bot
 

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     leadbot_log_level: str = "INFO"
     leadbot_api_rate: float = 20.0  # intake API requests per second per key, on average
     leadbot_api_burst: int = 100  # ... and in a burst
+    leadbot_public_url: str | None = None  # where browsers and Slack reach this server
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Partners may install the app in their own workspaces (`/slack/install`)."""
+        return bool(self.slack_enabled and self.slack_client_id and self.slack_client_secret)
 
     @property
     def telegram_enabled(self) -> bool:

@@ -111,7 +111,8 @@ class MessageRef:
 
 class DeliveryError(Exception):
     """A send failed. `permanent`: retrying cannot help. `gone`: nor can any other message to
-    that chat (bot removed or blocked, channel deleted or archived, token revoked)."""
+    that chat (bot removed or blocked, channel deleted or archived, token revoked).
+    `team_wide`: gone for every chat of that workspace (the workspace's token is dead)."""
 
     def __init__(
         self,
@@ -120,12 +121,14 @@ class DeliveryError(Exception):
         permanent: bool,
         retry_after: float | None = None,
         gone: bool = False,
+        team_wide: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.permanent = permanent or gone
+        self.permanent = permanent or gone or team_wide
         self.retry_after = retry_after
-        self.gone = gone
+        self.gone = gone or team_wide
+        self.team_wide = team_wide
 
 
 @dataclass(frozen=True)

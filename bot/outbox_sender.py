@@ -300,7 +300,13 @@ class OutboxSender:
             if exc.permanent or (attempts >= budget and not rate_limited):
                 log.warning("giving up on outbox item %s: %s", item.id, exc.reason)
                 await record_failure(
-                    uow, self._ctx, item=item, destination=dest, reason=exc.reason, gone=exc.gone
+                    uow,
+                    self._ctx,
+                    item=item,
+                    destination=dest,
+                    reason=exc.reason,
+                    gone=exc.gone,
+                    team_wide=exc.team_wide,
                 )
                 return
             delay = min(exc.retry_after or 2.0 ** (attempts - 1), self._max_backoff)

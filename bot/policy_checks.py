@@ -16,16 +16,22 @@ def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
     )
 
 
-def _member_problems(where: str, members: Any, identities: dict[tuple[str, str], str]) -> list[str]:
+def _member_problems(
+    where: str, members: Any, identities: dict[tuple[str, str, str], str], *, team: Any
+) -> list[str]:
     problems = []
     for j, member in _entries(members):
         if member.get("slack") is None and member.get("telegram") is None:
             problems.append(f"{where}.members[{j}]: needs a slack or a telegram id")
+        if member.get("slack_team") is not None and member.get("slack") is None:
+            problems.append(f"{where}.members[{j}].slack_team: goes with a slack user id")
         for platform in ("slack", "telegram"):
             ext = member.get(platform)
             if ext is None:
                 continue
-            key = (platform, str(ext))
+            # Slack ids are keyed by workspace: the member's, else its partner's, else ours
+            space = str(member.get("slack_team") or team or "") if platform == "slack" else ""
+            key = (platform, space, str(ext))
             if key in identities:
                 problems.append(
                     f"{where}.members[{j}].{platform}: {ext} is already {identities[key]}"
@@ -44,13 +50,15 @@ def _member_problems(where: str, members: Any, identities: dict[tuple[str, str],
 def cross_check(document: dict[str, Any]) -> list[str]:
     """Problems that no single field shows, as 'path: reason'."""
     problems: list[str] = []
-    identities: dict[tuple[str, str], str] = {}
+    identities: dict[tuple[str, str, str], str] = {}
     policy = document.get("policy")
     if isinstance(policy, dict) and policy.get("decline_reasons") == []:
         problems.append("policy.decline_reasons: needs at least one reason")
     managers = document.get("managers")
     if isinstance(managers, dict):
-        problems += _member_problems("managers", managers.get("members"), identities)
+        problems += _member_problems(
+            "managers", managers.get("members"), identities, team=managers.get("slack_team")
+        )
     seen: dict[Any, int] = {}
     for i, partner in _entries(document.get("partners")):
         slug = partner.get("slug")
@@ -63,5 +71,7 @@ def cross_check(document: dict[str, Any]) -> list[str]:
             problems.append(
                 f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
             )
-        problems += _member_problems(f"partners[{i}]", partner.get("members"), identities)
+        problems += _member_problems(
+            f"partners[{i}]", partner.get("members"), identities, team=partner.get("slack_team")
+        )
     return problems

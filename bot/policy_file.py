@@ -93,6 +93,8 @@ class Policy(_Strict):
 class Member(_Strict):
     name: str = Field(min_length=1, max_length=150)
     slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
+    # the Slack workspace that user id is in (Slack Connect); default: the partner's slack_team
+    slack_team: str | None = Field(None, pattern=r"^[TE][A-Z0-9]{1,31}$")
     telegram: int | None = None
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
 

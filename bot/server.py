@@ -20,16 +20,7 @@ log = logging.getLogger("leadbot")
 def chat_status(settings: Settings) -> list[str]:
     """One line per platform saying whether it is on, for the start-up log."""
     return [
-        "Slack: "
-        + (
-            (
-                "on"
-                if settings.slack_signing_secret
-                else "sending only (SLACK_SIGNING_SECRET not set: presses and /lead are refused)"
-            )
-            if settings.slack_enabled
-            else "off (SLACK_BOT_TOKEN not set)"
-        ),
+        "Slack: " + slack_status(settings),
         "Telegram: "
         + (
             (
@@ -42,6 +33,26 @@ def chat_status(settings: Settings) -> list[str]:
             else "off (TELEGRAM_BOT_TOKEN not set)"
         ),
     ]
+
+
+def slack_status(settings: Settings) -> str:
+    if not settings.slack_enabled:
+        return "off (SLACK_BOT_TOKEN not set)"
+    modes = [
+        name
+        for name, on in (
+            ("Socket Mode", settings.slack_app_token),
+            ("HTTP mode at /slack/events", settings.slack_signing_secret),
+            ("partner installs at /slack/install", settings.slack_oauth_enabled),
+        )
+        if on
+    ]
+    if not (settings.slack_app_token or settings.slack_signing_secret):
+        return (
+            "sending only (neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET set: "
+            "presses and /lead are refused)"
+        )
+    return "on (" + ", ".join(modes) + ")"
 
 
 async def prepare(services: Services) -> None:

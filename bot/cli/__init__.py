@@ -9,7 +9,15 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import apikey_cmd, config_cmd, leads_cmd, members_cmd, report_cmd, routing_cmd
+from bot.cli import (
+    apikey_cmd,
+    config_cmd,
+    leads_cmd,
+    members_cmd,
+    partners_cmd,
+    report_cmd,
+    routing_cmd,
+)
 from bot.cli.common import run_with_services, settings
 from bot.store.migrate import migrate as run_migrations
 
@@ -25,6 +33,7 @@ app.add_typer(routing_cmd.app, name="routing")
 app.add_typer(routing_cmd.geo_app, name="geo")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(members_cmd.app, name="members")
+app.add_typer(partners_cmd.app, name="partners")
 
 
 @app.command()

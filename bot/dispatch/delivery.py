@@ -6,6 +6,7 @@ from bot.dispatch.common import notify_managers, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.offering import offer_next
 from bot.dispatch.windows import offer_window
+from bot.dispatch.workspaces import tell_workspace_broken
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.offers import OfferStatus
@@ -95,20 +96,29 @@ async def record_failure(
     destination: Destination | None,
     reason: str,
     gone: bool = False,
+    team_wide: bool = False,
 ) -> None:
     """A send failed for good. An offer no chat can show is undeliverable and moves on.
 
     `gone`: the chat itself is gone for the bot. It is marked broken (no card goes there until
-    the next `config apply`) and the managers are told once, not once per lead.
+    the next `config apply`) and the managers are told once, not once per lead. `team_wide`:
+    so is every chat of that workspace (its token is dead): all are marked, in one notice.
     """
     now = ctx.now()
     newly_broken = False
-    if gone and destination is not None:
+    broken: list[Destination] = []
+    if gone and destination is not None and team_wide:
+        broken = await uow.partners.mark_team_broken(
+            platform=destination.platform, teams={destination.team}, reason=reason, now=now
+        )
+        newly_broken = bool(broken)
+    elif gone and destination is not None:
         newly_broken = await uow.partners.mark_broken(destination.id, reason=reason, now=now)
+        broken = [destination] if newly_broken else []
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
         await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
         if newly_broken and destination is not None:
-            await _tell_broken(uow, ctx, destination, reason, lead_ref=None)
+            await _tell_broken(uow, ctx, broken, reason, lead_ref=None, team_wide=team_wide)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
@@ -133,7 +143,9 @@ async def record_failure(
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
         if newly_broken and destination is not None:
-            await _tell_broken(uow, ctx, destination, reason, lead_ref=lead.public_id)
+            await _tell_broken(
+                uow, ctx, broken, reason, lead_ref=lead.public_id, team_wide=team_wide
+            )
         elif not gone:  # a chat already known broken was reported once, when it broke
             partner = await uow.partners.get_name(offer.partner_id)
             where = (
@@ -147,13 +159,24 @@ async def record_failure(
             await notify_managers(uow, ctx, notice, lead_id=lead.id)
         await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     elif newly_broken and destination is not None:
-        await _tell_broken(uow, ctx, destination, reason, lead_ref=None)
+        await _tell_broken(uow, ctx, broken, reason, lead_ref=None, team_wide=team_wide)
     await uow.commit()
 
 
 async def _tell_broken(
-    uow: UnitOfWork, ctx: Context, dest: Destination, reason: str, *, lead_ref: str | None
+    uow: UnitOfWork,
+    ctx: Context,
+    chats: list[Destination],
+    reason: str,
+    *,
+    lead_ref: str | None,
+    team_wide: bool,
 ) -> None:
+    """Tell the managers, once, which chats are now broken and why."""
+    if team_wide:
+        await tell_workspace_broken(uow, ctx, chats, reason, lead_ref=lead_ref)
+        return
+    (dest,) = chats
     whose = "The managers'" if dest.partner_id is None else None
     if whose is None:
         whose = f"{await uow.partners.get_name(dest.partner_id or 0)}'s"

@@ -39,15 +39,10 @@ def create_app(services: Services) -> FastAPI:
             await telegram.handle(await request.json())
             return Response(status_code=200)
 
-    if services.settings.slack_signing_secret and "slack" in services.messengers:
-        from bot.handlers.slack import slack_handler
+    if services.settings.slack_enabled and "slack" in services.messengers:
+        from bot.handlers.slack import mount
 
-        slack = slack_handler(services)
-
-        @app.post("/slack/events", include_in_schema=False)
-        async def slack_events(request: Request) -> Response:
-            """Slack's events, button presses, modals and slash commands (signature checked)."""
-            return await slack.handle(request)
+        mount(app, services)  # /slack/events, /slack/install, Socket Mode: as configured
 
     app.add_middleware(BodyLimit)
 

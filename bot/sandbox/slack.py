@@ -1,5 +1,5 @@
-"""SANDBOX: a fake Slack on loopback: the Web API methods Leadbot calls, recorded, and the
-response URLs.
+"""SANDBOX: a fake Slack on loopback: the Web API methods Leadbot calls, recorded, plus
+response URLs and a Socket Mode WebSocket.
 
 Requests to Leadbot's `/slack/events` are signed here the way Slack signs them.
 """
@@ -7,6 +7,7 @@ Requests to Leadbot's `/slack/events` are signed here the way Slack signs them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -19,12 +20,26 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.serving import serve_aiohttp
+from bot.sandbox.slack_socket import SocketModeServer
+
+HOME = "T1DC2JH3J"  # the workspace of every token not named in FakeSlack.tokens
 
 
 @dataclass
 class Call:
     method: str
     args: dict[str, Any]
+    token: str = ""  # the bearer token the call was made with
+
+
+@dataclass
+class Install:
+    """What `oauth.v2.access` answers for one code: a workspace and its new bot token."""
+
+    team_id: str
+    team_name: str
+    token: str
+    bot_user_id: str = "U0BOTP"
 
 
 @dataclass
@@ -35,8 +50,15 @@ class FakeSlack:
     # Slack's per-channel limit on chat.postMessage: a post sooner than `gap` seconds after the
     # last one accepted in that channel gets 429 (Retry-After: 1)
     gap: float = 0.0
+    throttle: dict[str, list[str]] = field(default_factory=dict)  # channel -> next Retry-Afters
     posted: dict[str, list[float]] = field(default_factory=dict)  # channel -> accepted, monotonic
     limited: int = 0  # 429s answered
+    tokens: dict[str, str] = field(default_factory=dict)  # bot token -> its workspace
+    revoked: set[str] = field(default_factory=set)  # tokens answered with token_revoked
+    user_teams: dict[str, str] = field(default_factory=dict)  # user -> workspace (users.info)
+    installs: dict[str, Install] = field(default_factory=dict)  # OAuth code -> what it installs
+    client: tuple[str, str] = ("1111.2222", "client-secret")  # the app's OAuth credentials
+    socket: SocketModeServer = field(default_factory=SocketModeServer)
     url: str = ""
     _posted: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -45,8 +67,10 @@ class FakeSlack:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info and a few others: GET
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_post("/upload", self._upload)
+        self.socket.add_routes(app)
         self.url, self._runner = await serve_aiohttp(app)
 
     async def wait_posts(self, channel: str, count: int) -> None:
@@ -56,6 +80,7 @@ class FakeSlack:
             await self._posted.wait()
 
     async def stop(self) -> None:
+        await self.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -67,34 +92,77 @@ class FakeSlack:
             args.update((await request.post()).items())
         return args
 
+    def team_of(self, token: str) -> str:
+        return self.tokens.get(token, HOME)
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        self.calls.append(Call(method, args))
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        token = token or str(args.pop("token", ""))
+        self.calls.append(Call(method, args, token))
+        if method == "oauth.v2.access":
+            return self._oauth_access(auth, args)
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            ws = self.url.replace("http://", "ws://")
+            return web.json_response({"ok": True, "url": f"{ws}/link/?ticket=sandbox"})
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if token in self.revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
+        return self._method(method, args, token)
+
+    def _oauth_access(self, auth: str, args: dict[str, Any]) -> web.Response:
+        given = base64.b64decode(auth.removeprefix("Basic ")).decode() if auth else ""
+        if given != ":".join(self.client):
+            return web.json_response({"ok": False, "error": "invalid_client_id"})
+        found = self.installs.pop(str(args.get("code")), None)  # a code works once
+        if found is None:
+            return web.json_response({"ok": False, "error": "invalid_code"})
+        self.tokens[found.token] = found.team_id
+        return web.json_response(
+            {
+                "ok": True,
+                "app_id": "A0LEADBOT",
+                "authed_user": {"id": "U0INSTALLER"},
+                "scope": "chat:write,commands,files:write,im:write,users:read",
+                "token_type": "bot",
+                "access_token": found.token,
+                "bot_user_id": found.bot_user_id,
+                "team": {"id": found.team_id, "name": found.team_name},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        )
+
+    def _method(self, method: str, args: dict[str, Any], token: str) -> web.Response:
         if method == "auth.test":
             return web.json_response(
-                {"ok": True, "team_id": "T1DC2JH3J", "user_id": "U0BOT", "bot_id": "B0LEADBOT"}
+                {
+                    "ok": True,
+                    "team_id": self.team_of(token),
+                    "user_id": "U0BOT",
+                    "bot_id": "B0LEADBOT",
+                }
             )
+        if method == "auth.revoke":
+            self.revoked.add(token)
+            return web.json_response({"ok": True, "revoked": True})
         if method == "chat.postMessage":
-            channel = str(args.get("channel"))
-            if channel in self.fail:
-                return web.json_response({"ok": False, "error": self.fail[channel]})
-            now, times = time.monotonic(), self.posted.setdefault(channel, [])
-            if self.gap and times and now - times[-1] < self.gap:
-                self.limited += 1
-                return web.json_response(
-                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-                )
-            times.append(now)
-            self._posted.set()
-            return web.json_response(
-                {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
-            )
+            return self._post(args)
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": args["channel"], "ts": args["ts"]})
+        if method == "users.info":
+            user = str(args.get("user"))
+            return web.json_response(
+                {"ok": True, "user": {"id": user, "team_id": self.user_teams.get(user, HOME)}}
+            )
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": f"D{args.get('users')}"}})
-        if method == "views.open":
+        if method in ("views.open", "views.publish"):
             return web.json_response({"ok": True, "view": {"id": "V0ASK"}})
         if method == "files.getUploadURLExternal":
             return web.json_response(
@@ -103,6 +171,24 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return web.json_response({"ok": True, "files": [{"id": "F0CHART"}]})
         return web.json_response({"ok": False, "error": "unknown_method"})
+
+    def _post(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel"))
+        if channel in self.fail:
+            return web.json_response({"ok": False, "error": self.fail[channel]})
+        now, times = time.monotonic(), self.posted.setdefault(channel, [])
+        waits = self.throttle.get(channel)
+        if waits or (self.gap and times and now - times[-1] < self.gap):
+            self.limited += 1
+            wait = waits.pop(0) if waits else "1"
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": wait}
+            )
+        times.append(now)
+        self._posted.set()
+        return web.json_response(
+            {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
+        )
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -116,6 +202,12 @@ class FakeSlack:
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
+
+    def tokens_used(self, method: str, channel: str) -> list[str]:
+        """The tokens `method` was called with for `channel`, in order."""
+        return [
+            c.token for c in self.calls if c.method == method and c.args.get("channel") == channel
+        ]
 
     def posts_to(self, channel: str) -> list[dict[str, Any]]:
         return [a for a in self.called("chat.postMessage") if a.get("channel") == channel]

@@ -67,7 +67,9 @@ class ConfigRepo:
             await self._sync_destinations(
                 pid, partner.slack_channel, partner.slack_team, partner.telegram_chat
             )
-            await self._sync_members(pid, partner.members, default_role="partner_rep")
+            await self._sync_members(
+                pid, partner.members, default_role="partner_rep", slack_team=partner.slack_team
+            )
         retired = [pid for pid in existing.values() if pid not in kept]
         if retired:
             await self.conn.execute(
@@ -82,7 +84,7 @@ class ConfigRepo:
             )
         m = config.managers
         await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
-        await self._sync_members(None, m.members, default_role="manager")
+        await self._sync_members(None, m.members, default_role="manager", slack_team=m.slack_team)
         return version
 
     async def _upsert_partner(self, p: Partner, pid: int | None, now: datetime) -> int:
@@ -164,8 +166,10 @@ class ConfigRepo:
             )
 
     async def _sync_members(
-        self, pid: int | None, wanted: list[Member], *, default_role: str
+        self, pid: int | None, wanted: list[Member], *, default_role: str, slack_team: str | None
     ) -> None:
+        """Members as listed; their chat ids linked under (platform, team, id): a Slack id's
+        team is the member's `slack_team`, else the partner's, else '' (our own workspace)."""
         owner = members.c.partner_id.is_(None) if pid is None else members.c.partner_id == pid
         existing = {r.name: r.id for r in await self.conn.execute(select(members).where(owner))}
         keep: set[int] = set()
@@ -189,18 +193,20 @@ class ConfigRepo:
                     chat_accounts.c.member_id == mid, chat_accounts.c.linked_at.is_(None)
                 )
             )
-            for platform, ext in (("slack", m.slack), ("telegram", m.telegram)):
+            slack = ("slack", m.slack_team or slack_team or "", m.slack)
+            for platform, team, ext in (slack, ("telegram", "", m.telegram)):
                 if ext is not None:
                     # an identity moves with the file: drop it from whoever had it before
                     await self.conn.execute(
                         delete(chat_accounts).where(
                             chat_accounts.c.platform == platform,
+                            chat_accounts.c.team == team,
                             chat_accounts.c.external_id == str(ext),
                         )
                     )
                     await self.conn.execute(
                         chat_accounts.insert().values(
-                            member_id=mid, platform=platform, team="", external_id=str(ext)
+                            member_id=mid, platform=platform, team=team, external_id=str(ext)
                         )
                     )
         gone = [mid for mid in existing.values() if mid not in keep]

@@ -215,3 +215,51 @@ class PartnerRepo:
             if row
             else None
         )
+
+    async def mark_team_broken(
+        self, *, platform: str, teams: set[str], reason: str, now: datetime
+    ) -> list[Destination]:
+        """A whole workspace is gone for the bot (token revoked, app uninstalled): every
+        declared chat in it is marked broken. Returns those newly marked (tell them once)."""
+        stmt = (
+            update(destinations)
+            .where(
+                destinations.c.platform == platform,
+                destinations.c.team.in_(sorted(teams)),
+                destinations.c.active.is_(True),
+                destinations.c.broken_at.is_(None),
+            )
+            .values(broken_at=now, broken_reason=reason[:200])
+            .returning(
+                destinations.c.id,
+                destinations.c.partner_id,
+                destinations.c.platform,
+                destinations.c.team,
+                destinations.c.chat_id,
+            )
+        )
+        rows = await self.conn.execute(stmt)
+        found = [Destination(r.id, r.partner_id, r.platform, r.team, r.chat_id) for r in rows]
+        return sorted(found, key=lambda d: d.id)
+
+    async def clear_team_broken(self, *, platform: str, team: str) -> int:
+        """The workspace is back (installed again): its chats may get messages again."""
+        stmt = (
+            update(destinations)
+            .where(
+                destinations.c.platform == platform,
+                destinations.c.team == team,
+                destinations.c.broken_at.is_not(None),
+            )
+            .values(broken_at=None, broken_reason=None)
+        )
+        return int((await self.conn.execute(stmt)).rowcount or 0)
+
+    async def declared_teams(self, partner_id: int, *, platform: str) -> set[str]:
+        """The workspaces a partner's declared chats on `platform` are in ('' = ours)."""
+        stmt = select(destinations.c.team).where(
+            destinations.c.partner_id == partner_id,
+            destinations.c.platform == platform,
+            destinations.c.active.is_(True),
+        )
+        return {team for (team,) in await self.conn.execute(stmt)}

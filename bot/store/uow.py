@@ -16,6 +16,7 @@ from bot.store.config_repo import ConfigRepo
 from bot.store.db import WriteLock, write_lock
 from bot.store.events import EventRepo
 from bot.store.geo import GeoRepo
+from bot.store.installs import InstallRepo
 from bot.store.leads import LeadRepo
 from bot.store.members import MemberRepo
 from bot.store.offers import OfferRepo
@@ -41,6 +42,7 @@ class UnitOfWork:
     apikeys: ApiKeyRepo
     geo: GeoRepo
     pacing: PacingRepo
+    installs: InstallRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -64,7 +66,7 @@ class UnitOfWork:
         self.leads, self.offers, self.partners = LeadRepo(conn), OfferRepo(conn), PartnerRepo(conn)
         self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
         self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
-        self.pacing = PacingRepo(conn)
+        self.pacing, self.installs = PacingRepo(conn), InstallRepo(conn)
         self._effects = []
         return self
 

@@ -4,9 +4,11 @@ interaction is a signed request to `/slack/events` in the shapes of ../shared/pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from bot.bootstrap import build
 from bot.config import Settings
 from bot.domain.leads import DispatchStatus, Stage
 from bot.handlers.http import create_app
-from bot.sandbox.slack import FakeSlack, blocks_text, buttons, form, sign
+from bot.sandbox.slack import HOME, FakeSlack, blocks_text, buttons, form, sign
 from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
@@ -38,30 +40,97 @@ def acme_and_beta() -> dict[str, Any]:
     return config([acme, beta])
 
 
-@pytest.fixture
-async def slack_bot(database_url, clock):
+class Http:
+    """Slack's side of HTTP mode: every interaction a signed POST to /slack/events."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send an interaction; Bolt's acknowledgement body ({} when empty)."""
+        response = await post(self.client, form(payload))
+        assert response.status_code == 200, response.text
+        return response.json() if response.content else {}
+
+    async def command(self, fields: dict[str, str]) -> None:
+        response = await post(self.client, urllib.parse.urlencode(fields))
+        assert response.status_code == 200, response.text
+
+    async def event(self, body: dict[str, Any]) -> None:
+        text = json.dumps(body)
+        headers = {**sign(SECRET, text), "Content-Type": "application/json"}
+        response = await self.client.post("/slack/events", content=text, headers=headers)
+        assert response.status_code == 200, response.text
+
+
+class Socket:
+    """Slack's side of Socket Mode: envelopes over the WebSocket, acknowledged by the app."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+
+    async def _send(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        envelope = await self.fake.socket.send(kind, payload)
+        async with asyncio.timeout(10):
+            return await self.fake.socket.ack(envelope)
+
+    async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._send("interactive", payload)
+
+    async def command(self, fields: dict[str, str]) -> None:
+        await self._send("slash_commands", fields)
+
+    async def event(self, body: dict[str, Any]) -> None:
+        await self._send("events_api", body)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    database_url: str, clock: Any, *, socket: bool = False, document: Any = None, **extra: Any
+) -> AsyncIterator[tuple[FakeSlack, Any, httpx.AsyncClient, Http | Socket]]:
+    """Leadbot with Slack against the fake, in HTTP mode or in Socket Mode (no signing secret
+    then: /slack/events is not even served)."""
     fake = FakeSlack()
     await fake.start()
+    mode = {"slack_app_token": "xapp-1-test"} if socket else {"slack_signing_secret": SECRET}
     settings = Settings(  # type: ignore[call-arg]
         database_url=database_url,
         slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
         slack_api_url=f"{fake.url}/api/",
         _env_file=None,
+        **mode,
+        **extra,
     )
     services = unpaced(build(settings, clock=clock))
     port, stop = await serve_app(create_app(services))
-    await apply(services, acme_and_beta())
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    try:
+        for start in services.starters:  # as `leadbot serve` does: Socket Mode connects here
+            await start()
+        if socket:
+            async with asyncio.timeout(10):
+                await fake.socket.connected()
+        await apply(services, document if document is not None else acme_and_beta())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield fake, services, client, Socket(fake) if socket else Http(client)
+    finally:
+        await stop()
+        await services.close()
+        await fake.stop()
+
+
+@pytest.fixture
+async def slack_bot(database_url, clock):
+    async with running(database_url, clock) as (fake, services, client, _http):
         yield fake, services, client
-    await stop()
-    await services.close()
-    await fake.stop()
 
 
-def press_body(fake: FakeSlack, user: str, value: str, channel: str, ts: str) -> dict[str, Any]:
+def press_body(
+    fake: FakeSlack, user: str, value: str, channel: str, ts: str, *, team: str = HOME
+) -> dict[str, Any]:
+    """A button press in Slack's shape; `team`: the presser's own workspace (Slack Connect
+    users come from another one, into a channel of ours)."""
     body = copy.deepcopy(payload("block_actions.json"))
-    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": "T1DC2JH3J"}
+    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": team}
     body["actions"][0].update(action_id="leadbot:0", block_id="leadbot_buttons", value=value)
     body["container"].update(channel_id=channel, message_ts=ts)
     body["channel"]["id"] = channel
@@ -95,10 +164,11 @@ async def post(client: httpx.AsyncClient, body: str, **headers: str) -> httpx.Re
     )
 
 
-async def answer_modal(client, fake: FakeSlack, user: str, answer: str) -> httpx.Response:
+def modal_body(fake: FakeSlack, user: str, answer: str, *, team: str = HOME) -> dict[str, Any]:
+    """The submission of the last modal opened, answered with `answer`."""
     view = json.loads(json.dumps(fake.called("views.open")[-1]["view"]))
     body = copy.deepcopy(payload("view_submission.json"))
-    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": "T1DC2JH3J"}
+    body["user"] = {"id": user, "username": user.lower(), "name": user, "team_id": team}
     body["view"].update(callback_id=view["callback_id"], private_metadata=view["private_metadata"])
     element = view["blocks"][0]["element"]
     if element["type"] == "static_select":
@@ -106,11 +176,46 @@ async def answer_modal(client, fake: FakeSlack, user: str, answer: str) -> httpx
     else:
         field = {"type": "plain_text_input", "value": answer}
     body["view"]["state"] = {"values": {"answer": {"answer": field}}}
-    return await post(client, form(body))
+    return body
 
 
-async def test_the_whole_conversation_in_slack(slack_bot):
-    fake, services, client = slack_bot
+async def answer_modal(client, fake: FakeSlack, user: str, answer: str) -> httpx.Response:
+    return await post(client, form(modal_body(fake, user, answer)))
+
+
+@pytest.mark.parametrize("socket", [False, True], ids=["http", "socket-mode"])
+async def test_the_whole_conversation_in_slack(database_url, clock, socket):
+    """Lead in, card in ACME's channel, Bob declines with a reason, card in Beta's channel and
+    ACME's card edited, Beta accepts, contact and stage buttons, Opportunity, Won: over HTTP,
+    and the same over Socket Mode (a real WebSocket, no /slack/events at all)."""
+    async with running(database_url, clock, socket=socket) as (fake, services, client, slack):
+        if socket:
+            refused = await post(client, form({"type": "block_actions"}))
+            assert refused.status_code == 404  # no public endpoint: everything is on the socket
+        await converse(fake, services, slack)
+    if socket:
+        assert fake.socket.connections == 1
+        assert all(
+            call.token == "xapp-1-test" for call in fake.calls if "connections" in call.method
+        )
+
+
+async def test_socket_mode_reconnects_when_slack_asks(database_url, clock):
+    """Slack refreshes Socket Mode connections now and then: the app opens a new one (a new
+    apps.connections.open) and goes on answering there."""
+    async with running(database_url, clock, socket=True) as (fake, services, _client, slack):
+        await fake.socket.refresh()
+        async with asyncio.timeout(10):
+            await fake.socket.reconnected(2)
+        assert len(fake.called("apps.connections.open")) == 2
+        fields = dict(urllib.parse.parse_qsl((PAYLOADS / "slash_command.form").read_text().strip()))
+        fields.update(user_id="U0BOB", response_url=f"{fake.url}/respond/cmd", text="help")
+        await slack.command(fields)
+        await until(lambda: _true(fake.responses))
+        assert "What you can run" in fake.responses[0]["text"]
+
+
+async def converse(fake: FakeSlack, services: Any, slack: Http | Socket) -> None:
     stored, _, _ = await services.submit_lead(
         lead("s-1", need="Heat pump <!channel> & more"), actor=SYSTEM, source=SRC
     )
@@ -124,12 +229,11 @@ async def test_the_whole_conversation_in_slack(slack_bot):
     decline = buttons(card)["Decline"]
 
     # Bob declines: a modal asks why, his answer declines the offer
-    response = await post(client, form(press_body(fake, "U0BOB", decline, "C0ACME", acme_ts)))
-    assert response.status_code == 200
+    assert await slack.interact(press_body(fake, "U0BOB", decline, "C0ACME", acme_ts)) == {}
     await until(lambda: _true(fake.called("views.open")))
     modal = fake.called("views.open")[-1]["view"]
     assert "not_my_area" in json.dumps(modal)
-    assert (await answer_modal(client, fake, "U0BOB", "not_my_area")).status_code == 200
+    assert await slack.interact(modal_body(fake, "U0BOB", "not_my_area")) == {}
     await deliver_all(services)
     assert "Declined by Bob (not_my_area)" in blocks_text(fake.latest("C0ACME", acme_ts))
     (beta_card,) = fake.posts_to("C0BETA")
@@ -137,9 +241,9 @@ async def test_the_whole_conversation_in_slack(slack_bot):
 
     # a stranger, and Bob (another partner's admin), cannot take Beta's card
     accept = buttons(beta_card)["Accept"]
-    await post(client, form(press_body(fake, "U0EVE", accept, "C0BETA", beta_ts)))
+    await slack.interact(press_body(fake, "U0EVE", accept, "C0BETA", beta_ts))
     await until(lambda: _true(len(fake.responses) == 1))
-    await post(client, form(press_body(fake, "U0BOB", accept, "C0BETA", beta_ts)))
+    await slack.interact(press_body(fake, "U0BOB", accept, "C0BETA", beta_ts))
     await until(lambda: _true(len(fake.responses) == 2))
     assert [r["response_type"] for r in fake.responses] == ["ephemeral", "ephemeral"]
     assert "not linked" in fake.responses[0]["text"]
@@ -148,21 +252,31 @@ async def test_the_whole_conversation_in_slack(slack_bot):
         assert (await uow.leads.get(stored.id)).status is DispatchStatus.OFFERED
 
     # Carla accepts: the contact and the stage buttons appear on her card
-    await post(client, form(press_body(fake, "U0CARLA", accept, "C0BETA", beta_ts)))
+    await slack.interact(press_body(fake, "U0CARLA", accept, "C0BETA", beta_ts))
     beta_offer = int(accept.split(":")[1])
     await until(lambda: _eq(offer_status(services, beta_offer), "accepted"))
     await deliver_all(services)
     mine = fake.latest("C0BETA", beta_ts)
     assert "Max Kunde" in blocks_text(mine) and "Opportunity" in buttons(mine)
 
-    # Opportunity, then Won, each with a value asked in a modal
+    # Opportunity, then Won, each with a value asked in a modal; a bad amount is refused there
+    value = buttons(fake.latest("C0BETA", beta_ts))["Opportunity"]
+    await slack.interact(press_body(fake, "U0CARLA", value, "C0BETA", beta_ts))
+    await until(lambda: _true(len(fake.called("views.open")) == 2))
+    assert await slack.interact(modal_body(fake, "U0CARLA", "lots")) == {
+        "response_action": "errors",
+        "errors": {"answer": "'lots' is not an amount."},
+    }
     for stage, amount in (("Opportunity", "18,000"), ("Won", "20000")):
         value = buttons(fake.latest("C0BETA", beta_ts))[stage]
         asked = len(fake.called("views.open"))
-        await post(client, form(press_body(fake, "U0CARLA", value, "C0BETA", beta_ts)))
+        await slack.interact(press_body(fake, "U0CARLA", value, "C0BETA", beta_ts))
         await until(lambda asked=asked: _true(len(fake.called("views.open")) > asked))
-        assert (await answer_modal(client, fake, "U0CARLA", amount)).status_code == 200
+        assert await slack.interact(modal_body(fake, "U0CARLA", amount)) == {}
         await deliver_all(services)
+        if stage == "Opportunity":
+            async with services.uow() as uow:
+                assert (await uow.leads.get(stored.id)).stage_value == 18000
     async with services.uow() as uow:
         final = await uow.leads.get(stored.id)
     assert final.stage is Stage.WON and final.stage_value == 20000

@@ -7,10 +7,13 @@ become a mention, a `<!channel>` or a link.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
+from bot.domain.offers import Outcome
 from bot.handlers.presses import Ask
 from bot.messaging import Button, CardState, Notice, OfferCard, Report
+from bot.reports.home import Home
 
 Block = dict[str, Any]
 DECLINE_CALLBACK = "leadbot_answer"
@@ -48,11 +51,7 @@ def offer_blocks(card: OfferCard) -> tuple[str, list[Block]]:
         if card.why_you:
             blocks.append(_section(f"_Why you:_ {escape(card.why_you)}"))
         if card.deadline is not None:
-            stamp = int(card.deadline.timestamp())
-            fallback = card.deadline.strftime("%H:%M UTC")
-            blocks.append(
-                _section(f"Answer by <!date^{stamp}^{{time}} ({{date_short_pretty}})|{fallback}>")
-            )
+            blocks.append(_section(f"Answer by {_deadline(card.deadline)}"))
         if card.mentions:
             blocks.append(_section(" ".join(f"<@{m}>" for m in card.mentions if m.isalnum())))
     if card.status_line:
@@ -103,8 +102,9 @@ def report_blocks(report: Report) -> tuple[str, list[Block]]:
     return escape(report.title), blocks
 
 
-def ask_view(ask: Ask, *, channel: str, message_ts: str) -> dict[str, Any]:
-    """The modal asking for a decline reason, a value or a lost reason."""
+def ask_view(ask: Ask, *, channel: str, message_ts: str, home: bool = False) -> dict[str, Any]:
+    """The modal asking for a decline reason, a value or a lost reason (`home`: asked from the
+    App Home tab, which is drawn again once answered)."""
     if ask.choices:
         element: dict[str, Any] = {
             "type": "static_select",
@@ -119,7 +119,9 @@ def ask_view(ask: Ask, *, channel: str, message_ts: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": DECLINE_CALLBACK,
-        "private_metadata": json.dumps({"v": ask.value, "c": channel, "t": message_ts}),
+        "private_metadata": json.dumps(
+            {"v": ask.value, "c": channel, "t": message_ts, **({"h": 1} if home else {})}
+        ),
         "title": {"type": "plain_text", "text": ask.title[:24]},
         "submit": {"type": "plain_text", "text": "Send"},
         "blocks": [
@@ -131,3 +133,44 @@ def ask_view(ask: Ask, *, channel: str, message_ts: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _deadline(when: datetime) -> str:
+    stamp = int(when.timestamp())
+    return f"<!date^{stamp}^{{time}} ({{date_short_pretty}})|{when:%H:%M} UTC>"
+
+
+def _table(report: Report) -> list[Block]:
+    _text, blocks = report_blocks(report)
+    return blocks
+
+
+def home_tab(home: Home, *, note: Outcome | None = None) -> dict[str, Any]:
+    """The App Home tab (`views.publish`): what `home` shows, `note` (the answer to a press made
+    on this tab) first. Slack allows 100 blocks; sections are kept short by the report."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": home.title[:150]}}
+    ]
+    if note is not None:
+        mark = ":white_check_mark:" if note.ok else ":warning:"
+        blocks.append(_section(f"{mark} {escape(note.message)}"))
+    if home.intro:
+        blocks.append(_section("\n".join(escape(line) for line in home.intro)))
+    for section in home.sections:
+        blocks += [{"type": "divider"}, _section(f"*{escape(section.heading)}*")]
+        if not section.entries and section.empty:
+            blocks.append(_section(f"_{escape(section.empty)}_"))
+        for entry in section.entries:
+            text = [f"*{escape(entry.title)}*", *(escape(line) for line in entry.lines)]
+            if entry.deadline is not None:
+                text.append(f"Answer by {_deadline(entry.deadline)}")
+            blocks.append(_section("\n".join(text)))
+            if entry.buttons:
+                block = _buttons(entry.buttons)
+                del block["block_id"]  # block ids must be unique in a view
+                blocks.append(block)
+        if section.more:
+            blocks.append(_section(f"_…and {section.more} more: `/lead open`_"))
+    for report in home.tables:
+        blocks += [{"type": "divider"}, *_table(report)]
+    return {"type": "home", "blocks": blocks[:100]}

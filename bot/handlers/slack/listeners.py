@@ -1,6 +1,6 @@
-"""Slack listeners (Bolt `AsyncApp`, HTTP mode at `POST /slack/events`): button presses, the
-answer modals, and the `/lead` command. Thin: acknowledge, find who it is, call the shared
-press handler or command engine, answer.
+"""Slack listeners (Bolt `AsyncApp`, over HTTP at `POST /slack/events` or Socket Mode): button
+presses (in channels and on the App Home tab), the answer modals, and the `/lead` command.
+Thin: acknowledge, find who it is, call the shared press handler or command engine, answer.
 """
 
 from __future__ import annotations
@@ -18,28 +18,35 @@ from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Actor, Source
 from bot.handlers.presses import Ask, press
 from bot.handlers.slack.blocks import DECLINE_CALLBACK, ask_view, escape, report_blocks
+from bot.handlers.slack.home import publish_home
+from bot.handlers.slack.identity import find_actor, resolve_actor
+from bot.handlers.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^leadbot:\d+$")
 
 
-async def find_actor(services: Services, user: dict[str, Any]) -> Actor | None:
-    """The member behind a Slack user: linked in leadbot.yaml (no team) or by code (team)."""
-    user_id, team = str(user.get("id", "")), str(user.get("team_id", ""))
-    async with services.uow() as uow:
-        return await uow.members.find_actor(
-            platform="slack", external_id=user_id
-        ) or await uow.members.find_actor(platform="slack", external_id=user_id, team=team)
+def _user(body: dict[str, Any]) -> tuple[str, str]:
+    """(user id, the user's own team) of an interaction; a Slack Connect user's team is theirs,
+    not the workspace the channel lives in."""
+    user = body.get("user") or {}
+    team = user.get("team_id") or (body.get("team") or {}).get("id") or ""
+    return str(user.get("id", "")), str(team)
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
     engine = CommandEngine(services, source=Source.SLACK)
+
+    async def actor_of(body: dict[str, Any]) -> Actor | None:
+        user, team = _user(body)
+        return await find_actor(services, workspaces, user=user, team=team)
 
     @app.action(BUTTON)
     async def pressed(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
         await ack()
-        actor = await find_actor(services, body["user"])
+        actor = await actor_of(body)
         value = str(body["actions"][0].get("value", ""))
+        on_home = (body.get("view") or {}).get("type") == "home"
         result = await press(services, actor, value, source=Source.SLACK)
         if isinstance(result, Ask):
             container = body.get("container", {})
@@ -47,17 +54,21 @@ def register(app: AsyncApp, services: Services) -> None:
                 result,
                 channel=str(container.get("channel_id", "")),
                 message_ts=str(container.get("message_ts", "")),
+                home=on_home,
             )
             await client.views_open(trigger_id=body["trigger_id"], view=view)
+        elif on_home:  # no message to answer under: the Home tab is drawn again, with the answer
+            user, team = _user(body)
+            await publish_home(services, workspaces, client, user=user, team=team, note=result)
         elif not result.ok:
             await respond(
                 text=escape(result.message), response_type="ephemeral", replace_original=False
             )
 
     @app.view(DECLINE_CALLBACK)
-    async def answered(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def answered(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         try:
-            actor = await find_actor(services, body["user"])
+            actor = await actor_of(body)
             meta = json.loads(view.get("private_metadata") or "{}")
             field = view["state"]["values"]["answer"]["answer"]
             answer = (field.get("selected_option") or {}).get("value") or field.get("value") or ""
@@ -71,21 +82,26 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(result, Ask) or not result.ok:
             message = result.message if not isinstance(result, Ask) else "Please answer."
             await ack(response_action="errors", errors={"answer": message[:150]})
-        else:
-            await ack()
+            return
+        await ack()
+        if meta.get("h"):  # asked from the Home tab: show it as it stands now
+            user, team = _user(body)
+            await publish_home(services, workspaces, client, user=user, team=team, note=result)
 
     @app.command("/lead")
     async def command(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        user = {"id": body.get("user_id", ""), "team_id": body.get("team_id", "")}
-        actor = await find_actor(services, user)
-        identity = ChatIdentity("slack", str(user["id"]), str(user["team_id"]))
+        user = str(body.get("user_id", ""))
+        actor, team = await resolve_actor(
+            services, workspaces, client, user=user, team=str(body.get("team_id", ""))
+        )
+        identity = ChatIdentity("slack", user, team)
         report = await engine.run(actor, str(body.get("text", "")), identity=identity)
         text, blocks = report_blocks(report)
         await respond(text=text, blocks=blocks, response_type="ephemeral")
         if report.image_png:
             try:  # to the person, not the channel: the answer itself is private too
-                opened = await client.conversations_open(users=user["id"])
+                opened = await client.conversations_open(users=user)
                 await client.files_upload_v2(
                     channel=opened["channel"]["id"],
                     content=report.image_png,
