@@ -12,6 +12,7 @@ from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.domain.errors import ConfigError
 from bot.operations import apply_config
+from bot.store.db import is_sqlite
 from bot.store.migrate import migrate
 
 log = logging.getLogger("leadbot")
@@ -30,18 +31,23 @@ def chat_status(settings: Settings) -> list[str]:
             if settings.slack_enabled
             else "off (SLACK_BOT_TOKEN not set)"
         ),
-        "Telegram: "
-        + (
-            (
-                "on (webhook)"
-                if settings.telegram_webhook_secret
-                else "sending only "
-                "(TELEGRAM_WEBHOOK_SECRET not set: updates are refused; polling is not built yet)"
-            )
-            if settings.telegram_enabled
-            else "off (TELEGRAM_BOT_TOKEN not set)"
-        ),
+        "Telegram: " + telegram_status(settings),
     ]
+
+
+def telegram_status(settings: Settings) -> str:
+    if not settings.telegram_enabled:
+        return "off (TELEGRAM_BOT_TOKEN not set)"
+    if not settings.telegram_webhook_url:
+        if is_sqlite(settings.database_url):
+            return "on (long polling; several instances need webhook mode: TELEGRAM_WEBHOOK_URL)"
+        return (
+            "on (long polling: only one instance may poll a bot token; to run several "
+            "instances on this PostgreSQL, use webhook mode: TELEGRAM_WEBHOOK_URL)"
+        )
+    if settings.telegram_webhook_secret:
+        return "on (webhook)"
+    return "sending only (TELEGRAM_WEBHOOK_SECRET not set: webhook updates are refused)"
 
 
 async def prepare(services: Services) -> None:
