@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 
@@ -116,4 +118,14 @@ async def serve(settings: Settings) -> None:
         log.info("listening on http://%s:%s", settings.leadbot_host, settings.leadbot_port)
         await server.serve()
     finally:
-        await services.close()
+        await close_fully(services)
+
+
+async def close_fully(services: Services) -> None:
+    """Release everything, also after Ctrl-C: uvicorn, once stopped, hands the signal on to
+    asyncio, which cancels this task; closing goes on regardless (a second Ctrl-C still quits).
+    Without this no adapter closes (Telegram polling would not confirm its last updates)."""
+    closing = asyncio.ensure_future(services.close())
+    while not closing.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(closing)
