@@ -217,8 +217,11 @@ async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(tele
     (hook,) = fake.called("setWebhook")
     assert hook["url"] == "https://leads.example.com/telegram/webhook"
     assert hook["secret_token"] == SECRET
-    everyone, managers = fake.called("setMyCommands")
+    everyone, private, managers = fake.called("setMyCommands")
     assert "scope" not in everyone or json.loads(str(everyone["scope"]))["type"] == "default"
+    assert json.loads(str(private["scope"])) == {"type": "all_private_chats"}
+    dm = [c["command"] for c in json.loads(str(private["commands"]))]
+    assert dm == ["help", "funnel", "open", "dm"]
     assert json.loads(str(managers["scope"])) == {"type": "chat", "chat_id": MANAGERS}
     assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))
 

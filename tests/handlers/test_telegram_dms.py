@@ -9,6 +9,7 @@ from html import unescape
 
 import pytest
 
+from bot.dispatch.linking import invite_member
 from bot.domain.offers import OfferStatus
 from bot.sandbox.telegram import FakeTelegram, keyboard
 from tests.factories import SRC, SYSTEM, apply, lead
@@ -23,6 +24,8 @@ from tests.handlers.tg_payloads import (
     text,
 )
 from tests.handlers.tg_polling import Bot, document, latest, start_instance
+
+DORA = 4004
 
 
 @pytest.fixture
@@ -169,3 +172,21 @@ async def test_the_bot_removed_from_a_group_moves_its_leads_on_and_is_welcomed_b
     assert len(offers_to(fake, ACME)) == 2
     async with bot.services.uow() as uow:
         assert await uow.partners.list_broken() == []
+
+
+async def test_a_rep_linked_by_deep_link_gets_dms_from_then_on(bot):
+    fake, services = bot.fake, bot.services
+    doc = document()
+    doc["partners"][0]["members"].append({"name": "Dora", "slack": "U0DORA"})  # no Telegram id
+    await apply(services, doc)
+    code = await services.run(invite_member, name="Dora", partner_slug="acme")
+    await bot.send(text(DORA, "Dora", DORA, "/start"))  # opening the bot is not linking
+    await new_lead(bot, "l-1")
+    assert offers_to(fake, DORA) == []
+    await bot.send(text(DORA, "Dora", DORA, f"/start {code}"))
+    assert "you are Dora" in fake.sent_to(DORA)[-1]["text"]
+    await new_lead(bot, "l-2")
+    (card,) = offers_to(fake, DORA)
+    await bot.send(press(DORA, "Dora", keyboard(card)["Accept"], DORA, int(card["message_id"])))
+    await bot.deliver()
+    assert "Max Kunde" in latest(fake, DORA, int(card["message_id"]))["text"]

@@ -27,7 +27,8 @@ T = TypeVar("T")
 
 CONFLICT = (
     "Telegram: another instance is polling this bot token; run several instances in webhook "
-    "mode (TELEGRAM_WEBHOOK_URL). This one keeps retrying, at most every {most:g} s."
+    "mode (TELEGRAM_WEBHOOK_URL). This one keeps trying, less and less often (every {most:g} s "
+    "at the slowest)."
 )
 WEBHOOK_SET = (
     "Telegram: a webhook is set for this bot token (another instance in webhook mode?); set "

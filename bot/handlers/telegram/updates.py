@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.ext import Application
 
 from bot.bootstrap import Services
@@ -15,7 +15,8 @@ from bot.config import Settings
 from bot.handlers.telegram.listeners import register
 
 UPDATES = ["message", "callback_query", "my_chat_member"]  # what the handlers take
-PARTNER_MENU = ("help", "funnel", "open", "dm")
+PARTNER_MENU = ("help", "funnel", "open")
+PRIVATE_MENU = (*PARTNER_MENU, "dm")  # /dm is answered in a private chat only
 NOT_IN_MANAGERS_MENU = ("link", "dm")  # `/start CODE` links; managers get no lead DMs
 
 
@@ -50,11 +51,14 @@ class TelegramUpdates:
                 self._ready = True
 
     async def set_menus(self) -> None:
-        """The command menus: partners see theirs, the managers' groups every command."""
+        """The command menus: partners see theirs (with /dm in private chats), the managers'
+        groups every manager command."""
         await self._initialize()
         bot = self.application.bot
         everyone = [BotCommand(v, VERBS[v].does[:256]) for v in PARTNER_MENU]
         await bot.set_my_commands(everyone)
+        private = [BotCommand(v, VERBS[v].does[:256]) for v in PRIVATE_MENU]
+        await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
         async with self.services.uow() as uow:
             managers = await uow.partners.list_destinations(partner_id=None)
         every_verb = [
