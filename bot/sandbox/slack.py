@@ -1,4 +1,5 @@
-"""SANDBOX: a fake Slack on loopback: the Web API methods Leadbot calls, recorded, plus response URLs.
+"""SANDBOX: a fake Slack on loopback: the Web API methods Leadbot calls, recorded, plus response
+URLs.
 
 Requests to Leadbot's `/slack/events` are signed here the way Slack signs them.
 """
