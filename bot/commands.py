@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from bot.bootstrap import Services
 from bot.dispatch import assign_lead
 from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
+from bot.dispatch.direct_messages import set_direct_messages
 from bot.dispatch.linking import ChatIdentity, link_account
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.errors import InvalidInput, LeadbotError
@@ -53,6 +54,7 @@ class Verb:
 MANAGERS = frozenset({Role.MANAGER, Role.SYSTEM})
 ADMINS = MANAGERS | {Role.PARTNER_ADMIN}
 EVERYONE = ADMINS | {Role.PARTNER_REP}
+PARTNER_PEOPLE = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_REP})
 
 VERBS: dict[str, Verb] = {
     "help": Verb("help", "what you may run", EVERYONE),
@@ -70,7 +72,9 @@ VERBS: dict[str, Verb] = {
     "why": Verb("why LEAD", "how routing decided", MANAGERS),
     "who": Verb("who [CC-]POSTCODE [specialty]", "who covers it, in rank order", MANAGERS),
     "link": Verb("link CODE", "link this chat account to your member entry", EVERYONE),
+    "dm": Verb("dm [on|off]", "new leads also as a DM to you (Telegram)", PARTNER_PEOPLE),
 }
+_WHO = {MANAGERS: "managers", ADMINS: "managers and partner admins", PARTNER_PEOPLE: "partners"}
 
 
 def _text(title: str, *lines: str) -> Report:
@@ -116,13 +120,14 @@ class CommandEngine:
                 "Ask a manager for a link code, then send: link CODE",
             )
         if actor is not None and actor.role not in spec.roles:
-            who = "managers" if spec.roles == MANAGERS else "managers and partner admins"
-            return _text("Not for you", f"'{verb}' is for {who}.")
+            return _text("Not for you", f"'{verb}' is for {_WHO.get(spec.roles, 'others')}.")
         args = [a for a in args if a]  # '' from quotes
         try:
             if verb == "link":
                 return await self._link(actor, args, identity)
             assert actor is not None
+            if verb == "dm":
+                return await self._dm(actor, args, identity)
             return await self._handlers[verb](actor, args)
         except Usage as exc:
             return _text(str(exc), f"Usage: {spec.usage}")
@@ -376,3 +381,12 @@ class CommandEngine:
             return _text("Not done", "Linking works from a chat account only.")
         outcome = await self.services.run(link_account, code=args[0], identity=identity)
         return await self._outcome(outcome)
+
+    async def _dm(self, actor: Actor, args: list[str], identity: ChatIdentity | None) -> Report:
+        if identity is None or identity.platform != "telegram":
+            return _text("Not here", "Lead DMs come on Telegram: send /dm to the bot there.")
+        if len(args) > 1 or (args and args[0].lower() not in ("on", "off")):
+            raise Usage("Say 'dm on' or 'dm off' (or just 'dm' to see how it stands)")
+        wanted = args[0].lower() == "on" if args else None
+        outcome = await self.services.run(set_direct_messages, actor=actor, wanted=wanted)
+        return _text("Direct messages" if outcome.ok else "Not done", outcome.message)

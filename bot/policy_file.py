@@ -90,6 +90,12 @@ class Policy(_Strict):
     lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
 
 
+def _true_or_false(value: Any) -> Any:
+    if not isinstance(value, bool):  # YAML's true/false (yes/no); never "off" or 0 by accident
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
 class Member(_Strict):
     name: str = Field(min_length=1, max_length=150)
     slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
@@ -97,6 +103,8 @@ class Member(_Strict):
     slack_team: str | None = Field(None, pattern=r"^[TE][A-Z0-9]{1,31}$")
     telegram: int | None = None
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
+    # a DM with each new offer once they have started the bot (they may switch it with /dm)
+    telegram_dm: Annotated[bool, BeforeValidator(_true_or_false)] = True
 
 
 ChatId = Annotated[str, Field(min_length=1, max_length=64)]

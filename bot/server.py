@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 
@@ -12,6 +14,7 @@ from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.domain.errors import ConfigError
 from bot.operations import apply_config
+from bot.store.db import is_sqlite
 from bot.store.migrate import migrate
 
 log = logging.getLogger("leadbot")
@@ -21,17 +24,7 @@ def chat_status(settings: Settings) -> list[str]:
     """One line per platform saying whether it is on, for the start-up log."""
     return [
         "Slack: " + slack_status(settings),
-        "Telegram: "
-        + (
-            (
-                "on (webhook)"
-                if settings.telegram_webhook_secret
-                else "sending only "
-                "(TELEGRAM_WEBHOOK_SECRET not set: updates are refused; polling is not built yet)"
-            )
-            if settings.telegram_enabled
-            else "off (TELEGRAM_BOT_TOKEN not set)"
-        ),
+        "Telegram: " + telegram_status(settings),
     ]
 
 
@@ -53,6 +46,21 @@ def slack_status(settings: Settings) -> str:
             "presses and /lead are refused)"
         )
     return "on (" + ", ".join(modes) + ")"
+
+
+def telegram_status(settings: Settings) -> str:
+    if not settings.telegram_enabled:
+        return "off (TELEGRAM_BOT_TOKEN not set)"
+    if not settings.telegram_webhook_url:
+        if is_sqlite(settings.database_url):
+            return "on (long polling; several instances need webhook mode: TELEGRAM_WEBHOOK_URL)"
+        return (
+            "on (long polling: only one instance may poll a bot token; to run several "
+            "instances on this PostgreSQL, use webhook mode: TELEGRAM_WEBHOOK_URL)"
+        )
+    if settings.telegram_webhook_secret:
+        return "on (webhook)"
+    return "sending only (TELEGRAM_WEBHOOK_SECRET not set: webhook updates are refused)"
 
 
 async def prepare(services: Services) -> None:
@@ -121,4 +129,14 @@ async def serve(settings: Settings) -> None:
         log.info("listening on http://%s:%s", settings.leadbot_host, settings.leadbot_port)
         await server.serve()
     finally:
-        await services.close()
+        await close_fully(services)
+
+
+async def close_fully(services: Services) -> None:
+    """Release everything, also after Ctrl-C: uvicorn, once stopped, hands the signal on to
+    asyncio, which cancels this task; closing goes on regardless (a second Ctrl-C still quits).
+    Without this no adapter closes (Telegram polling would not confirm its last updates)."""
+    closing = asyncio.ensure_future(services.close())
+    while not closing.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(closing)

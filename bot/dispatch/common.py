@@ -79,11 +79,15 @@ async def queue_offer_cards(
     lead: Lead | None = None,
     partner_name: str | None = None,
 ) -> int:
-    """Queue the offer's card for every chat of the partner; returns how many chats.
+    """Queue the offer's card for every chat of the partner, and a copy for each of its reps
+    who get Telegram DMs; returns how many of the partner's own chats.
 
     With the express lane running, the cards are drawn now and sent right after the commit.
     """
-    targets = await uow.partners.list_destinations(partner_id=offer.partner_id)
+    chats = await uow.partners.list_destinations(partner_id=offer.partner_id)
+    targets = chats + (
+        await uow.chats.list_private(offer.partner_id, platform="telegram") if chats else []
+    )
     lane = ctx.hooks.express
     ready: list[ReadyCard] = []
     cards: dict[str, OfferCard | None] = {}
@@ -120,7 +124,7 @@ async def queue_offer_cards(
         uow.after_commit(lambda: lane.send(ready))
     if len(ready) < len(targets):
         uow.after_commit(ctx.hooks.poke)
-    return len(targets)
+    return len(chats)
 
 
 async def settle_offer(

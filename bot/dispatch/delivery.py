@@ -101,10 +101,17 @@ async def record_failure(
     """A send failed for good. An offer no chat can show is undeliverable and moves on.
 
     `gone`: the chat itself is gone for the bot. It is marked broken (no card goes there until
-    the next `config apply`) and the managers are told once, not once per lead. `team_wide`:
-    so is every chat of that workspace (its token is dead): all are marked, in one notice.
+    it is fixed) and the managers are told once, not once per lead. `team_wide`: so is every
+    chat of that workspace (its token is dead): all are marked, in one notice. A rep's private
+    chat (a DM copy) is only an extra push: it failing stops the DMs to that rep, nothing else.
     """
     now = ctx.now()
+    if destination is not None and destination.member_id is not None:
+        if gone:  # they blocked the bot: no more DMs to them until they write to it again
+            await uow.partners.mark_broken(destination.id, reason=reason, now=now)
+        await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
+        await uow.commit()
+        return
     newly_broken = False
     broken: list[Destination] = []
     if gone and destination is not None and team_wide:
@@ -118,17 +125,18 @@ async def record_failure(
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
         await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
         if newly_broken and destination is not None:
-            await _tell_broken(uow, ctx, broken, reason, lead_ref=None, team_wide=team_wide)
+            await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
     await uow.leads.lock(offer.lead_id)
     await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
-    others = await uow.outbox.count_open_for_offer(offer.id, kind=OutboxKind.OFFER)
-    shown = await uow.offers.list_messages(offer.id)
-    if others or shown:
-        await uow.commit()  # another copy is on its way or already shown: the offer still stands
+    if await uow.offers.count_standing_copies(offer.id):
+        # another copy is on its way or already shown: the offer still stands
+        if newly_broken:
+            await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
+        await uow.commit()
         return
     settled = await settle_offer(
         uow,
@@ -143,9 +151,7 @@ async def record_failure(
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
         if newly_broken and destination is not None:
-            await _tell_broken(
-                uow, ctx, broken, reason, lead_ref=lead.public_id, team_wide=team_wide
-            )
+            await _tell(uow, ctx, broken, reason, passed_on=[lead.public_id], team_wide=team_wide)
         elif not gone:  # a chat already known broken was reported once, when it broke
             partner = await uow.partners.get_name(offer.partner_id)
             where = (
@@ -159,37 +165,57 @@ async def record_failure(
             await notify_managers(uow, ctx, notice, lead_id=lead.id)
         await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     elif newly_broken and destination is not None:
-        await _tell_broken(uow, ctx, broken, reason, lead_ref=None, team_wide=team_wide)
+        await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
     await uow.commit()
 
 
-async def _tell_broken(
+async def _tell(
     uow: UnitOfWork,
     ctx: Context,
     chats: list[Destination],
     reason: str,
     *,
-    lead_ref: str | None,
+    passed_on: list[str] | None,
     team_wide: bool,
 ) -> None:
     """Tell the managers, once, which chats are now broken and why."""
     if team_wide:
+        lead_ref = passed_on[0] if passed_on else None
         await tell_workspace_broken(uow, ctx, chats, reason, lead_ref=lead_ref)
-        return
-    (dest,) = chats
+    elif chats:
+        await tell_broken(uow, ctx, chats[0], reason, passed_on=passed_on)
+
+
+async def tell_broken(
+    uow: UnitOfWork,
+    ctx: Context,
+    dest: Destination,
+    reason: str,
+    *,
+    passed_on: list[str] | None = None,
+) -> None:
+    """Tell the managers a chat is gone for the bot (once: when it is first marked broken)."""
     whose = "The managers'" if dest.partner_id is None else None
     if whose is None:
         whose = f"{await uow.partners.get_name(dest.partner_id or 0)}'s"
-    lines = [
-        f"{dest.platform.capitalize()} said: {reason.removeprefix(dest.platform + ': ')}",
-        "Nothing is sent there until it is fixed (invite the bot back, or correct the chat in "
-        "leadbot.yaml) and `leadbot config apply` is run.",
-    ]
-    if lead_ref is not None:
-        lines.append(f"Lead {lead_ref} was passed on.")
+    fix = (
+        "Nothing is sent there until the bot is back in that chat (added back to the group, or "
+        "unblocked: Leadbot notices by itself), or the chat is corrected in leadbot.yaml and "
+        "`leadbot config apply` is run."
+        if dest.platform == "telegram"
+        else "Nothing is sent there until it is fixed (invite the bot back, or correct the chat "
+        "in leadbot.yaml) and `leadbot config apply` is run."
+    )
+    lines = [f"{dest.platform.capitalize()} said: {reason.removeprefix(dest.platform + ': ')}", fix]
+    if passed_on:
+        lines.append(
+            f"Lead {', '.join(passed_on)} was passed on."
+            if len(passed_on) == 1
+            else f"Leads {', '.join(passed_on)} were passed on."
+        )
     notice = Notice(
         title=f"{whose} {dest.platform} chat {dest.chat_id} is unreachable",
         lines=lines,
-        lead_ref=lead_ref,
+        lead_ref=passed_on[0] if passed_on and len(passed_on) == 1 else None,
     )
     await notify_managers(uow, ctx, notice)

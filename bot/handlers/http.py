@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,9 @@ from bot.bootstrap import Services
 from bot.handlers import forms, intake
 from bot.handlers.limits import BodyLimit
 
+if TYPE_CHECKING:
+    from bot.handlers.telegram import TelegramWebhook
+
 
 def create_app(services: Services) -> FastAPI:
     """The FastAPI app for `leadbot serve` (OpenAPI at /docs)."""
@@ -23,21 +27,11 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(forms.router(services))
     if services.settings.telegram_enabled and "telegram" in services.messengers:
         from bot.handlers.telegram import TelegramWebhook
+        from bot.handlers.telegram import telegram_updates as receive_telegram
 
-        telegram = TelegramWebhook(services)
-        services.closers.append(telegram.close)
-        services.starters.append(telegram.start)
-
-        @app.post("/telegram/webhook", include_in_schema=False)
-        async def telegram_updates(request: Request) -> Response:
-            """Telegram's updates; only with the secret given to setWebhook (else 403)."""
-            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-            if telegram.secret is None or not hmac.compare_digest(
-                (given or "").encode(), telegram.secret.encode()
-            ):
-                return JSONResponse({"detail": "wrong or missing secret token"}, status_code=403)
-            await telegram.handle(await request.json())
-            return Response(status_code=200)
+        telegram = receive_telegram(services)  # webhook, or long polling: started with serve
+        if isinstance(telegram, TelegramWebhook):
+            _telegram_webhook(app, telegram)
 
     if services.settings.slack_enabled and "slack" in services.messengers:
         from bot.handlers.slack import mount
@@ -96,3 +90,16 @@ def create_app(services: Services) -> FastAPI:
         return Response(services.metrics.render(outbox_depth=depth), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _telegram_webhook(app: FastAPI, webhook: TelegramWebhook) -> None:
+    @app.post("/telegram/webhook", include_in_schema=False)
+    async def telegram_updates(request: Request) -> Response:
+        """Telegram's updates; only with the secret given to setWebhook (else 403)."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+        if webhook.secret is None or not hmac.compare_digest(
+            (given or "").encode(), webhook.secret.encode()
+        ):
+            return JSONResponse({"detail": "wrong or missing secret token"}, status_code=403)
+        await webhook.handle(await request.json())
+        return Response(status_code=200)

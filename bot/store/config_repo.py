@@ -151,12 +151,17 @@ class ConfigRepo:
         rows = list(await self.conn.execute(select(destinations).where(owner)))
         have = {(r.platform, r.team, r.chat_id): r for r in rows}
         for key, row in have.items():
-            if row.active != (key in wanted) or (key in wanted and row.broken_at is not None):
+            private = row.member_id is not None  # a member's DMs: not the file's to switch off
+            if private and key not in wanted:
+                continue
+            if private or row.active != (key in wanted) or (key in wanted and row.broken_at):
                 # declaring a chat again says it is fixed: a broken mark is cleared
                 await self.conn.execute(
                     update(destinations)
                     .where(destinations.c.id == row.id)
-                    .values(active=key in wanted, broken_at=None, broken_reason=None)
+                    .values(
+                        active=key in wanted, broken_at=None, broken_reason=None, member_id=None
+                    )
                 )
         for platform, team, chat in wanted - have.keys():
             await self.conn.execute(
@@ -179,13 +184,15 @@ class ConfigRepo:
             if mid is None:
                 stmt = (
                     members.insert()
-                    .values(name=m.name, role=role, partner_id=pid)
+                    .values(name=m.name, role=role, partner_id=pid, telegram_dm=m.telegram_dm)
                     .returning(members.c.id)
                 )
                 mid = int((await self.conn.execute(stmt)).scalar_one())
             else:
                 await self.conn.execute(
-                    update(members).where(members.c.id == mid).values(role=role, active=True)
+                    update(members)
+                    .where(members.c.id == mid)
+                    .values(role=role, active=True, telegram_dm=m.telegram_dm)
                 )
             keep.add(mid)
             await self.conn.execute(  # accounts linked from the chat with a code stay

@@ -113,3 +113,17 @@ class MemberRepo:
     async def name_of(self, member_id: int) -> str:
         stmt = select(members.c.name).where(members.c.id == member_id)
         return (await self.conn.execute(stmt)).scalar() or f"member #{member_id}"
+
+    async def set_dm_choice(self, member_id: int, *, wanted: bool) -> None:
+        """The member's own choice about Telegram DMs (wins over leadbot.yaml's telegram_dm)."""
+        await self.conn.execute(
+            update(members).where(members.c.id == member_id).values(telegram_dm_choice=wanted)
+        )
+
+    async def get_dm_choice(self, member_id: int) -> tuple[bool, bool | None]:
+        """(leadbot.yaml's telegram_dm, the member's own choice or None)."""
+        stmt = select(members.c.telegram_dm, members.c.telegram_dm_choice).where(
+            members.c.id == member_id
+        )
+        row = (await self.conn.execute(stmt)).first()
+        return (bool(row.telegram_dm), row.telegram_dm_choice) if row else (True, None)

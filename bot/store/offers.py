@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.offers import Offer, OfferMode, OfferStatus
-from bot.store.tables import leads, offer_messages, offers
+from bot.store.outbox import OutboxKind
+from bot.store.tables import destinations, leads, offer_messages, offers, outbox
 
 
 def to_offer(row: Row[Any]) -> Offer:
@@ -207,3 +208,53 @@ class OfferRepo:
     async def get_message(self, message_row_id: int) -> Row[Any] | None:
         stmt = select(offer_messages).where(offer_messages.c.id == message_row_id)
         return (await self.conn.execute(stmt)).first()
+
+    async def count_standing_copies(self, offer_id: int) -> int:
+        """Copies of the offer's card shown or on their way in a declared chat that is not
+        broken. DM copies to reps are extra pushes and do not count: without a chat of its
+        own the partner cannot be reached, and the offer is undeliverable."""
+        declared = [destinations.c.member_id.is_(None), destinations.c.broken_at.is_(None)]
+        shown = (
+            select(func.count())
+            .select_from(
+                offer_messages.join(
+                    destinations, destinations.c.id == offer_messages.c.destination_id
+                )
+            )
+            .where(offer_messages.c.offer_id == offer_id, *declared)
+        )
+        queued = (
+            select(func.count())
+            .select_from(outbox.join(destinations, destinations.c.id == outbox.c.destination_id))
+            .where(
+                outbox.c.offer_id == offer_id,
+                outbox.c.kind == OutboxKind.OFFER,
+                outbox.c.status == "pending",
+                *declared,
+            )
+        )
+        total = 0
+        for stmt in (shown, queued):
+            total += int((await self.conn.execute(stmt)).scalar_one())
+        return total
+
+    async def list_pending_at(self, destination_id: int) -> list[tuple[int, int]]:
+        """(offer id, lead id) of pending offers shown or queued in this chat, by lead."""
+        pending = offers.c.status == OfferStatus.PENDING
+        shown = (
+            select(offers.c.id, offers.c.lead_id)
+            .join(offer_messages, offer_messages.c.offer_id == offers.c.id)
+            .where(offer_messages.c.destination_id == destination_id, pending)
+        )
+        queued = (
+            select(offers.c.id, offers.c.lead_id)
+            .join(outbox, outbox.c.offer_id == offers.c.id)
+            .where(
+                outbox.c.destination_id == destination_id,
+                outbox.c.kind == OutboxKind.OFFER,
+                outbox.c.status == "pending",
+                pending,
+            )
+        )
+        rows = await self.conn.execute(union(shown, queued))
+        return sorted({(r[0], r[1]) for r in rows}, key=lambda r: (r[1], r[0]))

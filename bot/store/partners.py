@@ -22,6 +22,11 @@ class Destination:
     platform: str
     team: str
     chat_id: str
+    member_id: int | None = None  # set: a member's private chat (DM copies), not a declared chat
+
+
+def to_destination(row: Any) -> Destination:
+    return Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id, row.member_id)
 
 
 class PartnerRepo:
@@ -160,18 +165,21 @@ class PartnerRepo:
         return {r.id: (r.slug, r.name) for r in await self.conn.execute(stmt)}
 
     async def list_destinations(self, *, partner_id: int | None) -> list[Destination]:
-        """Active chats of one partner, or of the managers when partner_id is None."""
+        """Active declared chats of one partner, or of the managers when partner_id is None
+        (members' private chats are not among them: see bot/store/private_chats.py)."""
         where = (
             destinations.c.partner_id.is_(None)
             if partner_id is None
             else destinations.c.partner_id == partner_id
         )
         stmt = select(destinations).where(
-            where, destinations.c.active.is_(True), destinations.c.broken_at.is_(None)
+            where,
+            destinations.c.active.is_(True),
+            destinations.c.broken_at.is_(None),
+            destinations.c.member_id.is_(None),
         )
         return [
-            Destination(r.id, r.partner_id, r.platform, r.team, r.chat_id)
-            for r in await self.conn.execute(stmt.order_by(destinations.c.id))
+            to_destination(r) for r in await self.conn.execute(stmt.order_by(destinations.c.id))
         ]
 
     async def mark_broken(self, destination_id: int, *, reason: str, now: datetime) -> bool:
@@ -198,7 +206,11 @@ class PartnerRepo:
             .select_from(
                 destinations.outerjoin(partners, partners.c.id == destinations.c.partner_id)
             )
-            .where(destinations.c.active.is_(True), destinations.c.broken_at.is_not(None))
+            .where(
+                destinations.c.active.is_(True),
+                destinations.c.broken_at.is_not(None),
+                destinations.c.member_id.is_(None),  # a rep who blocked the bot is no outage
+            )
             .order_by(destinations.c.id)
         )
         return [
@@ -210,11 +222,7 @@ class PartnerRepo:
         row = (
             await self.conn.execute(select(destinations).where(destinations.c.id == destination_id))
         ).first()
-        return (
-            Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id)
-            if row
-            else None
-        )
+        return to_destination(row) if row else None
 
     async def mark_team_broken(
         self, *, platform: str, teams: set[str], reason: str, now: datetime
@@ -236,10 +244,11 @@ class PartnerRepo:
                 destinations.c.platform,
                 destinations.c.team,
                 destinations.c.chat_id,
+                destinations.c.member_id,
             )
         )
         rows = await self.conn.execute(stmt)
-        found = [Destination(r.id, r.partner_id, r.platform, r.team, r.chat_id) for r in rows]
+        found = [to_destination(r) for r in rows]
         return sorted(found, key=lambda d: d.id)
 
     async def clear_team_broken(self, *, platform: str, team: str) -> int:

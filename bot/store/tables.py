@@ -91,6 +91,9 @@ destinations = Table(
     # the platform said the chat is gone for the bot; nothing goes there until `config apply`
     Column("broken_at", UtcDateTime),
     Column("broken_reason", String(200)),
+    # set: a member's private chat with the bot (Telegram DMs with their partner's offers), not
+    # declared in leadbot.yaml; it exists once they wrote to the bot there, broken once blocked
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE")),
     UniqueConstraint("platform", "team", "chat_id", "partner_id", name="uq_destinations_target"),
 )
 
@@ -102,6 +105,10 @@ members = Table(
     Column("role", String(16), nullable=False),
     Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE")),
     Column("active", Boolean, nullable=False, server_default="1"),
+    # Telegram DMs with new offers: leadbot.yaml's `telegram_dm`, and the member's own `/dm`
+    # choice (NULL: none made), which wins
+    Column("telegram_dm", Boolean, nullable=False, server_default="1"),
+    Column("telegram_dm_choice", Boolean),
 )
 
 chat_accounts = Table(
@@ -355,6 +362,21 @@ funnel_rollup_state = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("event_id", BigInteger, nullable=False),
+)
+
+# questions the Telegram bot asked by reply (ForceReply: an amount, a reason), so whichever
+# instance gets the reply can answer it, also after a restart
+telegram_questions = Table(
+    "telegram_questions",
+    metadata,
+    Column("chat_id", String(64), nullable=False),
+    Column("message_id", String(64), nullable=False),  # the bot's question message
+    Column("value", String(64), nullable=False),  # the button value the answer completes
+    Column("asked", String(64), nullable=False),  # the Telegram user id of who was asked
+    Column("asked_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("chat_id", "message_id"),
+    Index("ix_telegram_questions_expires", "expires_at"),
 )
 
 # message pacing shared by every instance: when the next message may go to a chat

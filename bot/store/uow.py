@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 from sqlalchemy.sql import Executable
 
 from bot.store.apikeys import ApiKeyRepo
+from bot.store.chats import ChatRepo
 from bot.store.config_repo import ConfigRepo
 from bot.store.db import WriteLock, write_lock
 from bot.store.events import EventRepo
@@ -23,6 +24,7 @@ from bot.store.offers import OfferRepo
 from bot.store.outbox import OutboxRepo
 from bot.store.pacing import PacingRepo
 from bot.store.partners import PartnerRepo
+from bot.store.questions import QuestionRepo
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class UnitOfWork:
     geo: GeoRepo
     pacing: PacingRepo
     installs: InstallRepo
+    chats: ChatRepo
+    questions: QuestionRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -67,6 +71,7 @@ class UnitOfWork:
         self.events, self.outbox, self.config = EventRepo(conn), OutboxRepo(conn), ConfigRepo(conn)
         self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
         self.pacing, self.installs = PacingRepo(conn), InstallRepo(conn)
+        self.chats, self.questions = ChatRepo(conn), QuestionRepo(conn)
         self._effects = []
         return self
 

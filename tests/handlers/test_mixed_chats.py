@@ -31,6 +31,7 @@ async def test_declined_in_slack_accepted_in_telegram_one_funnel(database_url, c
         slack_api_url=f"{slack.url}/api/",
         telegram_bot_token="123456:TEST",
         telegram_api_url=f"{telegram.url}/bot",
+        telegram_webhook_url="https://leads.example.com/telegram/webhook",
         telegram_webhook_secret=tg.SECRET,
         _env_file=None,
     )

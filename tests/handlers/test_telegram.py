@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,15 +19,10 @@ from bot.sandbox.telegram import FakeTelegram, keyboard
 from tests.conftest import deliver_all, unpaced
 from tests.e2e.serving import serve_app
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
+from tests.handlers.tg_payloads import ACME, BETA, MANAGERS, payload, press, text
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "telegram"
 SECRET = "s3cret-token"
-MANAGERS, ACME, BETA = -1001000000001, -1001000000002, -1001000000003
-updates = iter(range(20000, 30000))
-
-
-def payload(name: str) -> dict[str, Any]:
-    return json.loads((PAYLOADS / name).read_text())
+updates = iter(range(30000, 40000))
 
 
 @pytest.fixture
@@ -68,41 +62,6 @@ async def send(client: httpx.AsyncClient, update: dict[str, Any], secret: str = 
         "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
     )
     return response.status_code
-
-
-def press(user: int, name: str, data: str, chat: int, message_id: int) -> dict[str, Any]:
-    update = copy.deepcopy(payload("callback_query.json"))
-    query = update["callback_query"]
-    query["from"] = {"id": user, "is_bot": False, "first_name": name}
-    query["message"]["chat"]["id"] = chat
-    query["message"]["message_id"] = message_id
-    query["id"] = f"q{next(updates)}"
-    query["data"] = data
-    return update
-
-
-def text(user: int, name: str, chat: int, words: str, reply_to: int | None = None) -> dict:
-    update = copy.deepcopy(payload("command_message.json"))
-    message = update["message"]
-    message["from"] = {"id": user, "is_bot": False, "first_name": name}
-    message["chat"]["id"] = chat
-    message["text"] = words
-    message["message_id"] = next(updates)
-    if words.startswith("/"):
-        message["entities"] = [
-            {"offset": 0, "length": len(words.split()[0]), "type": "bot_command"}
-        ]
-    else:
-        message.pop("entities", None)
-    if reply_to is not None:
-        message["reply_to_message"] = {
-            "message_id": reply_to,
-            "from": {"id": 123456, "is_bot": True, "first_name": "Leadbot"},
-            "chat": message["chat"],
-            "date": 1700000000,
-            "text": "question",
-        }
-    return update
 
 
 def alerts(fake: FakeTelegram) -> list[str]:
@@ -258,7 +217,25 @@ async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(tele
     (hook,) = fake.called("setWebhook")
     assert hook["url"] == "https://leads.example.com/telegram/webhook"
     assert hook["secret_token"] == SECRET
-    everyone, managers = fake.called("setMyCommands")
+    everyone, private, managers = fake.called("setMyCommands")
     assert "scope" not in everyone or json.loads(str(everyone["scope"]))["type"] == "default"
+    assert json.loads(str(private["scope"])) == {"type": "all_private_chats"}
+    dm = [c["command"] for c in json.loads(str(private["commands"]))]
+    assert dm == ["help", "funnel", "open", "dm"]
     assert json.loads(str(managers["scope"])) == {"type": "chat", "chat_id": MANAGERS}
     assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))
+
+
+async def test_a_press_whose_work_overruns_gets_an_alert_and_changes_nothing(
+    telegram_bot, monkeypatch
+):
+    from bot.handlers.telegram import listeners
+
+    fake, services, client = telegram_bot
+    _, _, (offer_id,) = await services.submit_lead(lead("t-7"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    monkeypatch.setattr(listeners, "WORK_LIMIT", 0)  # the press's work never fits
+    assert await send(client, press(2002, "Bob", f"o:{offer_id}:a", ACME, 500)) == 200
+    assert "took too long" in alerts(fake)[-1]
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status == "pending"

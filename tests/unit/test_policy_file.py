@@ -96,3 +96,18 @@ def test_impossible_values_are_refused():
     text = "\n".join(caught.value.problems)
     assert "policy.offer_timeout: must be longer than zero" in text
     assert "digest.time:" in text and "partners[0].name:" in text
+
+
+def test_telegram_dm_is_true_by_default_and_only_true_or_false():
+    member = {"name": "Bob", "telegram": 2002}
+    cfg = validate_document(config([partner("acme", members=[member])]))
+    assert cfg.partners[0].members[0].telegram_dm is True
+    off = validate_document(config([partner("acme", members=[{**member, "telegram_dm": False}])]))
+    assert off.partners[0].members[0].telegram_dm is False
+    for bad in ("off", 0, "false"):
+        doc = config([partner("acme", members=[{**member, "telegram_dm": bad}])])
+        with pytest.raises(ConfigError) as caught:
+            validate_document(doc, filename="leadbot.yaml")
+        assert caught.value.problems == [
+            f"leadbot.yaml: partners[0].members[0].telegram_dm: must be true or false, not {bad!r}"
+        ]

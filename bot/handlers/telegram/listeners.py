@@ -1,30 +1,50 @@
 """Telegram handlers (python-telegram-bot `Application`): inline button presses, the replies a
 press waits for, commands, and `/start CODE` deep links. Thin: find who it is, call the shared
 press handler or command engine, answer.
+
+A press is answered after its use case, not before: a refusal ("not for you", "already taken")
+must come as an alert, and a callback query takes one answer only. The work is one short
+transaction (chat sends happen after commit, through the outbox) and is bounded by WORK_LIMIT.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.bootstrap import Services
 from bot.commands import VERBS, CommandEngine
+from bot.dispatch.direct_messages import note_private_chat
 from bot.dispatch.linking import ChatIdentity
+from bot.dispatch.questions import remember_question
 from bot.domain.actors import Actor, Source
+from bot.domain.offers import Outcome
 from bot.handlers.presses import Ask, press, redraw
-from bot.handlers.telegram.render import BACK, CHOICE, choices_keyboard, report_text
+from bot.handlers.telegram.members import find_actor, member_changed, noted
+from bot.handlers.telegram.render import (
+    BACK,
+    CHOICE,
+    SLOW,
+    choices_keyboard,
+    question_text,
+    report_text,
+)
+from bot.handlers.telegram.replies import replied
 
 log = logging.getLogger(__name__)
-
-
-async def find_actor(services: Services, user_id: int) -> Actor | None:
-    async with services.uow() as uow:
-        return await uow.members.find_actor(platform="telegram", external_id=str(user_id))
+WORK_LIMIT = 8.0  # seconds: a press gets its answer well within Telegram's patience
 
 
 async def _managers_chat(services: Services, chat_id: int) -> bool:
@@ -33,67 +53,61 @@ async def _managers_chat(services: Services, chat_id: int) -> bool:
     return any(d.platform == "telegram" and d.chat_id == str(chat_id) for d in chats)
 
 
+async def _press(services: Services, user_id: int, value: str, choice: str) -> Outcome | Ask:
+    """What the press does; `choice`: the n-th answer of the question the button asked."""
+    actor = await find_actor(services, user_id)
+    answer = None
+    if choice:
+        asked = await press(services, actor, value, source=Source.TELEGRAM)
+        if not isinstance(asked, Ask):
+            return asked
+        if not (choice.isascii() and choice.isdigit() and int(choice) < len(asked.choices)):
+            return asked  # not one of the choices (forged): ask again
+        answer = asked.choices[int(choice)]
+    return await press(services, actor, value, source=Source.TELEGRAM, answer=answer)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     engine = CommandEngine(services, source=Source.TELEGRAM)
-    # (chat, the bot's question message) -> (button value, who was asked)
-    waiting: dict[tuple[int, int], tuple[str, int]] = {}
 
     async def pressed(update: Update, _context: Any) -> None:
         query = update.callback_query
         if query is None or query.from_user is None or query.message is None:
             return
         value, _, choice = (query.data or "").partition(CHOICE)
-        actor = await find_actor(services, query.from_user.id)
         if choice == BACK:
             await query.answer()
             await redraw(services, value)  # the card gets its own buttons back
             return
-        answer = None
-        if choice:
-            asked = await press(services, actor, value, source=Source.TELEGRAM)
-            if (
-                isinstance(asked, Ask)
-                and choice.isascii()
-                and choice.isdigit()
-                and int(choice) < len(asked.choices)
-            ):
-                answer = asked.choices[int(choice)]
-            elif not isinstance(asked, Ask):
-                await query.answer(asked.message, show_alert=True)
-                return
-        result = await press(services, actor, value, source=Source.TELEGRAM, answer=answer)
+        try:
+            async with asyncio.timeout(WORK_LIMIT):
+                result = await _press(services, query.from_user.id, value, choice)
+        except TimeoutError:
+            log.warning("a Telegram press took over %.0f s: %s", WORK_LIMIT, value)
+            await query.answer(SLOW, show_alert=True)
+            return
         if isinstance(result, Ask) and result.choices:
             await query.answer(result.label)
             await query.edit_message_reply_markup(reply_markup=choices_keyboard(result))
         elif isinstance(result, Ask):
             await query.answer()
+            user = query.from_user
             prompt = await query.message.chat.send_message(
-                f"{result.title}: {result.label}? Reply to this message with the amount.",
+                question_text(result, user.id, user.first_name),
+                parse_mode=ParseMode.HTML,
                 reply_markup=ForceReply(selective=True),
             )
-            waiting[(prompt.chat_id, prompt.message_id)] = (result.value, query.from_user.id)
+            await services.run(
+                remember_question,
+                chat_id=str(prompt.chat_id),
+                message_id=str(prompt.message_id),
+                value=result.value,
+                asked=str(user.id),
+            )
         elif not result.ok:
             await query.answer(result.message[:200], show_alert=True)
         else:
             await query.answer(result.message[:200])
-
-    async def replied(update: Update, _context: Any) -> None:
-        message = update.message
-        if message is None or message.reply_to_message is None or message.from_user is None:
-            return
-        key = (message.chat_id, message.reply_to_message.message_id)
-        pending = waiting.get(key)
-        if pending is None or pending[1] != message.from_user.id:
-            return  # a reply to something else, or someone else answering
-        actor = await find_actor(services, message.from_user.id)
-        result = await press(
-            services, actor, pending[0], source=Source.TELEGRAM, answer=message.text or ""
-        )
-        if isinstance(result, Ask):
-            return
-        if result.ok:
-            waiting.pop(key, None)
-        await message.reply_text(result.message)
 
     async def command(update: Update, context: Any) -> None:
         message = update.message
@@ -101,28 +115,54 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
             return
         verb = message.text.split()[0].lstrip("/").split("@")[0].lower()
         words = list(context.args or [])
+        private = message.chat.type == "private"
         if verb == "start":  # a deep link: /start CODE
             line = f"link {words[0]}" if words else "help"
         else:
             line = " ".join([verb, *words])
         actor = await find_actor(services, message.from_user.id)
-        if (
-            actor is not None
-            and actor.is_manager
-            and verb not in ("help", "start")
-            and message.chat.type != "private"
-            and not await _managers_chat(services, message.chat_id)
-        ):  # a group reply is public: a partner's group must not see the others' numbers
-            await message.reply_text("Ask me in a private chat or in the managers' group.")
+        refusal = await _refusal(services, actor, verb, private, message.chat_id)
+        if refusal:
+            await message.reply_text(refusal)
             return
         identity = ChatIdentity("telegram", str(message.from_user.id))
         report = await engine.run(actor, line, identity=identity)
         await message.reply_text(report_text(report), parse_mode=ParseMode.HTML)
         if report.image_png:
             await message.reply_photo(report.image_png, caption=report.title[:1024])
+        if verb == "start" and private and actor is None:  # just linked: DMs may come here
+            linked = await find_actor(services, message.from_user.id)
+            if linked is not None:
+                await services.run(
+                    note_private_chat,
+                    actor=linked,
+                    platform="telegram",
+                    chat_id=str(message.chat_id),
+                )
 
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, noted(services)), group=-1)
     application.add_handler(CallbackQueryHandler(pressed))
     application.add_handler(CommandHandler(["start", *VERBS], command))
     application.add_handler(
-        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, replied)
+        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, replied(services))
     )
+    application.add_handler(
+        ChatMemberHandler(member_changed(services), ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+
+
+async def _refusal(
+    services: Services, actor: Actor | None, verb: str, private: bool, chat_id: int
+) -> str | None:
+    """Commands answered elsewhere than where they were typed."""
+    if verb == "dm" and not private:
+        return "Send /dm to me in a private chat (tap my name, then Start)."
+    if (
+        actor is not None
+        and actor.is_manager
+        and verb not in ("help", "start")
+        and not private
+        and not await _managers_chat(services, chat_id)
+    ):  # a group reply is public: a partner's group must not see the others' numbers
+        return "Ask me in a private chat or in the managers' group."
+    return None

@@ -15,6 +15,11 @@ from bot.messaging import Button, CardState, Notice, OfferCard, Report
 CHOICE = "#"
 BACK = "back"  # the choice that puts the card's own buttons back
 LIMIT = 4096  # Telegram's message length
+SLOW = "That took too long. Look at the card: if it has not changed, press again."
+EXPIRED = (
+    "That question has expired (I wait an hour for an answer). "
+    "Press the button on the card again and reply to the new question."
+)
 
 
 def _fit(lines: list[str]) -> str:
@@ -99,3 +104,11 @@ def choices_keyboard(ask: Ask) -> InlineKeyboardMarkup:
     markup = keyboard(buttons)
     assert markup is not None
     return markup
+
+
+def question_text(ask: Ask, user_id: int, name: str) -> str:
+    """A question answered by replying (ForceReply), addressed to who pressed, so that in a
+    group only their keyboard opens the reply."""
+    what = "the amount" if not ask.choices and "value" in ask.label.lower() else "your answer"
+    who = f'<a href="tg://user?id={int(user_id)}">{escape(name)}</a>'
+    return f"{who}, {escape(ask.title)}: {escape(ask.label)}? Reply to this message with {what}."

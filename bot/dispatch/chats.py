@@ -1,0 +1,80 @@
+"""chat_gone and chat_back: the platform says the bot was removed from a chat (or blocked in a
+private one), or is back in it. Telegram sends this as a `my_chat_member` update."""
+
+from __future__ import annotations
+
+from bot.dispatch.common import notify_managers, settle_offer
+from bot.dispatch.context import Context
+from bot.dispatch.delivery import tell_broken
+from bot.dispatch.offering import offer_next
+from bot.domain.actors import Actor, Source
+from bot.domain.offers import OfferStatus
+from bot.messaging import Notice
+from bot.store.uow import UnitOfWork
+
+
+async def chat_gone(
+    uow: UnitOfWork, ctx: Context, *, platform: str, chat_id: str, reason: str
+) -> list[str]:
+    """Mark every destination in the chat broken, as a failed send to it would. Pending offers
+    shown (or queued) only there become undeliverable and their leads move on; the managers are
+    told once. A rep's private chat only stops getting DMs. Returns the leads passed on.
+
+    `reason` reads like a send error's: "telegram: the bot was removed from the group".
+    """
+    now = ctx.now()
+    passed_on: list[str] = []
+    for dest in await uow.chats.find(platform=platform, chat_id=chat_id):
+        if not await uow.partners.mark_broken(dest.id, reason=reason, now=now):
+            continue  # known broken already: the managers were told when it broke
+        if dest.member_id is not None:
+            continue  # a rep blocked the bot: no more DMs to them, nothing else changes
+        moved: list[str] = []
+        for offer_id, lead_id in await uow.offers.list_pending_at(dest.id):
+            lead = await uow.leads.lock(lead_id)
+            if lead is None or await uow.offers.count_standing_copies(offer_id):
+                continue  # another chat of the partner still shows it
+            settled = await settle_offer(
+                uow,
+                ctx,
+                offer_id,
+                OfferStatus.UNDELIVERABLE,
+                actor=Actor.system(),
+                source=Source.SYSTEM,
+                decline_reason=reason[:64],
+            )
+            if settled is None:
+                continue
+            moved.append(lead.public_id)
+            await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+        await tell_broken(uow, ctx, dest, reason, passed_on=moved)
+        passed_on += moved
+    await uow.commit()
+    return passed_on
+
+
+async def chat_back(
+    uow: UnitOfWork, ctx: Context, *, platform: str, chat_id: str, by: str | None = None
+) -> bool:
+    """The bot is back in a chat marked broken: cards go there again, and the managers hear
+    it (a rep unblocking the bot just gets DMs again). True if anything was marked broken.
+
+    This clears the mark directly rather than waiting for `leadbot config apply`: the platform
+    itself says the bot can post there, and every lead meanwhile skips that partner.
+    """
+    back = []
+    for dest in await uow.chats.list_broken(platform=platform, chat_id=chat_id):
+        if await uow.chats.clear_broken(dest.id) and dest.member_id is None:
+            back.append(dest)
+    for dest in back:
+        whose = (
+            "The managers'"
+            if dest.partner_id is None
+            else f"{await uow.partners.get_name(dest.partner_id)}'s"
+        )
+        lines = [f"{by} added the bot back." if by else "The bot was added back."]
+        lines.append("New leads go there again.")
+        notice = Notice(title=f"{whose} {platform} chat {chat_id} is back", lines=lines)
+        await notify_managers(uow, ctx, notice)
+    await uow.commit()
+    return bool(back)

@@ -1,0 +1,103 @@
+"""Where Telegram's updates come in: the PTB application with our handlers, fed either by the
+webhook (`POST /telegram/webhook`) or by long polling (bot/handlers/telegram/polling.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.ext import Application
+
+from bot.bootstrap import Services
+from bot.commands import VERBS
+from bot.config import Settings
+from bot.handlers.telegram.listeners import register
+
+UPDATES = ["message", "callback_query", "my_chat_member"]  # what the handlers take
+PARTNER_MENU = ("help", "funnel", "open")
+PRIVATE_MENU = (*PARTNER_MENU, "dm")  # /dm is answered in a private chat only
+NOT_IN_MANAGERS_MENU = ("link", "dm")  # `/start CODE` links; managers get no lead DMs
+
+
+def telegram_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application: no job queue (our scheduler owns timers), no PTB updater (the
+    webhook, or our own polling loop, hands it the updates)."""
+    assert settings.telegram_bot_token is not None
+    return (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .job_queue(None)
+        .updater(None)
+        .build()
+    )
+
+
+class TelegramUpdates:
+    """The handlers, and the start-up calls both modes make (the command menus)."""
+
+    def __init__(self, services: Services) -> None:
+        self.application = telegram_application(services.settings)
+        self.services = services
+        register(self.application, services)
+        self._started = asyncio.Lock()
+        self._ready = False
+
+    async def _initialize(self) -> None:
+        async with self._started:
+            if not self._ready:
+                await self.application.initialize()
+                self._ready = True
+
+    async def set_menus(self) -> None:
+        """The command menus: partners see theirs (with /dm in private chats), the managers'
+        groups every manager command."""
+        await self._initialize()
+        bot = self.application.bot
+        everyone = [BotCommand(v, VERBS[v].does[:256]) for v in PARTNER_MENU]
+        await bot.set_my_commands(everyone)
+        private = [BotCommand(v, VERBS[v].does[:256]) for v in PRIVATE_MENU]
+        await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
+        async with self.services.uow() as uow:
+            managers = await uow.partners.list_destinations(partner_id=None)
+        every_verb = [
+            BotCommand(v, spec.does[:256])
+            for v, spec in VERBS.items()
+            if v not in NOT_IN_MANAGERS_MENU
+        ]
+        for dest in managers:
+            if dest.platform == "telegram":
+                await bot.set_my_commands(every_verb, scope=BotCommandScopeChat(int(dest.chat_id)))
+
+    async def handle(self, data: dict[str, Any]) -> None:
+        """Handle one update in Telegram's JSON shape."""
+        await self._initialize()
+        await self.process(Update.de_json(data, self.application.bot))
+
+    async def process(self, update: Update) -> None:
+        await self.application.process_update(update)
+
+    async def close(self) -> None:
+        if self._ready:
+            await self.application.shutdown()
+            self._ready = False
+
+
+class TelegramWebhook(TelegramUpdates):
+    """`POST /telegram/webhook`: Telegram posts each update, with the secret it was given."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        secret = services.settings.telegram_webhook_secret
+        self.secret = secret.get_secret_value() if secret else None
+
+    async def start(self) -> None:
+        """Tell Telegram where to send updates (with the secret), and the command menus."""
+        await self._initialize()
+        url = self.services.settings.telegram_webhook_url
+        if url and self.secret:
+            await self.application.bot.set_webhook(
+                url, secret_token=self.secret, allowed_updates=UPDATES
+            )
+        await self.set_menus()

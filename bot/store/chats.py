@@ -1,0 +1,105 @@
+"""Chats as the platform reports them: the bot removed from or added back to a chat, and the
+members' private chats with the bot (the DM copies of their partner's offers)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.partners import Destination, to_destination
+from bot.store.tables import chat_accounts, destinations, members
+
+
+class ChatRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def find(self, *, platform: str, chat_id: str) -> list[Destination]:
+        """Every active destination in this chat (declared ones and private chats), id order."""
+        stmt = (
+            select(destinations)
+            .where(
+                destinations.c.platform == platform,
+                destinations.c.chat_id == chat_id,
+                destinations.c.active.is_(True),
+            )
+            .order_by(destinations.c.id)
+        )
+        return [to_destination(r) for r in await self.conn.execute(stmt)]
+
+    async def list_broken(self, *, platform: str, chat_id: str) -> list[Destination]:
+        """The active destinations in this chat that are marked broken."""
+        stmt = select(destinations).where(
+            destinations.c.platform == platform,
+            destinations.c.chat_id == chat_id,
+            destinations.c.active.is_(True),
+            destinations.c.broken_at.is_not(None),
+        )
+        return [
+            to_destination(r) for r in await self.conn.execute(stmt.order_by(destinations.c.id))
+        ]
+
+    async def clear_broken(self, destination_id: int) -> bool:
+        """The chat works again; True if it was marked broken."""
+        stmt = (
+            update(destinations)
+            .where(destinations.c.id == destination_id, destinations.c.broken_at.is_not(None))
+            .values(broken_at=None, broken_reason=None)
+            .returning(destinations.c.id)
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
+    async def note_private(
+        self, *, member_id: int, partner_id: int, platform: str, chat_id: str
+    ) -> bool:
+        """The member wrote to the bot in a private chat: DM copies may go there (again).
+        Cheap when nothing changed (one read); True when a row was written."""
+        stmt = select(destinations).where(
+            destinations.c.platform == platform,
+            destinations.c.team == "",
+            destinations.c.chat_id == chat_id,
+            destinations.c.partner_id == partner_id,
+        )
+        row = (await self.conn.execute(stmt)).first()
+        if row is not None and row.member_id is None and row.active:
+            return False  # the partner's own declared chat: its cards go there anyway
+        if row is not None and row.member_id == member_id and row.active and not row.broken_at:
+            return False
+        values = dict(member_id=member_id, active=True, broken_at=None, broken_reason=None)
+        if row is None:
+            await self.conn.execute(
+                destinations.insert().values(
+                    partner_id=partner_id, platform=platform, team="", chat_id=chat_id, **values
+                )
+            )
+        else:  # a chat once declared and dropped, or a blocked bot written to again
+            await self.conn.execute(
+                update(destinations).where(destinations.c.id == row.id).values(**values)
+            )
+        return True
+
+    async def list_private(self, partner_id: int, *, platform: str) -> list[Destination]:
+        """Private chats to copy the partner's offers to: its active members, still linked to
+        that chat account, who want DMs (their own choice, else leadbot.yaml's) and have not
+        blocked the bot."""
+        linked = and_(
+            chat_accounts.c.member_id == members.c.id,
+            chat_accounts.c.platform == destinations.c.platform,
+            chat_accounts.c.external_id == destinations.c.chat_id,
+        )
+        stmt = (
+            select(destinations)
+            .join(members, members.c.id == destinations.c.member_id)
+            .join(chat_accounts, linked)
+            .where(
+                destinations.c.partner_id == partner_id,
+                destinations.c.platform == platform,
+                destinations.c.active.is_(True),
+                destinations.c.broken_at.is_(None),
+                members.c.partner_id == partner_id,
+                members.c.active.is_(True),
+                func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
+            )
+            .order_by(destinations.c.id)
+        )
+        return [to_destination(r) for r in await self.conn.execute(stmt)]
