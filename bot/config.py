@@ -12,31 +12,64 @@ class Settings(BaseSettings):
     """Read from the environment and `.env`; built once at start and passed down."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        use_attribute_docstrings=True,  # the docstrings below are docs/configuration.md
     )
 
     database_url: str = "sqlite+aiosqlite:///./leadbot.db"
+    """SQLAlchemy async URL: `sqlite+aiosqlite:///…` (embedded default) or `postgresql+asyncpg://…`
+    (production, several instances)."""
     leadbot_config: Path = Path("./leadbot.yaml")
+    """The policy and partners file, applied at `leadbot serve` start and by `leadbot config
+    apply`."""
     leadbot_host: str = "127.0.0.1"
+    """Address the HTTP server (intake API, forms, Slack and Telegram endpoints, health, metrics)
+    listens on."""
     leadbot_port: int = 8000
+    """Port of the HTTP server."""
     leadbot_sweep_interval: float = 15.0
+    """Seconds between database sweeps, which catch overdue offers, reminders, stranded leads,
+    escalation repeats, stale leads and the digest (timers are only a latency hint)."""
     leadbot_log_level: str = "INFO"
-    leadbot_api_rate: float = 20.0  # intake API requests per second per key, on average
-    leadbot_api_burst: int = 100  # ... and in a burst
-    leadbot_public_url: str | None = None  # where browsers and Slack reach this server
+    """Log level: DEBUG, INFO, WARNING or ERROR."""
+    leadbot_api_rate: float = 20.0
+    """Intake API requests per second per API key, on average (429 with `Retry-After` past it)."""
+    leadbot_api_burst: int = 100
+    """Intake API requests per API key allowed in a burst above the average rate."""
+    leadbot_public_url: str | None = None
+    """The address browsers and Slack reach this server at (`https://leads.example.com`): for
+    `leadbot partners invite --slack` links and the OAuth redirect."""
 
     slack_bot_token: SecretStr | None = None
+    """Slack bot token (`xoxb-…`) of the home workspace. Unset: Slack is off."""
     slack_signing_secret: SecretStr | None = None
+    """Slack signing secret: HTTP mode at `POST /slack/events` (every request signature-checked)."""
     slack_app_token: SecretStr | None = None
+    """Slack app-level token (`xapp-…`): set, Leadbot uses Socket Mode (no public URL needed)."""
     slack_api_url: str = "https://slack.com/api/"
+    """Slack Web API base URL (tests and the demo point it at a local sandbox)."""
     slack_client_id: str | None = None
+    """Slack app client id: with `SLACK_CLIENT_SECRET`, partners install the app in their own
+    workspaces through `/slack/install`."""
     slack_client_secret: SecretStr | None = None
+    """Slack app client secret, for multi-workspace installs."""
 
     telegram_bot_token: SecretStr | None = None
+    """Telegram bot token from @BotFather. Unset: Telegram is off."""
     telegram_webhook_url: str | None = None
+    """Public `https://…/telegram/webhook` address: set, webhook mode (several instances may run);
+    unset, long polling (one instance per token)."""
     telegram_webhook_secret: SecretStr | None = None
+    """Secret given to `setWebhook`; updates without it in `X-Telegram-Bot-Api-Secret-Token` get
+    403."""
     telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_bot_username: str | None = None  # for t.me deep links in `leadbot members invite`
+    """Telegram Bot API base URL (tests and the demo point it at a local sandbox)."""
+    telegram_bot_username: str | None = None
+    """The bot's @username, without the @: `leadbot members invite` then prints a `t.me` link to
+    click."""
 
     @property
     def slack_enabled(self) -> bool:

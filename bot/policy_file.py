@@ -72,22 +72,38 @@ def _hours(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # unknown keys are errors; the attribute docstrings are docs/configuration.md
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Policy(_Strict):
     mode: Literal["exclusive", "broadcast"] = "exclusive"
+    """`exclusive`: one partner at a time; `broadcast`: the top `broadcast_size` partners at once,
+    the first valid Accept wins."""
     broadcast_size: int = Field(3, ge=1, le=50)
+    """How many partners a broadcast offer goes to at once."""
     offer_timeout: PositiveDuration = timedelta(minutes=30)
+    """How long each offer waits for an answer, counted from delivery (`90s`, `30m`, `2h`, `1d`)."""
     max_rounds: int = Field(3, ge=1)
+    """Partners (exclusive) or broadcast rounds tried before the lead goes to the managers."""
     reminder_before: Duration = timedelta(minutes=10)
+    """A push to the partner's reps this long before the window closes (`0s`: none)."""
     business_hours_only: bool = False
+    """Count offer windows only in the partner's working hours."""
     stale_after: PositiveDuration = timedelta(hours=48)
+    """An accepted lead with no stage change for this long: the partner is nudged; twice as long:
+    the managers are told."""
     escalation_repeats: int = Field(3, ge=0, le=100)
+    """How often the managers are reminded of an unassigned lead, once per `offer_timeout`."""
     out_of_hours: Literal["hold", "skip", "offer"] = "skip"
+    """A partner outside its hours: `skip` it, `hold` the lead until the first one opens, or
+    `offer` anyway."""
     prefer: Literal["fair", "nearest"] = "fair"
+    """Within a priority tier: `fair` weighted rotation, or the `nearest` partner by `location`."""
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
+    """The reasons a partner may give for Decline."""
     lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
+    """The reasons a partner may give for Lost."""
 
 
 def _true_or_false(value: Any) -> Any:
@@ -98,13 +114,20 @@ def _true_or_false(value: Any) -> Any:
 
 class Member(_Strict):
     name: str = Field(min_length=1, max_length=150)
+    """The person's name, as cards and reports show it."""
     slack: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")
-    # the Slack workspace that user id is in (Slack Connect); default: the partner's slack_team
+    """Their Slack user id (`U…`): linked at once, no code needed."""
     slack_team: str | None = Field(None, pattern=r"^[TE][A-Z0-9]{1,31}$")
+    """The Slack workspace that user id is in (Slack Connect users are in their own); default: the
+    partner's `slack_team`, else the home workspace."""
     telegram: int | None = None
+    """Their Telegram user id: linked at once, no code needed."""
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
-    # a DM with each new offer once they have started the bot (they may switch it with /dm)
+    """`partner_admin` may pause the partner and change its capacity; `partner_rep` (the default in
+    a partner) handles leads; under `managers` everyone is a `manager`."""
     telegram_dm: Annotated[bool, BeforeValidator(_true_or_false)] = True
+    """A direct message with each new offer once they have started the bot (they may switch it
+    themselves with `/dm on|off`)."""
 
 
 ChatId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -113,9 +136,13 @@ TeamId = Annotated[str, Field(min_length=1, max_length=32)]
 
 class Managers(_Strict):
     slack_channel: ChatId | None = None
+    """The managers' Slack channel: escalations, undeliverable leads, the digest."""
     slack_team: TeamId | None = None
+    """The workspace that channel is in, when it is not the home workspace."""
     telegram_chat: int | None = None
+    """The managers' Telegram group (a negative id)."""
     members: list[Member] = []
+    """The channel managers: they may run every command."""
 
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -123,36 +150,68 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 class Partner(_Strict):
     slug: Slug
+    """Short unique name used in commands (`acme-heating`): lower-case letters, digits
+    and dashes."""
     name: str = Field(min_length=1, max_length=200)
+    """The company name, as cards and reports show it."""
     territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
+    """Where it takes leads: postcode prefixes (`DE:80`), ranges (`DE:85000-85999`) or a radius
+    (`DE:radius:48.137,11.575:40km`)."""
     specialties: list[str] = []
+    """What it does (`heat-pump`, `solar`): a lead's specialties must all be among them."""
     languages: list[str] = []
+    """Languages it serves (`de`, `en`): a lead with a language goes only to partners speaking it;
+    empty: any."""
     capacity: int = Field(10, ge=0)
+    """Most open accepted leads at once; at capacity it is skipped and Accept is refused."""
     weight: int = Field(1, ge=1, le=1000)
+    """Share in the fair rotation: weight 2 gets twice the offers of weight 1, never
+    all in a row."""
     priority: int = Field(1, ge=1)
+    """Tier: partners of tier 2 get a lead only when no tier-1 partner is left."""
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap."""
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
+    """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: always open.
+    Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: always open."""
     holidays: list[date] = []
+    """Days it is closed (`2026-12-24`)."""
     daily_cap: int | None = Field(None, ge=1)
+    """Most offers per local day."""
     location: Annotated[str, AfterValidator(_location)] | None = None
+    """Where it is (`48.262,11.434`), for `prefer: nearest`."""
     paused: bool = False
+    """Paused: it gets no offers (also from the chat with `pause`)."""
     paused_until: date | None = None
+    """Paused until this day."""
     slack_channel: ChatId | None = None
+    """Its Slack channel (in the home workspace, shared by Slack Connect, or in its own
+    workspace)."""
     slack_team: TeamId | None = None
+    """Its own workspace, when it installed the app there (`leadbot partners invite
+    SLUG --slack`)."""
     telegram_chat: int | None = None
+    """Its Telegram group (a negative id)."""
     members: list[Member] = []
+    """Its people: who may press its buttons and run its commands."""
 
 
 class SourceCost(_Strict):
     cost_per_lead: float = Field(0, ge=0)
+    """What a lead from this source costs, for cost per lead and ROI by source."""
 
 
 class Form(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    """The form's address: `POST /api/v1/forms/<key>`."""
     source: str
+    """The source its leads are recorded under."""
     allowed_origins: list[str] = []
+    """The web pages allowed to post to it (`https://www.example.com`); others are refused."""
     redirect: str | None = None
+    """The thank-you page a browser is sent to after posting."""
     fields: dict[str, str] = {}
+    """Form field name to lead field (`mail: contact.email`, `plz: postcode`)."""
 
 
 WebhookEvent = Literal[
@@ -168,24 +227,38 @@ WebhookEvent = Literal[
 
 class Webhook(_Strict):
     url: str = Field(pattern=r"^https?://", max_length=500)
+    """Where the events are POSTed."""
     secret_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """The environment variable holding the signing secret (`X-Leadbot-Signature`)."""
     events: list[WebhookEvent] = Field(min_length=1)
+    """Which events it gets: `lead.created`, `offer.created`, `offer.accepted`, `offer.declined`,
+    `offer.expired`, `lead.unassigned`, `lead.stage_changed`."""
 
 
 class Digest(_Strict):
     time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """When the managers' daily digest goes out (`HH:MM`)."""
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    """The time zone of that time."""
 
 
 class LeadbotConfig(_Strict):
     policy: Policy = Policy()
+    """How offers are made, timed and escalated."""
     managers: Managers = Managers()
+    """The managers' chats and people."""
     partners: list[Partner] = []
+    """The partners leads are routed to."""
     sources: dict[str, SourceCost] = {}
+    """Optional: cost per lead by source name."""
     forms: list[Form] = []
+    """Optional: public HTML form endpoints."""
     webhooks: list[Webhook] = []
+    """Optional: signed event callbacks to a CRM."""
     digest: Digest | None = None
+    """Optional: the managers' daily digest."""
     retention_days: int = Field(365, ge=1)
+    """Contact data of closed leads is purged after this many days."""
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
