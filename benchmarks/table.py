@@ -118,6 +118,9 @@ def _rows(run: Run) -> list[tuple[str, str, str, str, str, str]]:
     return rows
 
 
+NOTES = Path(__file__).with_name("notes.md")
+
+
 def render(runs: list[Run], machine_line: str, *, quick: bool) -> str:
     head = [
         "# Performance",
@@ -138,7 +141,7 @@ def render(runs: list[Run], machine_line: str, *, quick: bool) -> str:
     for run in runs:
         for row in _rows(run):
             table.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
-    return "\n".join(head + table) + "\n"
+    return "\n".join(head + table) + "\n\n" + NOTES.read_text(encoding="utf-8")
 
 
 def machine(database_url: str | None) -> str:

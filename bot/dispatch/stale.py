@@ -70,7 +70,7 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
             lines=[
                 what,
                 f"No update for {_hours(idle)} despite a nudge (stage: {lead.stage}).",
-                f"Take it back with: /lead reassign {lead.public_id}",
+                f"Take it back with the button, or: leadbot leads reassign {lead.public_id}",
             ],
             lead_ref=lead.public_id,
             buttons=[Button("Take it back", f"r:{lead.id}", "danger")],
