@@ -42,6 +42,8 @@ class Services:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # each chat adapter's connection, for /healthz: "webhook", "socket mode: connected", ...
+    chat_states: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

@@ -65,7 +65,13 @@ def create_app(services: Services) -> FastAPI:
             database = "ok"
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"
-        chat = {name: "configured" for name in services.messengers} or {"none": "no chat platform"}
+        chat = {name: "sending only" for name in services.messengers}
+        for name, state in services.chat_states.items():
+            try:
+                chat[name] = await state()
+            except Exception as exc:  # a broken probe is a state too, never a 500
+                chat[name] = f"unknown ({type(exc).__name__})"
+        chat = chat or {"none": "no chat platform"}
         timers = "running" if services.scheduler.running else "stopped"
         ok = database == "ok" and timers == "running"
         body: dict[str, object] = {

@@ -193,6 +193,8 @@ async def test_the_whole_conversation_in_slack(database_url, clock, socket):
             refused = await post(client, form({"type": "block_actions"}))
             assert refused.status_code == 404  # no public endpoint: everything is on the socket
         await converse(fake, services, slack)
+        health = (await client.get("/healthz")).json()["chat"]["slack"]
+        assert health == ("socket mode: connected" if socket else "http mode (/slack/events)")
     if socket:
         assert fake.socket.connections == 1
         assert all(

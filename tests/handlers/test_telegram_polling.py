@@ -116,6 +116,7 @@ async def test_another_poller_is_told_once_and_polling_carries_on(
         told = [r for r in caplog.records if CONFLICT in r.getMessage()]
         assert len(told) == 1 and told[0].levelno == logging.ERROR
         assert "What you can run" in fake.sent_to(MANAGERS)[-1]["text"]  # it carried on
+        assert "another instance is polling this token (409)" in await polling.state()  # /healthz
     finally:
         await polling.close()
         await services.close()

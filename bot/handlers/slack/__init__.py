@@ -81,6 +81,11 @@ def mount(api: FastAPI, services: Services) -> None:
         log.info("Slack: our workspace is %s", team)
 
     services.starters.append(warm_up)
+
+    async def sending_only() -> str:
+        return "sending only (no signing secret or app token: presses are refused)"
+
+    services.chat_states["slack"] = sending_only
     if not (
         settings.slack_signing_secret or settings.slack_app_token or settings.slack_oauth_enabled
     ):
@@ -93,6 +98,11 @@ def mount(api: FastAPI, services: Services) -> None:
         async def slack_events(request: Request) -> Response:
             """Slack's events, button presses, modals and slash commands (signature checked)."""
             return await handler.handle(request)
+
+        async def http_mode() -> str:
+            return "http mode (/slack/events)"
+
+        services.chat_states["slack"] = http_mode
 
     if app.oauth_flow is not None:
 
@@ -112,6 +122,7 @@ def mount(api: FastAPI, services: Services) -> None:
         socket = SocketMode(app, settings.slack_app_token.get_secret_value())
         services.starters.append(socket.start)
         services.closers.append(socket.close)
+        services.chat_states["slack"] = socket.state
 
 
 __all__ = ["SlackMessenger", "mount", "slack_app", "slack_client", "slack_messenger"]

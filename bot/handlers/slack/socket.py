@@ -30,6 +30,13 @@ class SocketMode:
         await self.handler.connect_async()
         log.info("Slack Socket Mode connected")
 
+    async def state(self) -> str:
+        """How the WebSocket stands, for /healthz."""
+        client = self.handler.client if self.handler is not None else None
+        if client is not None and await client.is_connected():
+            return "socket mode: connected"
+        return "socket mode: connecting"
+
     async def close(self) -> None:
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()

@@ -72,6 +72,7 @@ class TelegramPolling(TelegramUpdates):
         self.conflicts = 0  # 409 answers seen
         self._conflict_delay: float | None = None
         self._last_conflict = float("-inf")
+        self._last_error = float("-inf")
         self._told: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -133,6 +134,7 @@ class TelegramPolling(TelegramUpdates):
             except InvalidToken:
                 raise
             except TelegramError as exc:  # the network, or Telegram having a bad moment
+                self._last_error = time.monotonic()
                 delay = self._retry.next(delay)
                 wait = delay
                 level = logging.WARNING if delay == self._retry.first else logging.DEBUG
@@ -154,6 +156,17 @@ class TelegramPolling(TelegramUpdates):
         else:
             log.debug("Telegram polling: %s", message)
         return self._conflict_delay
+
+    async def state(self) -> str:
+        """How polling stands, for /healthz."""
+        if self._task is None or self._task.done():
+            return "polling: stopped"
+        now = time.monotonic()
+        if now - self._last_conflict < CALM_AFTER:
+            return "polling: another instance is polling this token (409); use webhook mode"
+        if now - self._last_error < CALM_AFTER:
+            return "polling: retrying after errors"
+        return "polling"
 
     async def _unless_stopped(self, call: Awaitable[T]) -> T:
         task: asyncio.Future[T] = asyncio.ensure_future(call)

@@ -92,6 +92,10 @@ class TelegramWebhook(TelegramUpdates):
         secret = services.settings.telegram_webhook_secret
         self.secret = secret.get_secret_value() if secret else None
 
+    async def state(self) -> str:
+        """For /healthz."""
+        return "webhook" if self.secret else "sending only (TELEGRAM_WEBHOOK_SECRET not set)"
+
     async def start(self) -> None:
         """Tell Telegram where to send updates (with the secret), and the command menus."""
         await self._initialize()
