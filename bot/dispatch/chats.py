@@ -3,12 +3,10 @@ private one), or is back in it. Telegram sends this as a `my_chat_member` update
 
 from __future__ import annotations
 
-from bot.dispatch.common import notify_managers, settle_offer
+from bot.dispatch.common import notify_managers
 from bot.dispatch.context import Context
 from bot.dispatch.delivery import tell_broken
-from bot.dispatch.offering import offer_next
-from bot.domain.actors import Actor, Source
-from bot.domain.offers import OfferStatus
+from bot.dispatch.passing_on import pass_on_pending
 from bot.messaging import Notice
 from bot.store.uow import UnitOfWork
 
@@ -29,24 +27,7 @@ async def chat_gone(
             continue  # known broken already: the managers were told when it broke
         if dest.member_id is not None:
             continue  # a rep blocked the bot: no more DMs to them, nothing else changes
-        moved: list[str] = []
-        for offer_id, lead_id in await uow.offers.list_pending_at(dest.id):
-            lead = await uow.leads.lock(lead_id)
-            if lead is None or await uow.offers.count_standing_copies(offer_id):
-                continue  # another chat of the partner still shows it
-            settled = await settle_offer(
-                uow,
-                ctx,
-                offer_id,
-                OfferStatus.UNDELIVERABLE,
-                actor=Actor.system(),
-                source=Source.SYSTEM,
-                decline_reason=reason[:64],
-            )
-            if settled is None:
-                continue
-            moved.append(lead.public_id)
-            await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+        moved = await pass_on_pending(uow, ctx, [dest], reason)
         await tell_broken(uow, ctx, dest, reason, passed_on=moved)
         passed_on += moved
     await uow.commit()

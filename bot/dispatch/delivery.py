@@ -5,10 +5,12 @@ from __future__ import annotations
 from bot.dispatch.common import notify_managers, settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.offering import offer_next
+from bot.dispatch.passing_on import pass_on_pending
 from bot.dispatch.windows import offer_window
-from bot.dispatch.workspaces import tell_workspace_broken
+from bot.dispatch.workspaces import passed_on_line, tell_workspace_broken
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
+from bot.domain.leads import Lead
 from bot.domain.offers import OfferStatus
 from bot.messaging import MessageRef, Notice
 from bot.store.outbox import OutboxItem, OutboxKind
@@ -124,49 +126,55 @@ async def record_failure(
         broken = [destination] if newly_broken else []
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
         await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
-        if newly_broken and destination is not None:
-            await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
+        if newly_broken:  # an edit or a notice found the chat gone: its open cards move on
+            moved = await pass_on_pending(uow, ctx, broken, reason)
+            await _tell(uow, ctx, broken, reason, passed_on=moved, team_wide=team_wide)
         await uow.commit()
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
     await uow.leads.lock(offer.lead_id)
     await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
-    if await uow.offers.count_standing_copies(offer.id):
-        # another copy is on its way or already shown: the offer still stands
-        if newly_broken:
-            await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
-        await uow.commit()
-        return
-    settled = await settle_offer(
-        uow,
-        ctx,
-        offer.id,
-        OfferStatus.UNDELIVERABLE,
-        actor=Actor.system(),
-        source=Source.SYSTEM,
-        decline_reason=reason[:64],
-    )
-    if settled is not None:
-        lead = await uow.leads.get(offer.lead_id)
-        assert lead is not None
-        if newly_broken and destination is not None:
-            await _tell(uow, ctx, broken, reason, passed_on=[lead.public_id], team_wide=team_wide)
-        elif not gone:  # a chat already known broken was reported once, when it broke
-            partner = await uow.partners.get_name(offer.partner_id)
-            where = (
-                f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
-            )
-            notice = Notice(
-                title=f"Lead {lead.public_id} could not reach {partner}",
-                lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
-                lead_ref=lead.public_id,
-            )
-            await notify_managers(uow, ctx, notice, lead_id=lead.id)
-        await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
-    elif newly_broken and destination is not None:
-        await _tell(uow, ctx, broken, reason, passed_on=None, team_wide=team_wide)
+    moved = []
+    if not await uow.offers.count_standing_copies(offer.id):  # no other copy on its way or shown
+        settled = await settle_offer(
+            uow,
+            ctx,
+            offer.id,
+            OfferStatus.UNDELIVERABLE,
+            actor=Actor.system(),
+            source=Source.SYSTEM,
+            decline_reason=reason[:64],
+        )
+        if settled is not None:
+            lead = await uow.leads.get(offer.lead_id)
+            assert lead is not None
+            moved.append(lead.public_id)
+            if not gone:  # a chat gone is told once, below; one known broken was told before
+                await _tell_undelivered(uow, ctx, lead, offer.partner_id, destination, reason)
+            await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+    if newly_broken:  # the other cards only those chats were showing move on too
+        moved += await pass_on_pending(uow, ctx, broken, reason, besides=offer.id)
+        await _tell(uow, ctx, broken, reason, passed_on=moved, team_wide=team_wide)
     await uow.commit()
+
+
+async def _tell_undelivered(
+    uow: UnitOfWork,
+    ctx: Context,
+    lead: Lead,
+    partner_id: int,
+    destination: Destination | None,
+    reason: str,
+) -> None:
+    partner = await uow.partners.get_name(partner_id)
+    where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+    notice = Notice(
+        title=f"Lead {lead.public_id} could not reach {partner}",
+        lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
+        lead_ref=lead.public_id,
+    )
+    await notify_managers(uow, ctx, notice, lead_id=lead.id)
 
 
 async def _tell(
@@ -180,8 +188,7 @@ async def _tell(
 ) -> None:
     """Tell the managers, once, which chats are now broken and why."""
     if team_wide:
-        lead_ref = passed_on[0] if passed_on else None
-        await tell_workspace_broken(uow, ctx, chats, reason, lead_ref=lead_ref)
+        await tell_workspace_broken(uow, ctx, chats, reason, passed_on=passed_on)
     elif chats:
         await tell_broken(uow, ctx, chats[0], reason, passed_on=passed_on)
 
@@ -208,11 +215,7 @@ async def tell_broken(
     )
     lines = [f"{dest.platform.capitalize()} said: {reason.removeprefix(dest.platform + ': ')}", fix]
     if passed_on:
-        lines.append(
-            f"Lead {', '.join(passed_on)} was passed on."
-            if len(passed_on) == 1
-            else f"Leads {', '.join(passed_on)} were passed on."
-        )
+        lines.append(passed_on_line(passed_on))
     notice = Notice(
         title=f"{whose} {dest.platform} chat {dest.chat_id} is unreachable",
         lines=lines,

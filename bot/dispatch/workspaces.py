@@ -11,6 +11,7 @@ import logging
 
 from bot.dispatch.common import notify_managers
 from bot.dispatch.context import Context
+from bot.dispatch.passing_on import pass_on_pending
 from bot.messaging import Notice
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
@@ -29,7 +30,8 @@ async def workspace_lost(
         platform=platform, teams=teams, reason=reason, now=ctx.now()
     )
     if broken:
-        await tell_workspace_broken(uow, ctx, broken, reason, lead_ref=None)
+        moved = await pass_on_pending(uow, ctx, broken, reason)
+        await tell_workspace_broken(uow, ctx, broken, reason, passed_on=moved)
     await uow.commit()
     log.warning(
         "%s workspace %s gone (%s): %d chats marked broken", platform, teams, reason, len(broken)
@@ -38,7 +40,12 @@ async def workspace_lost(
 
 
 async def tell_workspace_broken(
-    uow: UnitOfWork, ctx: Context, chats: list[Destination], reason: str, *, lead_ref: str | None
+    uow: UnitOfWork,
+    ctx: Context,
+    chats: list[Destination],
+    reason: str,
+    *,
+    passed_on: list[str] | None = None,
 ) -> None:
     """One notice for the managers naming every chat of the workspace that is now broken."""
     if not chats:
@@ -61,12 +68,18 @@ async def tell_workspace_broken(
         "Chats affected: " + ", ".join(where),
         f"Nothing is sent there until {fix}.",
     ]
-    if lead_ref is not None:
-        lines.append(f"Lead {lead_ref} was passed on.")
+    if passed_on:
+        lines.append(passed_on_line(passed_on))
     notice = Notice(
         title=f"The {platform} {f'workspace {team}' if team else 'home workspace'} is "
         f"unreachable ({len(chats)} {'chat' if len(chats) == 1 else 'chats'})",
         lines=lines,
-        lead_ref=lead_ref,
+        lead_ref=passed_on[0] if passed_on and len(passed_on) == 1 else None,
     )
     await notify_managers(uow, ctx, notice)
+
+
+def passed_on_line(leads: list[str]) -> str:
+    if len(leads) == 1:
+        return f"Lead {leads[0]} was passed on."
+    return f"Leads {', '.join(leads)} were passed on."

@@ -295,3 +295,25 @@ async def test_a_partner_workspace_works_once_installed(database_url, clock):
         await services.submit_lead(lead("n-2"), actor=SYSTEM, source=SRC)
         await deliver_all(services)
         assert fake.tokens_used("chat.postMessage", "C0BETA") == ["xoxb-beta"]
+
+
+async def test_a_card_showing_when_the_workspace_goes_moves_on_at_once(database_url, clock):
+    """Beta's card is on screen in the partner workspace when the app is uninstalled there:
+    nobody can reach it any more, so the offer is undeliverable at once (not at the end of its
+    window) and the lead goes to the next partner, named in the one notice."""
+    async with running(database_url, clock, document=installing_doc(), **OAUTH) as bot:
+        fake, services, client, slack = bot
+        await install(client, fake, services, "beta", team="T0PARTNER", token="xoxb-beta")
+        stored, _, (offer_id,) = await services.submit_lead(lead("w-1"), actor=SYSTEM, source=SRC)
+        await deliver_all(services)
+        assert len(fake.posts_to("C0BETA")) == 1 and not fake.posts_to("C0ACME")
+        told = len(fake.posts_to("C0MANAGERS"))
+        await slack.event(event("app_uninstalled", "T0PARTNER"))
+        await until(lambda: any_broken(services))
+        await deliver_all(services)
+        async with services.uow() as uow:
+            assert (await uow.offers.get(offer_id)).status == "undeliverable"
+            assert (await uow.leads.get(stored.id)).status == "offered"  # offered to ACME now
+        assert len(fake.posts_to("C0ACME")) == 1
+        (notice,) = fake.posts_to("C0MANAGERS")[told:]
+        assert f"Lead {stored.public_id} was passed on" in blocks_text(notice)
