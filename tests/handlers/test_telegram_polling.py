@@ -172,3 +172,42 @@ async def test_an_expired_question_gets_a_clear_answer_and_changes_nothing(bot, 
     before = len(fake.sent_to(ACME))
     await bot.send(text(CARLA, "Carla", ACME, "5000", reply_to=prompt_id))
     assert len(fake.sent_to(ACME)) == before
+
+
+async def test_a_slow_chat_holds_up_no_other_and_a_failing_update_stops_nothing(
+    fake, database_url, clock, caplog, monkeypatch
+):
+    """Updates of one batch: ACME's group waits on something slow, the managers' /help is
+    answered meanwhile; an update whose handling blows up is logged and polling carries on."""
+    services = unpaced(build(settings_for(fake, database_url), clock=clock))
+    polling = TelegramPolling(services, long_poll=1)
+    slow, real = asyncio.Event(), polling.process
+
+    async def process(update):
+        chat = update.effective_chat.id
+        if chat == ACME:
+            await slow.wait()  # a long /funnel, say
+        if chat == BETA:
+            raise RuntimeError("a bug in some handler")
+        await real(update)
+
+    monkeypatch.setattr(polling, "process", process)
+    try:
+        await apply(services, document())
+        await fake.push(text(BOB, "Bob", ACME, "/help"))
+        await fake.push(text(CARLA, "Carla", BETA, "/help"))
+        await fake.push(text(ADA, "Ada", MANAGERS, "/help"))
+        await polling.start()
+        async with asyncio.timeout(10):
+            while not fake.sent_to(MANAGERS):  # noqa: ASYNC110 -- the fake records as it goes
+                await asyncio.sleep(0.01)
+        assert not fake.sent_to(ACME)  # still busy, and nobody waited for it
+        slow.set()
+        async with asyncio.timeout(10):
+            while not fake.sent_to(ACME):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert any("could not be handled" in r.getMessage() for r in caplog.records)
+        assert await polling.state() == "polling"  # carried on
+    finally:
+        await polling.close()
+        await services.close()

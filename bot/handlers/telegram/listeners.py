@@ -4,7 +4,8 @@ press handler or command engine, answer.
 
 A press is answered after its use case, not before: a refusal ("not for you", "already taken")
 must come as an alert, and a callback query takes one answer only. The work is one short
-transaction (chat sends happen after commit, through the outbox) and is bounded by WORK_LIMIT.
+transaction (chat sends happen after commit, through the outbox); one that outruns WORK_LIMIT
+is answered "still working" and finishes on its own (it is never cut off mid-transaction).
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ async def _press(services: Services, user_id: int, value: str, choice: str) -> O
 
 def register(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     engine = CommandEngine(services, source=Source.TELEGRAM)
+    running: set[asyncio.Future[Outcome | Ask]] = set()  # presses that outran WORK_LIMIT
+
+    def _finished(work: asyncio.Future[Outcome | Ask]) -> None:
+        running.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            log.error("a slow Telegram press failed", exc_info=work.exception())
 
     async def pressed(update: Update, _context: Any) -> None:
         query = update.callback_query
@@ -79,12 +86,15 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
             await query.answer()
             await redraw(services, value)  # the card gets its own buttons back
             return
+        work = asyncio.ensure_future(_press(services, query.from_user.id, value, choice))
         try:
             async with asyncio.timeout(WORK_LIMIT):
-                result = await _press(services, query.from_user.id, value, choice)
+                result = await asyncio.shield(work)  # never cut off inside its transaction
         except TimeoutError:
             log.warning("a Telegram press took over %.0f s: %s", WORK_LIMIT, value)
-            await query.answer(SLOW, show_alert=True)
+            running.add(work)
+            work.add_done_callback(_finished)
+            await query.answer(SLOW)  # the card shows the outcome when the work is done
             return
         if isinstance(result, Ask) and result.choices:
             await query.answer(result.label)

@@ -76,6 +76,8 @@ class TelegramPolling(TelegramUpdates):
         self._told: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(8)  # updates handled at once
+        self._late: set[asyncio.Task[None]] = set()  # updates over update_limit, still running
 
     async def start(self) -> None:
         """Start polling in the background, then set the command menus."""
@@ -93,15 +95,15 @@ class TelegramPolling(TelegramUpdates):
             await self._retrying(lambda: self.application.bot.delete_webhook())
             while not self._stop.is_set():
                 updates = await self._retrying(self._fetch)
-                for update in updates:
-                    if self._stop.is_set():
-                        break  # the rest is fetched again by the next start
-                    await self._handle_one(update)
-                    self.offset = update.update_id + 1
+                if updates and not self._stop.is_set():  # else fetched again by the next start
+                    await self._handle_batch(updates)
+                    self.offset = updates[-1].update_id + 1
         except _Stopped:
             return
         except InvalidToken:
             log.error("Telegram refused TELEGRAM_BOT_TOKEN: polling stopped; check the token")
+        except Exception:  # never die silently: say so, and /healthz says "polling: stopped"
+            log.exception("Telegram polling stopped on an unexpected error")
 
     async def _fetch(self) -> tuple[Update, ...]:
         updates = await self.application.bot.get_updates(
@@ -111,12 +113,28 @@ class TelegramPolling(TelegramUpdates):
             self._conflict_delay = None
         return tuple(updates)
 
-    async def _handle_one(self, update: Update) -> None:
-        try:
-            async with asyncio.timeout(self.update_limit):  # one stuck update stalls no others
-                await self.process(update)
-        except Exception:
-            log.exception("Telegram update %s could not be handled", update.update_id)
+    async def _handle_batch(self, updates: tuple[Update, ...]) -> None:
+        """Each chat's updates in order, the chats side by side: one slow `/funnel` holds up
+        nobody else's Accept. An update still running after `update_limit` is left to finish
+        on its own (never cancelled mid-transaction) and the next batch is fetched."""
+        by_chat: dict[int, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            by_chat.setdefault(chat.id if chat else 0, []).append(update)
+        lanes = [asyncio.create_task(self._handle_lane(lane)) for lane in by_chat.values()]
+        _done, late = await asyncio.wait(lanes, timeout=self.update_limit)
+        for task in late:
+            log.warning("a Telegram update took over %.0f s; still running", self.update_limit)
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+
+    async def _handle_lane(self, updates: list[Update]) -> None:
+        for update in updates:
+            async with self._slots:
+                try:
+                    await self.process(update)
+                except Exception:
+                    log.exception("Telegram update %s could not be handled", update.update_id)
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call` until it succeeds, waiting between tries; _Stopped once `close` was called."""
@@ -133,12 +151,14 @@ class TelegramPolling(TelegramUpdates):
                 wait = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
             except InvalidToken:
                 raise
-            except TelegramError as exc:  # the network, or Telegram having a bad moment
+            except _Stopped:
+                raise
+            except Exception as exc:  # the network, Telegram having a bad moment, or a bad update
                 self._last_error = time.monotonic()
                 delay = self._retry.next(delay)
                 wait = delay
                 level = logging.WARNING if delay == self._retry.first else logging.DEBUG
-                log.log(level, "Telegram polling: %s; retrying in %.0f s", exc, wait)
+                log.log(level, "Telegram polling: %r; retrying in %.0f s", exc, wait)
             await self._pause(wait)
         raise _Stopped
 
@@ -194,6 +214,10 @@ class TelegramPolling(TelegramUpdates):
                 await asyncio.wait_for(task, self.grace)
             except TimeoutError:
                 log.warning("Telegram polling did not stop within %.0f s; cancelled", self.grace)
+            except Exception:
+                log.exception("Telegram polling ended on an error")
+            if self._late:  # updates still running: let them finish (bounded) first
+                await asyncio.wait(set(self._late), timeout=self.grace)
             if self.offset is not None and self._ready:
                 await self._confirm()
         await super().close()

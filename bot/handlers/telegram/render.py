@@ -15,7 +15,7 @@ from bot.messaging import Button, CardState, Notice, OfferCard, Report
 CHOICE = "#"
 BACK = "back"  # the choice that puts the card's own buttons back
 LIMIT = 4096  # Telegram's message length
-SLOW = "That took too long. Look at the card: if it has not changed, press again."
+SLOW = "Still working on it: the card shows the outcome in a moment."
 EXPIRED = (
     "That question has expired (I wait an hour for an answer). "
     "Press the button on the card again and reply to the new question."
