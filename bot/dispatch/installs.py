@@ -87,8 +87,9 @@ async def record_install(
             "Leadbot contact to correct leadbot.yaml."
         )
     now = ctx.now()
+    if not await uow.installs.use_invite(invite.id, team_id=team, now=now):  # a second tab won
+        return Outcome.refused("This install link was used already: ask for a new one.")
     await uow.installs.save(replace(installation, partner_id=invite.partner_id), now=now)
-    await uow.installs.use_invite(invite.id, team_id=team, now=now)
     await uow.partners.clear_team_broken(platform="slack", team=team)
     if declared:
         lines = [f"Cards for {partner} now go out with that workspace's token."]

@@ -317,3 +317,52 @@ async def test_a_card_showing_when_the_workspace_goes_moves_on_at_once(database_
         assert len(fake.posts_to("C0ACME")) == 1
         (notice,) = fake.posts_to("C0MANAGERS")[told:]
         assert f"Lead {stored.public_id} was passed on" in blocks_text(notice)
+
+
+async def test_one_install_link_opened_in_two_tabs_installs_once(database_url, clock):
+    """Both tabs got an OAuth state from the same invite: the first install wins; the second
+    is refused and stores nothing (its state died with the invite; were two redirects to race,
+    marking the invite used is a compare-and-set, so only one could store)."""
+    async with running(database_url, clock, document=installing_doc(), **OAUTH) as bot:
+        fake, services, client, _slack = bot
+        invite = await services.run(invite_install, partner_slug="acme")
+        states = []
+        for _tab in range(2):
+            page = await client.get("/slack/install", params={"invite": invite})
+            states.append(re.search(r"state=([\w-]+)", html.unescape(page.text)).group(1))
+        fake.installs["code-1"] = Install("T0ONE", "One", "xoxb-one")
+        fake.installs["code-2"] = Install("T0TWO", "Two", "xoxb-two")
+        answers = []
+        for n, state in enumerate(states, start=1):
+            answers.append(
+                await client.get(
+                    "/slack/oauth_redirect",
+                    params={"code": f"code-{n}", "state": state},
+                    headers={"Cookie": f"slack-app-oauth-state={state}"},
+                )
+            )
+        assert answers[0].is_success and answers[1].status_code in (400, 401)
+        async with services.uow() as uow:
+            assert await uow.installs.get("T0ONE") is not None
+            assert await uow.installs.get("T0TWO") is None
+        assert "xoxb-one" not in fake.revoked
+
+
+async def test_an_install_while_our_own_workspace_is_unknown_takes_nothing(
+    database_url, clock, monkeypatch
+):
+    """auth.test has not answered yet, so Leadbot cannot tell its own workspace from a
+    partner's: the install is refused for now, nothing is stored and no token is revoked (it
+    might be our own bot token)."""
+    async with running(database_url, clock, document=installing_doc(), **OAUTH) as bot:
+        fake, services, client, _slack = bot
+
+        async def unknown() -> None:
+            return None
+
+        monkeypatch.setattr(services.messengers["slack"].workspaces, "home", unknown)
+        refused = await install(client, fake, services, "beta", team="T1DC2JH3J", token="xoxb-test")
+        assert refused.status_code == 400 and "in a few minutes" in refused.text
+        assert not fake.revoked
+        async with services.uow() as uow:
+            assert await uow.installs.get("T1DC2JH3J") is None

@@ -150,6 +150,11 @@ class InviteFlow(AsyncOAuthFlow):
         )
         if not team or not ours.bot_token:
             raise Refused("Slack sent no workspace or bot token: open the link again.")
+        if home is None:  # we cannot tell our own workspace from a partner's: take nothing
+            raise Refused(
+                "Leadbot cannot reach Slack to check its own workspace right now: open the "
+                "install link again in a few minutes."
+            )
         outcome = await self.services.run(
             record_install, state=state, installation=ours, home_team=home.team_id if home else None
         )
@@ -159,8 +164,11 @@ class InviteFlow(AsyncOAuthFlow):
             raise Refused(outcome.message)
 
     async def _revoke_unless_installed(self, inst: Installation, *, home_team: str | None) -> None:
-        """A token Leadbot will not keep is given back, unless the workspace uses it already."""
-        if inst.team_id == home_team or await self.workspaces.bot_for(inst.team_id) is not None:
+        """A token Leadbot will not keep is given back, unless the workspace uses it already
+        (never our own workspace's token, which the same app gets back for the same workspace)."""
+        if inst.team_id == home_team or self.workspaces.is_home_token(inst.bot_token):
+            return
+        if await self.workspaces.bot_for(inst.team_id, fresh=True) is not None:
             return
         try:
             await self.client.auth_revoke(token=inst.bot_token)

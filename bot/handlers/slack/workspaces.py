@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,14 +141,19 @@ class Workspaces:
         home = await self.home()
         return home is not None and home.team_id == team
 
-    async def bot_for(self, team: str) -> Bot | None:
-        """The bot that speaks in `team`; None if the app is not installed there."""
+    def is_home_token(self, token: str) -> bool:
+        return bool(token) and secrets.compare_digest(token, self._home_token)
+
+    async def bot_for(self, team: str, *, fresh: bool = False) -> Bot | None:
+        """The bot that speaks in `team`; None if the app is not installed there. Only found
+        installations are cached (`fresh`: ask the store anyway): another instance may have
+        stored one a moment ago, and a cached "not installed" would break that workspace."""
         if await self.is_home(team):
             return self._home or Bot(team_id=team, token=self._home_token)
         if self.store is None:
             return None
         cached = self._cache.get(team)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         found = await self.store.async_find_bot(enterprise_id=None, team_id=team)
         bot = (
@@ -155,7 +161,10 @@ class Workspaces:
             if found is not None and found.bot_token
             else None
         )
-        self._cache[team] = (time.monotonic(), bot)
+        if bot is not None:
+            self._cache[team] = (time.monotonic(), bot)
+        else:
+            self._cache.pop(team, None)
         return bot
 
     def forget(self, team: str) -> None:
