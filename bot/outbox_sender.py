@@ -166,7 +166,9 @@ class OutboxSender:
             offer = await uow.offers.get(item.offer_id or 0)
             if offer is None or (item.kind is OutboxKind.OFFER and offer.status not in SENDABLE):
                 return dest, None, None, None  # answered before it was ever shown: nothing to post
-            card = await render_offer(uow, self._ctx, offer_id=offer.id, platform=dest.platform)
+            card = await render_offer(
+                uow, self._ctx, offer_id=offer.id, platform=dest.platform, reader=dest.member_id
+            )
             return dest, ref, card, offer.status
 
     async def _post_webhook(self, item: OutboxItem) -> None:

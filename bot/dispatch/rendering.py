@@ -19,11 +19,13 @@ async def render_offer(
     offer: Offer | None = None,
     lead: Lead | None = None,
     partner_name: str | None = None,
+    reader: int | None = None,
 ) -> OfferCard | None:
     """The card for an offer as it stands; None when there is nothing to post any more.
 
     `offer`, `lead` and `partner_name` may be passed when the caller holds them as they stand
-    in this transaction (saves the reads on the hot path).
+    in this transaction (saves the reads on the hot path). `reader`: the member whose private
+    chat this copy is in; the contact shows there only while they belong to the partner.
     """
     if offer is None:
         offer = await uow.offers.get(offer_id)
@@ -33,6 +35,8 @@ async def render_offer(
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
     mine = lead.partner_id == offer.partner_id and offer.status is OfferStatus.ACCEPTED
+    if mine and reader is not None:  # a DM copy: its reader may have left the partner since
+        mine = await uow.members.belongs(reader, partner_id=offer.partner_id)
     deadline = offer.expires_at
     if offer.status is OfferStatus.PENDING and deadline is None:
         policy = await ctx.policies.get(uow, lead.policy_version)

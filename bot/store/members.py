@@ -52,6 +52,15 @@ class MemberRepo:
         )
         return [(r.name, r.platform, r.external_id) for r in await self.conn.execute(stmt)]
 
+    async def belongs(self, member_id: int, *, partner_id: int) -> bool:
+        """Whether the member is (still) an active member of that partner."""
+        stmt = select(members.c.id).where(
+            members.c.id == member_id,
+            members.c.partner_id == partner_id,
+            members.c.active.is_(True),
+        )
+        return (await self.conn.execute(stmt)).scalar() is not None
+
     async def find(self, name: str, *, partner_id: int | None) -> int | None:
         """The active member called `name` (of a partner, or a manager when partner_id is None)."""
         owner = (

@@ -190,3 +190,23 @@ async def test_a_rep_linked_by_deep_link_gets_dms_from_then_on(bot):
     await bot.send(press(DORA, "Dora", keyboard(card)["Accept"], DORA, int(card["message_id"])))
     await bot.deliver()
     assert "Max Kunde" in latest(fake, DORA, int(card["message_id"]))["text"]
+
+
+async def test_a_dm_copy_shows_no_contact_to_a_rep_who_has_left_the_partner(bot):
+    """Bob got the offer as a DM, then left ACME (gone from leadbot.yaml); when ACME's new rep
+    accepts, the group's card shows the contact, and Bob's old copy closes without it."""
+    fake = bot.fake
+    await bot.send(text(BOB, "Bob", BOB, "hello"))  # Bob started the bot: he gets DMs
+    offer_id = await new_lead(bot, "d-9")
+    (dm,) = offers_to(fake, BOB)
+    doc = document()
+    doc["partners"][0]["members"] = [{"name": "Dora", "telegram": DORA, "role": "partner_rep"}]
+    await apply(bot.services, doc)
+    (card,) = offers_to(fake, ACME)
+    await bot.send(press(DORA, "Dora", keyboard(card)["Accept"], ACME, card["message_id"]))
+    await bot.deliver()
+    assert await offer_status(bot, offer_id) is OfferStatus.ACCEPTED
+    contact = "Max Kunde"
+    assert contact in unescape(latest(fake, ACME, card["message_id"])["text"])
+    after = unescape(latest(fake, BOB, dm["message_id"])["text"])
+    assert after != dm["text"] and contact not in after and "@example" not in after
