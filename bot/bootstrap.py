@@ -42,8 +42,9 @@ class Services:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # each chat adapter's connection, for /healthz: "webhook", "socket mode: connected", ...
-    chat_states: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
+    # each chat adapter's connection, for /healthz: ("socket mode: connected", True), ...; a
+    # connection that should receive and does not makes /healthz answer 503
+    chat_states: dict[str, Callable[[], Awaitable[tuple[str, bool]]]] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

@@ -56,7 +56,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        """Database reachable and which chat platforms are connected."""
+        """Database reachable, timers running, each chat connection up (else 503)."""
         broken = 0
         try:
             async with asyncio.timeout(3), services.uow() as uow:  # queues like any writer
@@ -66,14 +66,16 @@ def create_app(services: Services) -> FastAPI:
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"
         chat = {name: "sending only" for name in services.messengers}
+        chats_up = True
         for name, state in services.chat_states.items():
             try:
-                chat[name] = await state()
+                chat[name], up = await state()
             except Exception as exc:  # a broken probe is a state too, never a 500
-                chat[name] = f"unknown ({type(exc).__name__})"
+                chat[name], up = f"unknown ({type(exc).__name__})", False
+            chats_up = chats_up and up
         chat = chat or {"none": "no chat platform"}
         timers = "running" if services.scheduler.running else "stopped"
-        ok = database == "ok" and timers == "running"
+        ok = database == "ok" and timers == "running" and chats_up
         body: dict[str, object] = {
             "status": "ok" if ok else "degraded",
             "database": database,

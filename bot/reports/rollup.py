@@ -22,14 +22,8 @@ from sqlalchemy.sql import Select
 
 from bot.reports import funnel_sql
 from bot.reports.funnel_sql import COUNTS, Span
-from bot.store.tables import (
-    funnel_days,
-    funnel_reasons,
-    funnel_rollup_state,
-    funnel_times,
-    lead_events,
-    leads,
-)
+from bot.store.rollup_tables import funnel_days, funnel_reasons, funnel_rollup_state, funnel_times
+from bot.store.tables import lead_events, leads
 from bot.store.uow import UnitOfWork
 
 SETTLE = timedelta(minutes=5)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.tables import slack_install_invites, slack_installations, slack_oauth_states
+from bot.store.slack_tables import slack_install_invites, slack_installations, slack_oauth_states
 
 
 def _hash(secret: str) -> str:

@@ -166,7 +166,7 @@ class PartnerRepo:
 
     async def list_destinations(self, *, partner_id: int | None) -> list[Destination]:
         """Active declared chats of one partner, or of the managers when partner_id is None
-        (members' private chats are not among them: see bot/store/private_chats.py)."""
+        (members' private chats are not among them: see bot/store/chats.py)."""
         where = (
             destinations.c.partner_id.is_(None)
             if partner_id is None

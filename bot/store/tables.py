@@ -2,10 +2,8 @@
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
-    Date,
     Float,
     ForeignKey,
     Index,
@@ -295,75 +293,6 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime),
 )
 
-# The funnel, rolled up per day the leads were received (UTC), partner (0: none) and source, so
-# `funnel all 90d` sums a few thousand rows instead of reading every lead. Kept current by
-# bot/reports/rollup.py from the events written since `funnel_rollup_state.event_id`.
-funnel_days = Table(
-    "funnel_days",
-    metadata,
-    Column("day", Date, nullable=False),
-    Column("partner_id", Integer, nullable=False),  # offers: the offered partner; leads: holder
-    Column("source", String(64), nullable=False),
-    *(
-        Column(name, BigInteger, nullable=False)
-        for name in (
-            "offered",
-            "accepted",
-            "declined",
-            "expired",
-            "undeliverable",
-            "withdrawn",
-            "assigned",
-            "leads",
-            "contacted",
-            "qualified",
-            "opportunity",
-            "won",
-            "lost",
-            "open",
-            "stale",
-            "unassigned",
-        )
-    ),  # fmt: skip
-    Column("revenue", Float, nullable=False),
-    PrimaryKeyConstraint("day", "partner_id", "source"),
-)
-
-# declined (offers) and lost (leads) counted by reason
-funnel_reasons = Table(
-    "funnel_reasons",
-    metadata,
-    Column("day", Date, nullable=False),
-    Column("partner_id", Integer, nullable=False),
-    Column("source", String(64), nullable=False),
-    Column("kind", String(8), nullable=False),  # declined | lost
-    Column("reason", String(64), nullable=False),
-    Column("n", BigInteger, nullable=False),
-    PrimaryKeyConstraint("day", "partner_id", "source", "kind", "reason"),
-)
-
-# time to accept and time to first contact, as histograms at the precision they are shown
-# (see funnel_sql.bucket). Keyed so a period's histograms per partner are summed in key order,
-# without sorting; no index on day, which would tempt the planner into a sort
-funnel_times = Table(
-    "funnel_times",
-    metadata,
-    Column("metric", String(8), nullable=False),  # accept | contact
-    Column("partner_id", Integer, nullable=False),
-    Column("seconds", Integer, nullable=False),
-    Column("day", Date, nullable=False),
-    Column("n", BigInteger, nullable=False),
-    PrimaryKeyConstraint("metric", "partner_id", "seconds", "day"),
-)
-
-# the last lead_events.id folded into the rollup (one row, id 1)
-funnel_rollup_state = Table(
-    "funnel_rollup_state",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("event_id", BigInteger, nullable=False),
-)
-
 # questions the Telegram bot asked by reply (ForceReply: an amount, a reason), so whichever
 # instance gets the reply can answer it, also after a restart
 telegram_questions = Table(
@@ -387,48 +316,6 @@ send_pacing = Table(
     Column("next_at", Float, nullable=False),  # seconds since the epoch
 )
 
-# Slack workspaces that installed the app through `/slack/install` (multi-workspace install), one
-# row per team. The bot token is a secret: never logged, never shown.
-slack_installations = Table(
-    "slack_installations",
-    metadata,
-    Column("team_id", String(32), primary_key=True),
-    Column("team_name", String(200)),
-    Column("enterprise_id", String(32)),
-    Column("app_id", String(32)),
-    Column("bot_token", String(255), nullable=False),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("installer_user_id", String(32)),
-    # whose install link was used (informational: a workspace may serve several partners)
-    Column("partner_id", ForeignKey("partners.id", ondelete="SET NULL")),
-    Column("installed_at", UtcDateTime, nullable=False),
-)
-
-# install links for a partner's own workspace (`leadbot partners invite SLUG --slack`), hashed
-slack_install_invites = Table(
-    "slack_install_invites",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime),
-    Column("team_id", String(32)),  # the workspace installed through it
-)
-
-# OAuth `state` values (hashed): one per visit of /slack/install, used once by the redirect
-slack_oauth_states = Table(
-    "slack_oauth_states",
-    metadata,
-    Column("state_hash", String(64), primary_key=True),
-    Column(
-        "invite_id",
-        ForeignKey("slack_install_invites.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime),
-)
+# kept beside their own concerns, registered on the same metadata (imported last: they
+# import `metadata` from here)
+from bot.store import rollup_tables, slack_tables  # noqa: E402, F401

@@ -10,7 +10,7 @@ import pytest
 
 from bot.store.db import create_engine
 from bot.store.installs import InstallRepo
-from bot.store.tables import slack_install_invites
+from bot.store.slack_tables import slack_install_invites
 from tests.e2e.test_cli import EXAMPLE, count, invoke
 
 OAUTH = {

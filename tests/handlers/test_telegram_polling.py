@@ -116,7 +116,7 @@ async def test_another_poller_is_told_once_and_polling_carries_on(
         told = [r for r in caplog.records if CONFLICT in r.getMessage()]
         assert len(told) == 1 and told[0].levelno == logging.ERROR
         assert "What you can run" in fake.sent_to(MANAGERS)[-1]["text"]  # it carried on
-        assert "another instance is polling this token (409)" in await polling.state()  # /healthz
+        assert await polling.state() == ("polling", True)  # it has the token now
     finally:
         await polling.close()
         await services.close()
@@ -207,7 +207,31 @@ async def test_a_slow_chat_holds_up_no_other_and_a_failing_update_stops_nothing(
             while not fake.sent_to(ACME):  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         assert any("could not be handled" in r.getMessage() for r in caplog.records)
-        assert await polling.state() == "polling"  # carried on
+        assert await polling.state() == ("polling", True)  # carried on
+    finally:
+        await polling.close()
+        await services.close()
+
+
+async def test_healthz_says_polling_is_down_while_another_instance_holds_the_token(
+    fake, database_url, clock
+):
+    fake.conflicts = 10_000  # the other instance keeps polling
+    services = unpaced(build(settings_for(fake, database_url), clock=clock))
+    polling = TelegramPolling(services, long_poll=1, conflict=Backoff(0.01, 0.02))
+    try:
+        await apply(services, document())
+        await polling.start()
+        async with asyncio.timeout(10):
+            while polling.conflicts < 2:  # noqa: ASYNC110 -- the loop runs in this event loop
+                await asyncio.sleep(0.01)
+        said, up = await polling.state()
+        assert "another instance is polling this token (409)" in said and not up
+        fake.conflicts = 0  # it stopped: this instance gets the updates again
+        update_id = await fake.push(text(ADA, "Ada", MANAGERS, "/help"))
+        async with asyncio.timeout(10):
+            await fake.handled(update_id)
+        assert await polling.state() == ("polling", True)
     finally:
         await polling.close()
         await services.close()

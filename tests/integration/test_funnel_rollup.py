@@ -14,7 +14,7 @@ from bot.domain.leads import Stage
 from bot.domain.periods import parse_period
 from bot.reports import rollup
 from bot.reports.funnel import Funnel, funnel, funnel_all, nearest_rank
-from bot.store.tables import funnel_days, funnel_rollup_state, funnel_times
+from bot.store.rollup_tables import funnel_days, funnel_rollup_state, funnel_times
 from tests.conftest import deliver_all
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 

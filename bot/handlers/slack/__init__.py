@@ -82,8 +82,8 @@ def mount(api: FastAPI, services: Services) -> None:
 
     services.starters.append(warm_up)
 
-    async def sending_only() -> str:
-        return "sending only (no signing secret or app token: presses are refused)"
+    async def sending_only() -> tuple[str, bool]:
+        return "sending only (no signing secret or app token: presses are refused)", True
 
     services.chat_states["slack"] = sending_only
     if not (
@@ -99,8 +99,8 @@ def mount(api: FastAPI, services: Services) -> None:
             """Slack's events, button presses, modals and slash commands (signature checked)."""
             return await handler.handle(request)
 
-        async def http_mode() -> str:
-            return "http mode (/slack/events)"
+        async def http_mode() -> tuple[str, bool]:
+            return "http mode (/slack/events)", True
 
         services.chat_states["slack"] = http_mode
 

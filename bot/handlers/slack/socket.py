@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
+CONNECT_GRACE = 30.0  # seconds a new connection may take before /healthz calls it down
 
 
 class SocketMode:
@@ -18,10 +20,12 @@ class SocketMode:
         self.app, self._token = app, app_token
         self.handler: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
 
     async def start(self) -> None:
         """Connect in the background: start-up does not wait for Slack (the client keeps
         retrying, and reconnects on its own when Slack drops the connection)."""
+        self._started = time.monotonic()
         self.handler = AsyncSocketModeHandler(self.app, self._token, web_client=self.app.client)
         self._connecting = asyncio.create_task(self._connect(), name="slack-socket-mode")
 
@@ -30,12 +34,13 @@ class SocketMode:
         await self.handler.connect_async()
         log.info("Slack Socket Mode connected")
 
-    async def state(self) -> str:
-        """How the WebSocket stands, for /healthz."""
+    async def state(self) -> tuple[str, bool]:
+        """How the WebSocket stands, for /healthz: down once it has had time to connect."""
         client = self.handler.client if self.handler is not None else None
         if client is not None and await client.is_connected():
-            return "socket mode: connected"
-        return "socket mode: connecting"
+            return "socket mode: connected", True
+        starting = time.monotonic() - self._started < CONNECT_GRACE
+        return "socket mode: connecting", starting
 
     async def close(self) -> None:
         if self._connecting is not None and not self._connecting.done():

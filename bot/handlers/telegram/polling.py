@@ -73,6 +73,7 @@ class TelegramPolling(TelegramUpdates):
         self._conflict_delay: float | None = None
         self._last_conflict = float("-inf")
         self._last_error = float("-inf")
+        self._last_ok = float("-inf")  # the last getUpdates that answered
         self._told: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -109,7 +110,8 @@ class TelegramPolling(TelegramUpdates):
         updates = await self.application.bot.get_updates(
             offset=self.offset, timeout=self.long_poll, allowed_updates=UPDATES
         )
-        if time.monotonic() - self._last_conflict > CALM_AFTER:
+        self._last_ok = time.monotonic()
+        if self._last_ok - self._last_conflict > CALM_AFTER:
             self._conflict_delay = None
         return tuple(updates)
 
@@ -177,16 +179,15 @@ class TelegramPolling(TelegramUpdates):
             log.debug("Telegram polling: %s", message)
         return self._conflict_delay
 
-    async def state(self) -> str:
-        """How polling stands, for /healthz."""
+    async def state(self) -> tuple[str, bool]:
+        """How polling stands, for /healthz: down while no updates can be fetched."""
         if self._task is None or self._task.done():
-            return "polling: stopped"
-        now = time.monotonic()
-        if now - self._last_conflict < CALM_AFTER:
-            return "polling: another instance is polling this token (409); use webhook mode"
-        if now - self._last_error < CALM_AFTER:
-            return "polling: retrying after errors"
-        return "polling"
+            return "polling: stopped", False
+        if self._last_conflict > self._last_ok:  # since the last fetch that worked
+            return "polling: another instance is polling this token (409); use webhook mode", False
+        if self._last_error > self._last_ok:
+            return "polling: retrying after errors", False
+        return "polling", True
 
     async def _unless_stopped(self, call: Awaitable[T]) -> T:
         task: asyncio.Future[T] = asyncio.ensure_future(call)

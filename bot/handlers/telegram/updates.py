@@ -92,9 +92,11 @@ class TelegramWebhook(TelegramUpdates):
         secret = services.settings.telegram_webhook_secret
         self.secret = secret.get_secret_value() if secret else None
 
-    async def state(self) -> str:
+    async def state(self) -> tuple[str, bool]:
         """For /healthz."""
-        return "webhook" if self.secret else "sending only (TELEGRAM_WEBHOOK_SECRET not set)"
+        if self.secret:
+            return "webhook", True
+        return "sending only (TELEGRAM_WEBHOOK_SECRET not set)", True
 
     async def start(self) -> None:
         """Tell Telegram where to send updates (with the secret), and the command menus."""
