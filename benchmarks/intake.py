@@ -28,16 +28,15 @@ from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from benchmarks.common import configure, fresh_database
 from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack import SlackMessenger
 from bot.handlers.slack.retry import retry_handlers
 from bot.messaging import Pace
-from bot.policy_file import validate_document
 from bot.sandbox.serving import serve_aiohttp, serve_app
 from bot.server import settle_memory
-from bot.store.migrate import migrate
 
 # 20 leads/s over 40 partners: each channel gets a card every 2 s, within Slack's one message
 # a second per channel (a channel fed faster than that is paced: its cards queue)
@@ -237,21 +236,8 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
         messengers={"slack": slack},  # type: ignore[call-arg]
         poll_interval=0.2,
     )
-    await migrate(services.engine)
-    if not url.startswith("sqlite"):
-        async with services.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "TRUNCATE leads, offers, outbox, lead_events, lead_contacts, "
-                    "offer_messages RESTART IDENTITY CASCADE"
-                )
-            )
-    async with services.uow() as uow:
-        await uow.config.apply(
-            validate_document(CONFIG), CONFIG, source_file="bench", now=services.ctx.now()
-        )
-        key = await uow.apikeys.create(f"bench-{time.time()}", now=services.ctx.now())
-        await uow.commit()
+    await fresh_database(services)
+    key = await configure(services, CONFIG, key=True)
     await services.start()
     app = create_app(services)
     settle_memory()  # as `leadbot serve` does once started

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 
+from benchmarks.common import fresh_database
 from benchmarks.timers import seed
 from bot.bootstrap import build
 from bot.config import Settings
 from bot.sandbox.serving import free_port
-from bot.store.migrate import migrate
 from bot.store.tables import lead_events, offers
 from tests.e2e.serving import start_serve
 
@@ -49,15 +49,7 @@ async def prepare(url: str, n: int) -> None:
     """N delivered, pending offers, due in about an hour."""
     services = _services(url)
     try:
-        await migrate(services.engine)
-        if not url.startswith("sqlite"):
-            async with services.engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "TRUNCATE leads, offers, partners, policy_versions, lead_events, outbox, "
-                        "territories, destinations, members, chat_accounts RESTART IDENTITY CASCADE"
-                    )
-                )
+        await fresh_database(services)
         await seed(services, n, datetime.now(UTC), 10.0, random.Random(1))
         await _shift(services, timedelta(hours=1))
     finally:

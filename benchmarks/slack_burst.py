@@ -22,18 +22,16 @@ from typing import Any
 
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import text
 
+from benchmarks.common import configure, fresh_database
 from bot.bootstrap import build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack.messenger import SLACK_PACE, SlackMessenger
 from bot.handlers.slack.retry import retry_handlers
 from bot.messaging import Pace
-from bot.policy_file import validate_document
 from bot.sandbox.serving import serve_app
 from bot.sandbox.slack import FakeSlack
-from bot.store.migrate import migrate
 
 CHANNEL = "C-ACME"
 LIMIT = 1.0  # messages a second per channel, as the fake enforces
@@ -68,21 +66,8 @@ async def burst(url: str, count: int, pace: Pace) -> dict[str, Any]:
         messengers={"slack": slack},
         poll_interval=0.2,
     )
-    await migrate(services.engine)
-    if not url.startswith("sqlite"):
-        async with services.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "TRUNCATE leads, offers, outbox, lead_events, lead_contacts, "
-                    "offer_messages, send_pacing RESTART IDENTITY CASCADE"
-                )
-            )
-    async with services.uow() as uow:
-        await uow.config.apply(
-            validate_document(CONFIG), CONFIG, source_file="bench", now=services.ctx.now()
-        )
-        key = await uow.apikeys.create(f"bench-{time.time()}", now=services.ctx.now())
-        await uow.commit()
+    await fresh_database(services)
+    key = await configure(services, CONFIG, key=True)
     await services.start()
     port, stop = await serve_app(create_app(services))
     try:

@@ -21,12 +21,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from benchmarks.common import fresh_database
 from bot.bootstrap import build
 from bot.config import Settings
 from bot.policy_file import validate_document
-from bot.store.migrate import migrate
 from bot.store.tables import leads, offers, partners
 
 CONFIG = {
@@ -121,16 +121,7 @@ async def measure(url: str, n: int, spread: float, seed_value: int) -> dict[str,
     rng = random.Random(seed_value)
     services = build(Settings(database_url=url, leadbot_sweep_interval=15, _env_file=None))  # type: ignore[call-arg]
     try:
-        await migrate(services.engine)
-        if not url.startswith("sqlite"):
-            async with services.engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "TRUNCATE leads, offers, partners, policy_versions, "
-                        "lead_events, outbox, territories, destinations, members, "
-                        "chat_accounts RESTART IDENTITY CASCADE"
-                    )
-                )
+        await fresh_database(services)
         start = datetime.now(UTC)
         await seed(services, n, start, spread, rng)
         async with services.uow() as uow:
