@@ -12,6 +12,7 @@ import typer
 from bot.cli import (
     apikey_cmd,
     config_cmd,
+    erase_cmd,
     leads_cmd,
     members_cmd,
     partners_cmd,
@@ -91,3 +92,6 @@ def demo(
     except OSError as exc:
         typer.echo(f"demo: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+app.command("erase")(erase_cmd.erase)
