@@ -1,7 +1,8 @@
 """retention_days: the contact data of finished leads is purged once they have been left alone
 that long. Run by the sweep, at most once an hour per instance (at every sweep while a backlog
-remains), each lead claimed in its own transaction (FOR UPDATE SKIP LOCKED on PostgreSQL), so
-several instances share the work and none purges a lead twice.
+remains): one query lists the leads due, then each is claimed in its own transaction (FOR
+UPDATE SKIP LOCKED on PostgreSQL), so several instances share the work and none purges a lead
+twice.
 
 Finished: won or lost (dispatch status `closed`), or `unassigned` (nobody took it). The age is
 counted from the lead's last change. Leads still offered or with a partner are never purged.
@@ -60,26 +61,21 @@ class Retention:
         if days is None:
             return 0
         cutoff = now - timedelta(days=days)
+        async with self._uow() as uow:
+            due = await uow.privacy.list_expired(cutoff=cutoff, limit=self._batch)
         purged = cards = 0
-        failed: set[int] = set()  # skipped for the rest of this pass, so the others go on
-        for _ in range(self._batch):
-            lead_id = None
+        for lead_id in due:
             try:
                 async with self._uow() as uow:
-                    lead_id = await uow.privacy.claim_expired(cutoff=cutoff, skip=failed)
-                    if lead_id is None:
-                        break
+                    if not await uow.privacy.claim_expired(lead_id, cutoff=cutoff):
+                        continue  # another instance has it, or it changed meanwhile
                     cards += await purge_contact(
                         uow, self._ctx, lead_id=lead_id, edit_at=self._edit_at
                     )
                     purged += 1
             except Exception:
                 log.exception("retention: lead %s failed; the next pass retries it", lead_id)
-                if lead_id is None:
-                    break
-                failed.add(lead_id)
-        backlog = purged + len(failed) >= self._batch
-        self._next_at = now if backlog else now + EVERY
+        self._next_at = now if len(due) >= self._batch else now + EVERY  # a backlog: go on
         if purged:
             log.info(
                 "retention: contact data purged from %d finished lead(s) unchanged for "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import DispatchStatus
@@ -36,23 +36,32 @@ class PrivacyRepo:
         rows = await self.conn.execute(stmt)
         return sorted(r.lead_id for r in rows if same_phone(parse_phone(r.phone), phone))
 
-    async def claim_expired(self, *, cutoff: datetime, skip: set[int]) -> int | None:
-        """One finished lead unchanged since `cutoff` whose contact was not purged yet, locked
-        for this caller (SKIP LOCKED on PostgreSQL: instances take different leads)."""
-        stmt = (
+    def _expired(self, cutoff: datetime) -> Select[int]:
+        """Finished leads unchanged since `cutoff` whose contact was not purged yet."""
+        return (
             select(leads.c.id)
             .select_from(leads.outerjoin(lead_contacts, lead_contacts.c.lead_id == leads.c.id))
             .where(
                 leads.c.status.in_(FINISHED),
                 leads.c.updated_at <= cutoff,
                 lead_contacts.c.erased_at.is_(None),
-                *([leads.c.id.not_in(skip)] if skip else []),
             )
-            .order_by(leads.c.updated_at)
-            .limit(1)
+        )
+
+    async def list_expired(self, *, cutoff: datetime, limit: int) -> list[int]:
+        """Up to `limit` leads due for retention, the longest untouched first (one scan)."""
+        stmt = self._expired(cutoff).order_by(leads.c.updated_at).limit(limit)
+        return list((await self.conn.execute(stmt)).scalars())
+
+    async def claim_expired(self, lead_id: int, *, cutoff: datetime) -> bool:
+        """Lock the lead if it is still due and nobody else holds it (SKIP LOCKED on
+        PostgreSQL: another instance purging it makes this one pass it by)."""
+        stmt = (
+            self._expired(cutoff)
+            .where(leads.c.id == lead_id)
             .with_for_update(of=leads, skip_locked=True)
         )
-        return (await self.conn.execute(stmt)).scalar()
+        return (await self.conn.execute(stmt)).scalar() is not None
 
     async def erase_contact(self, lead_id: int, *, now: datetime, by: ErasedBy) -> None:
         """Empty the lead's contact fields, noting when and why."""
