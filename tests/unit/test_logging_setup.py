@@ -55,3 +55,22 @@ def test_warning_means_warnings_from_everyone():
 def test_an_unknown_level_name_means_info():
     lines = logged("chatty")
     assert "bot.dispatch at INFO" in lines and "bot.dispatch at DEBUG" not in lines
+
+
+async def test_a_database_error_does_not_carry_the_values_into_a_log(tmp_path):
+    from sqlalchemy import text
+
+    from bot.store.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/e.db")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (email TEXT UNIQUE)"))
+            await conn.execute(text("INSERT INTO t VALUES (:e)"), {"e": "max@example.com"})
+            try:
+                await conn.execute(text("INSERT INTO t VALUES (:e)"), {"e": "max@example.com"})
+            except Exception as exc:  # what log.exception would print
+                error = str(exc)
+    finally:
+        await engine.dispose()
+    assert "UNIQUE constraint failed" in error and "max@example.com" not in error
