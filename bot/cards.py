@@ -15,6 +15,10 @@ _VALUE_BANDS = [
     (25_000, "10k–25k"),
     (50_000, "25k–50k"),
 ]
+ERASED_LINES = {  # in place of the contact, once it is gone (keys: ErasedBy)
+    "request": "contact erased on request",
+    "retention": "contact removed after the retention period",
+}
 NEXT_STAGES = [Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY, Stage.WON, Stage.LOST]
 STAGE_CODES = {
     "c": Stage.CONTACTED,
@@ -112,6 +116,10 @@ def build_offer_card(
     if offer.status is OfferStatus.ACCEPTED and lead.partner_id == offer.partner_id:
         at = offer.responded_at.strftime("%H:%M UTC") if offer.responded_at else ""
         closed = lead.stage in (Stage.WON, Stage.LOST)
+        status = f"Accepted by {offer.responder} at {at}"
+        if contact is not None and contact.erased:
+            status += f" · {ERASED_LINES.get(contact.erased, 'contact erased')}"
+            contact = None
         return OfferCard(
             offer_id=offer.id,
             lead_ref=ref,
@@ -120,7 +128,7 @@ def build_offer_card(
             headline=f"Lead {ref} — yours",
             teaser=teaser(lead),
             why_you=why_you,
-            status_line=f"Accepted by {offer.responder} at {at}",
+            status_line=status,
             mentions=mentions,
             contact=contact,
             stage=lead.stage.value,

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     """Seconds between database sweeps, which catch overdue offers, reminders, stranded leads,
     escalation repeats, stale leads and the digest (timers are only a latency hint)."""
     leadbot_log_level: str = "INFO"
-    """Log level: DEBUG, INFO, WARNING or ERROR."""
+    """Log level: DEBUG, INFO, WARNING or ERROR. DEBUG is Leadbot's own lines only: libraries
+    stay at INFO or above, so no SQL parameters, request bodies or tokens are logged."""
     leadbot_api_rate: float = 20.0
     """Intake API requests per second per API key, on average (429 with `Retry-After` past it)."""
     leadbot_api_burst: int = 100

@@ -273,6 +273,9 @@ class OutboxSender:
             await self._failed(item, dest, DeliveryError(repr(exc), permanent=False))
             return
         assert ref is not None
+        log.debug(
+            "outbox item %s (%s) sent to %s %s", item.id, item.kind, dest.platform, dest.chat_id
+        )
         async with self._uow() as uow:
             await record_delivery(uow, self._ctx, item=item, destination=dest, ref=ref, shown=shown)
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 
 import uvicorn
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from bot.bootstrap import Services, build
 from bot.config import Settings
 from bot.domain.errors import ConfigError
 from bot.operations import apply_config
+from bot.secret_checks import weak_secrets, weak_webhook_secrets, webhook_secret_names
 from bot.store.db import is_sqlite
 from bot.store.migrate import migrate
 
@@ -98,12 +100,19 @@ def settle_memory() -> None:
 
 
 async def serve(settings: Settings) -> None:
-    """Run the HTTP server, the outbox sender and the timers until interrupted."""
+    """Run the HTTP server, the outbox sender and the timers until interrupted; ConfigError
+    (nothing started) for a placeholder secret."""
     from bot.handlers.http import create_app
 
+    if problems := weak_secrets(settings):
+        raise ConfigError(problems)
     services = build(settings)
     try:
         await prepare(services)
+        async with services.uow() as uow:
+            names = await webhook_secret_names(uow, services.ctx)
+        if problems := weak_webhook_secrets(names, os.environ):
+            raise ConfigError(problems)
         for line in chat_status(settings):
             log.info(line)
         if not services.messengers:

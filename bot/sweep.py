@@ -21,6 +21,7 @@ from bot.dispatch.reminders import remind_offer
 from bot.dispatch.stale import check_stale
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import DispatchStatus
+from bot.retention import Retention
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class SweepResult:
     escalated: int = 0
     stale: dict[str, int] = field(default_factory=dict)
     digest: bool = False
+    purged: int = 0  # leads whose contact retention_days purged
 
     def __bool__(self) -> bool:
         return bool(
@@ -46,6 +48,7 @@ class SweepResult:
             or self.escalated
             or self.stale
             or self.digest
+            or self.purged
         )
 
 
@@ -56,6 +59,7 @@ class Sweeper:
         self._uow = uow_factory
         self._ctx = ctx
         self._batch = batch
+        self._retention = Retention(uow_factory, ctx)
 
     async def sweep(self) -> SweepResult:
         """One pass over everything time-driven."""
@@ -70,6 +74,10 @@ class Sweeper:
                 result.digest = await send_digest(uow, self._ctx) is not None
         except Exception:
             log.exception("sweep: the daily digest failed; the next pass retries")
+        try:
+            result.purged = await self._retention.run()
+        except Exception:
+            log.exception("sweep: the retention pass failed; the next pass retries")
         if result:
             log.info("sweep: %s", result)
         return result

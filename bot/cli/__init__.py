@@ -8,10 +8,12 @@ import logging
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from bot.cli import (
     apikey_cmd,
     config_cmd,
+    erase_cmd,
     leads_cmd,
     members_cmd,
     partners_cmd,
@@ -19,6 +21,8 @@ from bot.cli import (
     routing_cmd,
 )
 from bot.cli.common import run_with_services, settings
+from bot.domain.errors import ConfigError
+from bot.logs import parse_level, setup_logging
 from bot.store.migrate import migrate as run_migrations
 
 app = typer.Typer(
@@ -36,20 +40,35 @@ app.add_typer(members_cmd.app, name="members")
 app.add_typer(partners_cmd.app, name="partners")
 
 
+@app.callback()
+def _logging(ctx: typer.Context) -> None:
+    # Every command logs through bot/logs.py: libraries never below INFO, so no SQL parameters,
+    # request bodies or tokens. `serve` at LEADBOT_LOG_LEVEL; the others say only warnings
+    # (DEBUG still turns their debug lines on); the demo has its own view.
+    try:
+        level = parse_level(settings().leadbot_log_level)
+    except ValidationError:
+        level = logging.INFO  # the command itself reports the bad setting
+    if ctx.invoked_subcommand == "demo":
+        level = logging.WARNING
+    elif ctx.invoked_subcommand != "serve" and level > logging.DEBUG:
+        level = max(level, logging.WARNING)
+    setup_logging(level)
+
+
 @app.command()
 def serve() -> None:
     """Run Leadbot: HTTP server, outbox sender and timers in one process."""
     from bot.server import serve as run_server
 
-    s = settings()
-    logging.basicConfig(
-        level=s.leadbot_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # APScheduler logs every job it adds and runs at INFO: one line per offer timer, 10,000 at a
-    # start with 10,000 pending offers. Leadbot logs the timers that matter itself.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(s))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_server(settings()))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"refused to start: {len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -91,3 +110,6 @@ def demo(
     except OSError as exc:
         typer.echo(f"demo: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+app.command("erase")(erase_cmd.erase)

@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     NUDGED = "nudged"  # an accepted lead went stale: the partner was nudged
     STALE = "stale"  # still stale: the managers were told
     REASSIGNED = "reassigned"  # a manager took an accepted lead back
+    ERASED = "erased"  # the contact was erased (on request, or retention_days passed)
 
 
 # the event written when an offer leaves `pending` for each status

@@ -107,6 +107,11 @@ class Contact:
     phone: str | None = None
     company: str | None = None
     street: str | None = None
+    erased: str | None = None  # why the fields are empty: "request" (leadbot erase), "retention"
+
+    def values(self) -> list[str]:
+        """The personal values held, for redacting copies of them elsewhere."""
+        return [v for v in (self.name, self.email, self.phone, self.company, self.street) if v]
 
 
 @dataclass(frozen=True)

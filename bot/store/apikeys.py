@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 
@@ -12,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.errors import InvalidInput
 from bot.store.tables import api_keys
 
+PREFIX = 10  # characters of a key stored in clear to find it by ("lb_" and 7 random ones)
+
 
 def hash_key(key: str) -> str:
+    """SHA-256: keys are 256 random bits, so a fast hash is enough (no password stretching)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -32,7 +36,9 @@ class ApiKeyRepo:
             )
         key = "lb_" + secrets.token_urlsafe(32)
         await self.conn.execute(
-            api_keys.insert().values(name=name, prefix=key[:10], hash=hash_key(key), created_at=now)
+            api_keys.insert().values(
+                name=name, prefix=key[:PREFIX], hash=hash_key(key), created_at=now
+            )
         )
         return key
 
@@ -46,8 +52,16 @@ class ApiKeyRepo:
         return (await self.conn.execute(stmt)).scalar() is not None
 
     async def verify(self, key: str) -> str | None:
-        """The name of the live key matching `key`, or None."""
-        stmt = select(api_keys.c.name).where(
-            api_keys.c.hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+        """The name of the live key matching `key`, or None.
+
+        Found by its public prefix, then the hashes compared in constant time, so that how long
+        an answer takes says nothing about how close a guess came."""
+        stmt = select(api_keys.c.name, api_keys.c.hash).where(
+            api_keys.c.prefix == key[:PREFIX], api_keys.c.revoked_at.is_(None)
         )
-        return (await self.conn.execute(stmt)).scalar()
+        given = hash_key(key)
+        found = None
+        for row in await self.conn.execute(stmt):
+            if hmac.compare_digest(row.hash, given):
+                found = row.name
+        return found

@@ -18,6 +18,9 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for `url` with the settings Leadbot relies on."""
+    # a database error's text would otherwise carry the statement's values (a lead's contact)
+    # into whatever logs it
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)

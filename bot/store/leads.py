@@ -166,7 +166,7 @@ class LeadRepo:
         if row is None:
             return Contact()
         m = row._mapping
-        return Contact(m["name"], m["email"], m["phone"], m["company"], m["street"])
+        return Contact(m["name"], m["email"], m["phone"], m["company"], m["street"], m["erased_by"])
 
     async def get_explanation(self, lead_id: int) -> list[dict[str, Any]]:
         """Every routing decision made for the lead, oldest first."""

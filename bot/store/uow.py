@@ -24,6 +24,7 @@ from bot.store.offers import OfferRepo
 from bot.store.outbox import OutboxRepo
 from bot.store.pacing import PacingRepo
 from bot.store.partners import PartnerRepo
+from bot.store.privacy import PrivacyRepo
 from bot.store.questions import QuestionRepo
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class UnitOfWork:
     installs: InstallRepo
     chats: ChatRepo
     questions: QuestionRepo
+    privacy: PrivacyRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -72,6 +74,7 @@ class UnitOfWork:
         self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
         self.pacing, self.installs = PacingRepo(conn), InstallRepo(conn)
         self.chats, self.questions = ChatRepo(conn), QuestionRepo(conn)
+        self.privacy = PrivacyRepo(conn)
         self._effects = []
         return self
 

@@ -57,7 +57,7 @@ def test_serve_polls_telegram_and_stops_cleanly(telegram, database_url, tmp_path
         tmp_path,
         DATABASE_URL=database_url,
         LEADBOT_CONFIG=str(EXAMPLE),
-        TELEGRAM_BOT_TOKEN="123456:TEST",
+        TELEGRAM_BOT_TOKEN="123456:AAHk3vQx9Rt2LmN8pWz4Yc7Bd1Fg6Js0Ke5",
         TELEGRAM_API_URL=f"{fake.url}/bot",
     )
     try:
