@@ -38,11 +38,12 @@ def _problem(description: str) -> dict[str, Any]:
     return {"model": Problem, "description": description}
 
 
-UNREADABLE = {400: _problem("the body could not be parsed (not UTF-8 JSON)")}
-INVALID = {422: {"model": FieldProblems, "description": "bad fields, each named"}}
-TOO_BIG = {413: _problem("the body is over 64 KB")}
-KEYED = {
+Responses = dict[int | str, dict[str, Any]]
+UNREADABLE: Responses = {400: _problem("the body could not be parsed (not UTF-8 JSON)")}
+INVALID: Responses = {422: {"model": FieldProblems, "description": "bad fields, each named"}}
+TOO_BIG: Responses = {413: _problem("the body is over 64 KB")}
+KEYED: Responses = {
     401: _problem("no valid API key"),
     429: _problem("too many requests for this key; see Retry-After"),
 }
-NOT_FOUND = {404: _problem("no such lead")}
+NOT_FOUND: Responses = {404: _problem("no such lead")}
