@@ -1,12 +1,11 @@
 """Schemathesis on Leadbot's own OpenAPI schema, over real HTTP on loopback: the intake API
 and the public form, with data that fits the schema and data that does not. Never a 5xx; every
 answer is declared in the schema (status, content type, body); and afterwards no lead is half
-stored. `LEADBOT_FUZZ_EXAMPLES` sets the examples per operation and mode (CI: the default)."""
+stored. LEADBOT_FUZZ_SCALE multiplies the examples per operation and mode (tests/fuzzing.py)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 from typing import Any
 
 import pytest
@@ -19,10 +18,10 @@ from schemathesis.generation.modes import GenerationMode
 
 from bot.dispatch import accept_offer
 from tests.factories import MANAGER, SRC, SYSTEM, config, lead, partner
+from tests.fuzzing import examples
 from tests.handlers.dbstate import broken_leads
 from tests.handlers.live import LiveLeadbot
 
-EXAMPLES = int(os.environ.get("LEADBOT_FUZZ_EXAMPLES", "40"))
 OPERATIONS = [
     ("POST", "/api/v1/leads"),
     ("GET", "/api/v1/leads"),
@@ -94,7 +93,7 @@ def test_the_api_answers_every_request_as_its_schema_says(live, method, path, mo
     seen: dict[int, int] = {}
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples(30),
         derandomize=True,
         database=None,
         deadline=None,

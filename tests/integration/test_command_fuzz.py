@@ -26,6 +26,7 @@ from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Source
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 from tests.fakes import RecordingMessenger
+from tests.fuzzing import examples
 from tests.handlers.dbstate import changed, snapshot
 
 TOKENS = [*VERBS, "start", "HELP", "/lead", "acme", "beta", "all", "7d", "30d", "0d", "9999d"]
@@ -107,7 +108,7 @@ def test_any_text_gets_a_short_answer_and_refusals_change_nothing(database_url, 
         identity = ChatIdentity("telegram", "424242")
 
         @settings(
-            max_examples=50,
+            max_examples=examples(40),
             derandomize=True,
             database=None,
             deadline=None,
