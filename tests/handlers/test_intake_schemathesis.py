@@ -18,7 +18,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from bot.dispatch import accept_offer
 from tests.factories import MANAGER, SRC, SYSTEM, config, lead, partner
-from tests.fuzzing import examples
+from tests.fuzzing import DERANDOMIZE, examples
 from tests.handlers.dbstate import broken_leads
 from tests.handlers.live import LiveLeadbot
 
@@ -94,7 +94,7 @@ def test_the_api_answers_every_request_as_its_schema_says(live, method, path, mo
 
     @settings(
         max_examples=examples(30),
-        derandomize=True,
+        derandomize=DERANDOMIZE,
         database=None,
         deadline=None,
         phases=[Phase.explicit, Phase.generate],

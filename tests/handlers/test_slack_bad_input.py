@@ -40,10 +40,10 @@ def signed(body: str, **headers: str) -> tuple[str, dict[str, str]]:
     return body, {**sign(SECRET, body), **headers}
 
 
-def pressed(who: str, value: Any, *, team: str = "T1DC2JH3J", **change: Any) -> Callable:
+def pressed(who: str, value: Any, *, of: str = "T1DC2JH3J", **change: Any) -> Callable:
     def build(fake: FakeSlack, ids: Ids) -> tuple[str, dict[str, str]]:
         text = value(ids) if callable(value) else value
-        body = press_body(fake, who, "o:0:a", "C0ACME", TS, team=team)
+        body = press_body(fake, who, "o:0:a", "C0ACME", TS, team=of)
         body["actions"][0]["value"] = text
         for key, new in change.items():
             if new is None:
@@ -107,9 +107,7 @@ CASES = [
     raw("payload=%7Bnot-json", 400),
     raw("payload=%5B1%2C2%5D", 400),
     raw(json.dumps([1, 2]), 400, **{"Content-Type": "application/json"}),
-    raw(
-        "payload=" + urllib.parse.quote(json.dumps({"type": "block_actions", "user": "U0BOB"})), 400
-    ),
+    raw("payload=" + urllib.parse.quote(json.dumps({"type": "block_actions", "user": 7})), 400),
     Case("body over 64 KB", lambda f, i: signed("payload=" + "x" * 70_000), 413),
     Case("a press with no user", pressed("U0BOB", own, user=None), says="not linked"),
     Case("a press with no actions", pressed("U0BOB", own, actions=[]), 400),
@@ -122,7 +120,7 @@ CASES = [
     Case("an offer that does not exist", pressed("U0BOB", "o:987654:a"), says="does not exist"),
     Case("another partner's offer", pressed("U0CARLA", own), says="Not for you"),
     Case("a stranger", pressed("U0EVE", own), says="not linked"),
-    Case("Bob from another workspace", pressed("U0BOB", own, team="T0OTHER"), says="not linked"),
+    Case("Bob from another workspace", pressed("U0BOB", own, of="T0OTHER"), says="not linked"),
     Case("assign by a partner", pressed("U0BOB", lambda i: f"a:{i.lead}:{i.beta}"), says="Only"),
     Case("take back by a partner", pressed("U0BOB", lambda i: f"r:{i.lead}"), says="Only"),
     Case("a stage before accept", pressed("U0BOB", lambda i: f"l:{i.lead}:c"), says="not been"),
@@ -131,8 +129,9 @@ CASES = [
         pressed("U0BOB", lambda i: f"o:{i.offer}:d", trigger_id=None),
         says="again",
     ),
-    Case("a container of the wrong type", pressed("U0BOB", own, container="x"), 400),
-    Case("a user of the wrong type", pressed("U0BOB", own, user="U0BOB"), 400),
+    Case("a container of the wrong type", pressed("U0EVE", own, container="x"), says="not linked"),
+    Case("a user of the wrong type", pressed("U0BOB", own, user="U0BOB"), says="not linked"),
+    Case("a team id of the wrong type", pressed("U0BOB", own, team={"id": [None]}), 400),
     Case("modal: no state", submitted("U0BOB", "{}", "x", state=None), says="not one of ours"),
     Case("modal: metadata not JSON", submitted("U0BOB", "{nope", "x"), says="not one of ours"),
     Case("modal: metadata a list", submitted("U0BOB", "[1]", "x"), says="not one of ours"),

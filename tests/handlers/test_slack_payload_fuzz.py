@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.sandbox.slack import form, sign
 from tests.factories import SRC, SYSTEM, lead
-from tests.fuzzing import examples
+from tests.fuzzing import DERANDOMIZE, examples
 from tests.handlers.badinput import Errors, effects, settled
 from tests.handlers.dbstate import snapshot
 from tests.handlers.test_slack import PAYLOADS, SECRET, payload, press_body, running
@@ -115,7 +115,7 @@ def test_slack_payloads_of_any_shape_change_nothing(database_url, clock):
 
         @settings(
             max_examples=examples(60),
-            derandomize=True,
+            derandomize=DERANDOMIZE,
             database=None,
             deadline=None,
             suppress_health_check=list(HealthCheck),

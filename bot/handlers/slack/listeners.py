@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 
 from bot.bootstrap import Services
@@ -26,6 +27,22 @@ from bot.handlers.slack.workspaces import Workspaces
 log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^leadbot:\d+$")
 AGAIN = "Slack did not say where to ask the question; press the button again."
+
+
+def _answerable(body: dict[str, Any]) -> bool:
+    return text(body, "response_url").startswith(("https://", "http://"))
+
+
+async def _reply(respond: Any, body: dict[str, Any], **message: Any) -> None:
+    """Answer privately at the request's response URL; one that does not work is logged, not
+    raised (what was pressed or typed is done and stored either way)."""
+    if not _answerable(body):
+        log.warning("a Slack request without a usable response_url got no answer")
+        return
+    try:
+        await respond(response_type="ephemeral", **message)
+    except aiohttp.ClientError as exc:
+        log.warning("slack: answering at the response URL failed: %r", exc)
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +76,7 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
         on_home = text(body, "view", "type") == "home"
         result = await press(services, actor, value, source=Source.SLACK)
         if isinstance(result, Ask) and not text(body, "trigger_id"):  # no way to open a form
-            await respond(text=AGAIN, response_type="ephemeral", replace_original=False)
+            await _reply(respond, body, text=AGAIN, replace_original=False)
         elif isinstance(result, Ask):
             view = ask_view(
                 result,
@@ -72,9 +89,7 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
             user, team = _user(body)
             await publish_home(services, workspaces, client, user=user, team=team, note=result)
         elif not result.ok:
-            await respond(
-                text=escape(result.message), response_type="ephemeral", replace_original=False
-            )
+            await _reply(respond, body, text=escape(result.message), replace_original=False)
 
     @app.view(DECLINE_CALLBACK)
     async def answered(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
@@ -100,7 +115,7 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
     @app.command("/lead")
     async def command(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        if not text(body, "response_url"):  # nowhere to answer: do nothing unseen
+        if not _answerable(body):  # nowhere to answer: do nothing unseen
             log.warning("a /lead command without a response_url was ignored")
             return
         user = text(body, "user_id")
@@ -110,7 +125,7 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
         identity = ChatIdentity("slack", user, team)
         report = await engine.run(actor, text(body, "text"), identity=identity)
         fallback, blocks = report_blocks(report)
-        await respond(text=fallback, blocks=blocks, response_type="ephemeral")
+        await _reply(respond, body, text=fallback, blocks=blocks)
         if report.image_png:
             try:  # to the person, not the channel: the answer itself is private too
                 opened = await client.conversations_open(users=user)
@@ -122,6 +137,4 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
                 )
             except Exception as exc:  # the numbers are already there; the picture is extra
                 log.warning("chart upload failed: %r", exc)
-                await respond(
-                    text="(The chart could not be uploaded here.)", response_type="ephemeral"
-                )
+                await _reply(respond, body, text="(The chart could not be uploaded here.)")

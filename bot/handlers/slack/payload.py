@@ -10,17 +10,26 @@ with a 500 and a traceback in the log.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from slack_bolt.request.internals import parse_body
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
-OBJECTS = ("user", "team", "channel", "container", "view", "message", "event", "enterprise")
+IDS = ("team_id", "user_id", "channel_id", "enterprise_id", "actor_team_id", "actor_user_id")
+IDS += ("actor_enterprise_id", "thread_ts", "response_url")
+# what Bolt matches listeners on, by payload type (it reads them without looking)
+VIEW = (("view", "type"), ("view", "callback_id"))
+NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "event_callback": (("event", "type"),),
+    "view_submission": VIEW,
+    "view_closed": VIEW,
+    "shortcut": (("callback_id",),),
+    "message_action": (("callback_id",),),
+}
 
 
 def part(body: Any, *path: str) -> dict[str, Any]:
@@ -37,16 +46,31 @@ def text(body: Any, *path: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _readable(payload: Any) -> bool:
-    """Whether Bolt can take this payload apart: an object, whose well-known parts are objects,
-    and whose actions (if any) are a non-empty list of objects."""
+def _readable(raw: str, headers: dict[str, str]) -> bool:
+    """Whether Bolt can take this request apart: it parses to an object, the ids Bolt pulls out
+    of it (team, user, channel, enterprise, response URL) are strings, and the parts its
+    listeners are matched on are there: an event's type, a modal's callback id, each action's
+    action id (in a non-empty list)."""
+    try:
+        request = AsyncBoltRequest(body=raw, headers=headers)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return False
+    payload, context = request.body, request.context
     if not isinstance(payload, dict):
         return False
-    if any(payload.get(key) is not None and not isinstance(payload[key], dict) for key in OBJECTS):
+    if any(context.get(key) is not None and not isinstance(context[key], str) for key in IDS):
+        return False
+    kind = payload.get("type")
+    needs = NEEDS.get(kind if isinstance(kind, str) else "", ())
+    if "event" in payload:
+        needs += (("event", "type"),)
+    if not all(text(payload, *path) for path in needs):
         return False
     actions = payload.get("actions")
-    return actions is None or (
-        isinstance(actions, list) and bool(actions) and all(isinstance(a, dict) for a in actions)
+    return "actions" not in payload or (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
     )
 
 
@@ -56,10 +80,10 @@ async def refusal(request: Request, verifier: SignatureVerifier) -> Response | N
     if not verifier.is_valid_request(body, dict(request.headers)):
         return JSONResponse({"detail": "invalid or stale Slack signature"}, status_code=401)
     try:
-        payload = parse_body(body.decode(), request.headers.get("content-type"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        payload = None
-    if not _readable(payload):
+        raw = body.decode()
+    except UnicodeDecodeError:
+        raw = None
+    if raw is None or not _readable(raw, dict(request.headers)):
         log.warning("a signed Slack request Leadbot cannot read was refused (%d bytes)", len(body))
         return JSONResponse({"detail": "not a Slack request Leadbot can read"}, status_code=400)
     return None
