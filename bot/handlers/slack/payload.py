@@ -11,6 +11,7 @@ with a 500 and a traceback in the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -19,8 +20,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
-IDS = ("team_id", "user_id", "channel_id", "enterprise_id", "actor_team_id", "actor_user_id")
-IDS += ("actor_enterprise_id", "thread_ts", "response_url")
+IDS = (  # what Bolt takes out of a payload to route and answer it
+    *("team_id", "user_id", "channel_id", "enterprise_id", "thread_ts", "response_url"),
+    *("actor_team_id", "actor_user_id", "actor_enterprise_id"),
+)
 # what Bolt matches listeners on, by payload type (it reads them without looking)
 VIEW = (("view", "type"), ("view", "callback_id"))
 NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -46,7 +49,7 @@ def text(body: Any, *path: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _readable(raw: str, headers: dict[str, str]) -> bool:
+def _readable(raw: str, headers: dict[str, str | Sequence[str]]) -> bool:
     """Whether Bolt can take this request apart: it parses to an object, the ids Bolt pulls out
     of it (team, user, channel, enterprise, response URL) are strings, and the parts its
     listeners are matched on are there: an event's type, a modal's callback id, each action's
