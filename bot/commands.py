@@ -74,6 +74,7 @@ VERBS: dict[str, Verb] = {
     "link": Verb("link CODE", "link this chat account to your member entry", EVERYONE),
     "dm": Verb("dm [on|off]", "new leads also as a DM to you (Telegram)", PARTNER_PEOPLE),
 }
+MAX_LINE, MAX_WORD = 500, 64  # characters: slugs, lead ids, periods and codes are shorter
 _WHO = {MANAGERS: "managers", ADMINS: "managers and partner admins", PARTNER_PEOPLE: "partners"}
 
 
@@ -106,6 +107,8 @@ class CommandEngine:
         return await self._run(actor, text, identity)
 
     async def _run(self, actor: Actor | None, text: str, identity: ChatIdentity | None) -> Report:
+        if len(text) > MAX_LINE:  # before any parsing: nothing typed by hand is this long
+            return _text("That is too long", f"A command has at most {MAX_LINE} characters.")
         try:
             words = shlex.split(text.strip())
         except ValueError:
@@ -114,6 +117,8 @@ class CommandEngine:
         spec = VERBS.get(verb)
         if spec is None:
             return _text(f"Unknown command '{verb[:30]}'", "Try: " + ", ".join(VERBS))
+        if any(len(word) > MAX_WORD for word in args):  # answers quote words: keep them short
+            return _text("A word is too long", f"Usage: {spec.usage}")
         if actor is None and verb != "link":
             return _text(
                 "You are not linked yet",

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.bootstrap import Services
 from bot.domain.actors import Actor, Role, Source
+from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn, field_errors
 from bot.policy_file import Form
@@ -27,6 +28,30 @@ MIN_FILL_SECONDS = 3.0
 # a public form may not choose its source or external id: that could hijack a CRM's lead
 LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
 CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
+# the schema of what a form posts: any fields, as strings (the form's `fields` map them)
+_FIELDS = {"type": "object", "additionalProperties": {"type": "string"}}
+BODY = {
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": _FIELDS},
+            "multipart/form-data": {"schema": _FIELDS},
+        }
+    }
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "stored (JSON when asked with Accept, or when there is no redirect)"},
+    303: {"description": "stored, or dropped as spam: on to the form's redirect"},
+    **UNREADABLE,
+    403: {"model": Problem, "description": "this site may not post to this form"},
+    404: {"model": Problem, "description": "no such form"},
+    **TOO_BIG,
+    422: {
+        **INVALID[422],
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "bad fields, each named (a page for people, JSON with Accept)",
+    },
+    429: {"model": Problem, "description": "five posts a minute per address; see Retry-After"},
+}
 
 
 def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
@@ -69,7 +94,7 @@ def router(services: Services) -> APIRouter:
             return JSONResponse({"ok": True, "id": lead_id}, status_code=201)
         return RedirectResponse(form.redirect, status_code=303)
 
-    @api.post("/forms/{form_key}", response_model=None)
+    @api.post("/forms/{form_key}", response_model=None, responses=RESPONSES, openapi_extra=BODY)
     async def submit(form_key: str, request: Request) -> Response:
         """Receive a form post (`application/x-www-form-urlencoded` or multipart)."""
         async with services.uow() as uow:

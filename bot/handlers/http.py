@@ -109,5 +109,11 @@ def _telegram_webhook(app: FastAPI, webhook: TelegramWebhook) -> None:
             (given or "").encode(), webhook.secret.encode()
         ):
             return JSONResponse({"detail": "wrong or missing secret token"}, status_code=403)
-        await webhook.handle(await request.json())
+        try:
+            update = await request.json()
+        except ValueError:  # not Telegram: it always sends a JSON object
+            update = None
+        if not isinstance(update, dict):
+            return JSONResponse({"detail": "the body is not a JSON object"}, status_code=400)
+        await webhook.handle(update)
         return Response(status_code=200)

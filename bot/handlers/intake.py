@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,15 @@ from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus, Stage
+from bot.handlers.problems import (
+    INVALID,
+    KEYED,
+    NOT_FOUND,
+    TOO_BIG,
+    UNREADABLE,
+    Problem,
+    bad_field,
+)
 from bot.handlers.ratelimit import KeyCache, RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, lead_view, list_leads
@@ -24,6 +33,7 @@ from bot.store.apikeys import hash_key
 
 MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
+PublicId = Annotated[str, Path(max_length=32, description="the lead's public id")]
 
 
 class StageIn(BaseModel):
@@ -75,7 +85,11 @@ def router(services: Services) -> APIRouter:
     ) -> str | None:
         return await api_key(authorization) if authorization else None
 
-    @api.post("/leads", status_code=201, responses={200: {"description": "a repeat"}})
+    @api.post(
+        "/leads",
+        status_code=201,
+        responses={200: {"description": "a repeat"}, **UNREADABLE, **KEYED, **TOO_BIG, **INVALID},
+    )
     async def create_lead(
         lead: LeadIn,
         key: Annotated[str, Depends(api_key)],
@@ -84,7 +98,7 @@ def router(services: Services) -> APIRouter:
         """Store a lead (committed before the answer) and route it at once. A repeat of
         `(source, external_id)` or of the `Idempotency-Key` header returns the first lead, 200."""
         if idempotency_key is not None and not idempotency_key.strip():
-            raise HTTPException(422, "Idempotency-Key: must not be blank")
+            raise bad_field("idempotency-key", "must not be blank")
         if lead.external_id is None and idempotency_key:
             # scoped to the key, so two clients (or an external id "1") never collide
             scoped = f"idem:{key}:{idempotency_key.strip()}"[:128]
@@ -102,9 +116,9 @@ def router(services: Services) -> APIRouter:
             status_code=201 if created else 200,
         )
 
-    @api.get("/leads/{public_id}")
+    @api.get("/leads/{public_id}", responses={**KEYED, **NOT_FOUND, **INVALID})
     async def get_lead(
-        public_id: str, request: Request, key: Annotated[str | None, Depends(optional_key)]
+        public_id: PublicId, request: Request, key: Annotated[str | None, Depends(optional_key)]
     ) -> dict[str, Any]:
         """Status, stage, partner and event history; the contact only with an API key."""
         if key is None:
@@ -125,7 +139,7 @@ def router(services: Services) -> APIRouter:
                 view["contact"] = asdict(await uow.leads.get_contact(history.lead.id))
         return view
 
-    @api.get("/leads")
+    @api.get("/leads", responses={**KEYED, **INVALID})
     async def find_leads(
         key: Annotated[str, Depends(api_key)],
         status: DispatchStatus | None = None,
@@ -136,18 +150,28 @@ def router(services: Services) -> APIRouter:
     ) -> dict[str, Any]:
         """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
         if since is not None and since.tzinfo is None:
-            raise HTTPException(422, "since: give a time zone, like 2026-03-01T00:00:00Z")
+            raise bad_field("since", "give a time zone, like 2026-03-01T00:00:00Z")
         if since is not None and not MIN_SINCE <= since.astimezone(UTC) <= MAX_SINCE:
-            raise HTTPException(422, "since: give a date between the years 2000 and 2100")
+            raise bad_field("since", "give a date between the years 2000 and 2100")
         async with services.uow() as uow:
             rows, cursor = await list_leads(
                 uow, status=status, partner=partner, since=since, limit=limit, after=after
             )
         return {"leads": rows, "next": cursor}
 
-    @api.post("/leads/{public_id}/stage")
+    @api.post(
+        "/leads/{public_id}/stage",
+        responses={
+            **UNREADABLE,
+            **KEYED,
+            **NOT_FOUND,
+            409: {"model": Problem, "description": "refused by the funnel rules"},
+            **TOO_BIG,
+            **INVALID,
+        },
+    )
     async def report_stage(
-        public_id: str, body: StageIn, key: Annotated[str, Depends(api_key)]
+        public_id: PublicId, body: StageIn, key: Annotated[str, Depends(api_key)]
     ) -> dict[str, Any]:
         """A CRM reports progress: forward only, value for opportunity/won, reason for lost."""
         async with services.uow() as uow:

@@ -134,6 +134,19 @@ async def _stage(
     )
 
 
+async def back(services: Services, actor: Actor | None, value: str) -> Outcome | None:
+    """« Back on a question's choices (a decline or lost reason): the card gets its own buttons
+    again, for someone who may answer it (None); anyone else is told why not."""
+    kind, _, rest = value.partition(":")
+    if not ((kind == "o" and rest.endswith(":d")) or (kind == "l" and rest.endswith(":l"))):
+        return UNKNOWN  # only those questions have a Back
+    asked = await press(services, actor, value, source=Source.SYSTEM)  # asks, changes nothing
+    if not isinstance(asked, Ask):
+        return asked
+    await redraw(services, value)
+    return None
+
+
 async def redraw(services: Services, value: str) -> None:
     """Put the card a button belongs to back as it stands."""
     kind, _, rest = value.partition(":")

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Services
@@ -22,6 +23,7 @@ from bot.handlers.slack.authorize import WorkspaceAuthorize
 from bot.handlers.slack.events import register_events
 from bot.handlers.slack.listeners import register
 from bot.handlers.slack.messenger import SlackMessenger
+from bot.handlers.slack.payload import refusal
 from bot.handlers.slack.retry import retry_handlers
 from bot.handlers.slack.workspaces import DbInstallationStore, Workspaces
 from bot.store.uow import UnitOfWork
@@ -93,11 +95,12 @@ def mount(api: FastAPI, services: Services) -> None:
     app = slack_app(services, messenger)
     handler = AsyncSlackRequestHandler(app)
     if settings.slack_signing_secret:
+        verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
 
         @api.post("/slack/events", include_in_schema=False)
         async def slack_events(request: Request) -> Response:
             """Slack's events, button presses, modals and slash commands (signature checked)."""
-            return await handler.handle(request)
+            return await refusal(request, verifier) or await handler.handle(request)
 
         async def http_mode() -> tuple[str, bool]:
             return "http mode (/slack/events)", True

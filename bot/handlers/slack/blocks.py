@@ -1,30 +1,37 @@
 """Block Kit for every Slack message Leadbot sends (kept in one place).
 
-All lead text is escaped: `&`, `<` and `>` become entities, so nothing a web form says can
-become a mention, a `<!channel>` or a link.
+All lead text is made plain (bot/handlers/inert.py) and escaped: `&`, `<` and `>` become
+entities, so nothing a web form says can become a mention, a `<!channel>` or a link, and
+sections are `verbatim`, so Slack does not turn a bare @here or address into one either.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from bot.domain.offers import Outcome
+from bot.handlers.inert import plain
 from bot.handlers.presses import Ask
 from bot.messaging import Button, CardState, Notice, OfferCard, Report
 from bot.reports.home import Home
 
 Block = dict[str, Any]
 DECLINE_CALLBACK = "leadbot_answer"
+CLOSED = "`\u2060`\u2060`"  # three backticks that cannot close the table's code block
 
 
 def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    # verbatim: Slack does not turn a bare @channel, #channel or address into a mention or link
+    if len(text) > 3000:  # Slack's limit; never half an entity
+        text = re.sub(r"&[a-z]*$", "", text[:2999]) + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
 
 
 def _buttons(buttons: list[Button]) -> Block:
@@ -92,7 +99,7 @@ def notice_blocks(notice: Notice) -> tuple[str, list[Block]]:
 def report_blocks(report: Report) -> tuple[str, list[Block]]:
     """A command's answer: the title, then the table as monospaced text (readable on a phone)."""
     blocks = [_section(f"*{escape(report.title)}*")]
-    lines = [escape(line) for line in report.aligned_lines()]
+    lines = [escape(line).replace("```", CLOSED) for line in report.aligned_lines()]
     while lines and sum(len(x) + 1 for x in lines) > 2900:
         lines = lines[:-1]  # whole rows only: never half an entity
     if lines:

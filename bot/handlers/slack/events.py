@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.bootstrap import Services
 from bot.dispatch.workspaces import workspace_lost
 from bot.handlers.slack.home import publish_home
+from bot.handlers.slack.payload import part, text
 from bot.handlers.slack.workspaces import Workspaces
 
 
@@ -18,11 +19,12 @@ def register_events(app: AsyncApp, services: Services, workspaces: Workspaces) -
     async def home_opened(event: dict[str, Any], body: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab
-        team = str(body.get("team_id") or event.get("view", {}).get("team_id") or "")
-        await publish_home(services, workspaces, client, user=str(event.get("user", "")), team=team)
+        user, team = text(event, "user"), text(body, "team_id") or text(event, "view", "team_id")
+        if user:  # a Home tab opened by nobody has nobody to be drawn for
+            await publish_home(services, workspaces, client, user=user, team=team)
 
     async def lost(body: dict[str, Any], reason: str) -> None:
-        team = str(body.get("team_id") or "")
+        team = text(body, "team_id")
         if not team:
             return
         teams = {team, ""} if await workspaces.is_home(team) else {team}
@@ -35,5 +37,5 @@ def register_events(app: AsyncApp, services: Services, workspaces: Workspaces) -
 
     @app.event("tokens_revoked")
     async def revoked(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if (event.get("tokens") or {}).get("bot"):  # user tokens: Leadbot asks for none
+        if part(event, "tokens").get("bot"):  # user tokens: Leadbot asks for none
             await lost(body, "tokens_revoked")

@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 
 from bot.bootstrap import Services
@@ -20,18 +21,44 @@ from bot.handlers.presses import Ask, press
 from bot.handlers.slack.blocks import DECLINE_CALLBACK, ask_view, escape, report_blocks
 from bot.handlers.slack.home import publish_home
 from bot.handlers.slack.identity import find_actor, resolve_actor
+from bot.handlers.slack.payload import part, text
 from bot.handlers.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^leadbot:\d+$")
+AGAIN = "Slack did not say where to ask the question; press the button again."
+
+
+def _answerable(body: dict[str, Any]) -> bool:
+    return text(body, "response_url").startswith(("https://", "http://"))
+
+
+async def _reply(respond: Any, body: dict[str, Any], **message: Any) -> None:
+    """Answer privately at the request's response URL; one that does not work is logged, not
+    raised (what was pressed or typed is done and stored either way)."""
+    if not _answerable(body):
+        log.warning("a Slack request without a usable response_url got no answer")
+        return
+    try:
+        await respond(response_type="ephemeral", **message)
+    except aiohttp.ClientError as exc:
+        log.warning("slack: answering at the response URL failed: %r", exc)
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """What the modal carries from the press (the button value, where, whether from Home)."""
+    try:
+        found = json.loads(text(view, "private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _user(body: dict[str, Any]) -> tuple[str, str]:
     """(user id, the user's own team) of an interaction; a Slack Connect user's team is theirs,
     not the workspace the channel lives in."""
-    user = body.get("user") or {}
-    team = user.get("team_id") or (body.get("team") or {}).get("id") or ""
-    return str(user.get("id", "")), str(team)
+    team = text(body, "user", "team_id") or text(body, "team", "id")
+    return text(body, "user", "id"), team
 
 
 def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
@@ -46,14 +73,15 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
         await ack()
         actor = await actor_of(body)
         value = str(body["actions"][0].get("value", ""))
-        on_home = (body.get("view") or {}).get("type") == "home"
+        on_home = text(body, "view", "type") == "home"
         result = await press(services, actor, value, source=Source.SLACK)
-        if isinstance(result, Ask):
-            container = body.get("container", {})
+        if isinstance(result, Ask) and not text(body, "trigger_id"):  # no way to open a form
+            await _reply(respond, body, text=AGAIN, replace_original=False)
+        elif isinstance(result, Ask):
             view = ask_view(
                 result,
-                channel=str(container.get("channel_id", "")),
-                message_ts=str(container.get("message_ts", "")),
+                channel=text(body, "container", "channel_id"),
+                message_ts=text(body, "container", "message_ts"),
                 home=on_home,
             )
             await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -61,20 +89,16 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
             user, team = _user(body)
             await publish_home(services, workspaces, client, user=user, team=team, note=result)
         elif not result.ok:
-            await respond(
-                text=escape(result.message), response_type="ephemeral", replace_original=False
-            )
+            await _reply(respond, body, text=escape(result.message), replace_original=False)
 
     @app.view(DECLINE_CALLBACK)
     async def answered(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         try:
             actor = await actor_of(body)
-            meta = json.loads(view.get("private_metadata") or "{}")
-            field = view["state"]["values"]["answer"]["answer"]
-            answer = (field.get("selected_option") or {}).get("value") or field.get("value") or ""
-            result = await press(
-                services, actor, str(meta.get("v", "")), source=Source.SLACK, answer=str(answer)
-            )
+            field = part(view, "state", "values", "answer", "answer")
+            answer = text(field, "selected_option", "value") or text(field, "value")
+            value = text(_metadata(view), "v")
+            result = await press(services, actor, value, source=Source.SLACK, answer=answer)
         except Exception:
             log.exception("a modal answer failed")
             await ack(response_action="errors", errors={"answer": "Something went wrong; retry."})
@@ -84,21 +108,24 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
             await ack(response_action="errors", errors={"answer": message[:150]})
             return
         await ack()
-        if meta.get("h"):  # asked from the Home tab: show it as it stands now
+        if _metadata(view).get("h"):  # asked from the Home tab: show it as it stands now
             user, team = _user(body)
             await publish_home(services, workspaces, client, user=user, team=team, note=result)
 
     @app.command("/lead")
     async def command(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        user = str(body.get("user_id", ""))
+        if not _answerable(body):  # nowhere to answer: do nothing unseen
+            log.warning("a /lead command without a response_url was ignored")
+            return
+        user = text(body, "user_id")
         actor, team = await resolve_actor(
-            services, workspaces, client, user=user, team=str(body.get("team_id", ""))
+            services, workspaces, client, user=user, team=text(body, "team_id")
         )
         identity = ChatIdentity("slack", user, team)
-        report = await engine.run(actor, str(body.get("text", "")), identity=identity)
-        text, blocks = report_blocks(report)
-        await respond(text=text, blocks=blocks, response_type="ephemeral")
+        report = await engine.run(actor, text(body, "text"), identity=identity)
+        fallback, blocks = report_blocks(report)
+        await _reply(respond, body, text=fallback, blocks=blocks)
         if report.image_png:
             try:  # to the person, not the channel: the answer itself is private too
                 opened = await client.conversations_open(users=user)
@@ -110,6 +137,4 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
                 )
             except Exception as exc:  # the numbers are already there; the picture is extra
                 log.warning("chart upload failed: %r", exc)
-                await respond(
-                    text="(The chart could not be uploaded here.)", response_type="ephemeral"
-                )
+                await _reply(respond, body, text="(The chart could not be uploaded here.)")

@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -32,7 +33,7 @@ from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
 from bot.domain.actors import Actor, Source
 from bot.domain.offers import Outcome
-from bot.handlers.presses import Ask, press, redraw
+from bot.handlers.presses import Ask, back, press
 from bot.handlers.telegram.members import find_actor, member_changed, noted
 from bot.handlers.telegram.render import (
     BACK,
@@ -82,9 +83,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
         if query is None or query.from_user is None or query.message is None:
             return
         value, _, choice = (query.data or "").partition(CHOICE)
-        if choice == BACK:
-            await query.answer()
-            await redraw(services, value)  # the card gets its own buttons back
+        if choice == BACK:  # the card gets its own buttons back
+            refused = await back(services, await find_actor(services, query.from_user.id), value)
+            await query.answer(refused.message[:200] if refused else None, show_alert=bool(refused))
             return
         work = asyncio.ensure_future(_press(services, query.from_user.id, value, choice))
         try:
@@ -150,6 +151,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
                     chat_id=str(message.chat_id),
                 )
 
+    application.add_error_handler(_failed)
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, noted(services)), group=-1)
     application.add_handler(CallbackQueryHandler(pressed))
     application.add_handler(CommandHandler(["start", *VERBS], command))
@@ -159,6 +161,15 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
     application.add_handler(
         ChatMemberHandler(member_changed(services), ChatMemberHandler.MY_CHAT_MEMBER)
     )
+
+
+async def _failed(_update: object, context: Any) -> None:
+    """Telegram refusing an answer (a chat that is not there...) is logged as what it is; a bug
+    is logged with its traceback."""
+    if isinstance(context.error, TelegramError):
+        log.warning("telegram: answering an update failed: %r", context.error)
+    else:
+        log.error("a Telegram update failed", exc_info=context.error)
 
 
 async def _refusal(

@@ -1,14 +1,16 @@
 """Telegram HTML text and inline keyboards for every message Leadbot sends (kept in one place).
 
-All lead text is escaped for Telegram HTML; `callback_data` stays under Telegram's 64 bytes.
+All lead text is made plain (bot/handlers/inert.py) and escaped for Telegram HTML;
+`callback_data` stays under Telegram's 64 bytes.
 """
 
 from __future__ import annotations
 
-from html import escape
+import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.handlers.inert import plain
 from bot.handlers.presses import Ask
 from bot.messaging import Button, CardState, Notice, OfferCard, Report
 
@@ -20,6 +22,11 @@ EXPIRED = (
     "That question has expired (I wait an hour for an answer). "
     "Press the button on the card again and reply to the new question."
 )
+
+
+def escape(text: str) -> str:
+    """Lead text made plain, then escaped for Telegram HTML."""
+    return html.escape(plain(text))
 
 
 def _fit(lines: list[str]) -> str:

@@ -4,6 +4,7 @@ webhook (`POST /telegram/webhook`) or by long polling (bot/handlers/telegram/pol
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
@@ -13,7 +14,9 @@ from bot.bootstrap import Services
 from bot.commands import VERBS
 from bot.config import Settings
 from bot.handlers.telegram.listeners import register
+from bot.handlers.telegram.shape import readable
 
+log = logging.getLogger(__name__)
 UPDATES = ["message", "callback_query", "my_chat_member"]  # what the handlers take
 PARTNER_MENU = ("help", "funnel", "open")
 PRIVATE_MENU = (*PARTNER_MENU, "dm")  # /dm is answered in a private chat only
@@ -71,9 +74,19 @@ class TelegramUpdates:
                 await bot.set_my_commands(every_verb, scope=BotCommandScopeChat(int(dest.chat_id)))
 
     async def handle(self, data: dict[str, Any]) -> None:
-        """Handle one update in Telegram's JSON shape."""
+        """Handle one update in Telegram's JSON shape; one that cannot be read is dropped with
+        a warning (answering Telegram with an error would only make it send the update again)."""
         await self._initialize()
-        await self.process(Update.de_json(data, self.application.bot))
+        wrong = readable(data)
+        if wrong is None:
+            try:
+                update = Update.de_json(data, self.application.bot)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # other kinds
+                wrong = repr(exc)
+        if wrong is not None:
+            log.warning("a Telegram update Leadbot cannot read was dropped (%s)", wrong[:200])
+            return
+        await self.process(update)
 
     async def process(self, update: Update) -> None:
         await self.application.process_update(update)
