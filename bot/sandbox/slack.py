@@ -199,6 +199,8 @@ class FakeSlack:
         ts = f"1700000000.{next(self._ts):06d}"
         meta = args.get("metadata")
         message = {"type": "message", "ts": ts, "text": str(args.get("text", ""))}
+        if args.get("blocks"):
+            message["blocks"] = args["blocks"]
         if meta:
             message["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
         self.history.setdefault(channel, []).append(message)
