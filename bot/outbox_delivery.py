@@ -34,6 +34,7 @@ from bot.store.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 SENDABLE = (OfferStatus.PENDING, OfferStatus.ACCEPTED)
+FIRST_PAUSE = 0.25  # seconds before recording a delivery is tried again (it doubles, up to 4)
 Prepared = tuple[
     Destination | None, MessageRef | None, OfferCard | Notice | None, OfferStatus | None
 ]
@@ -189,7 +190,7 @@ class Delivery:
         """Record a delivery. The message is out: a database that is briefly away (a restart)
         is waited for, within the lease, rather than letting the item lapse and go out twice."""
         deadline = time.monotonic() + self._lease.total_seconds() / 2
-        pause = 0.25
+        pause = FIRST_PAUSE
         while True:
             try:
                 async with self._uow() as uow:
@@ -200,7 +201,10 @@ class Delivery:
             except Exception as exc:
                 if not database_unavailable(exc) or time.monotonic() + pause > deadline:
                     raise
-                log.warning("outbox item %s was sent; recording it waits for the database", item.id)
+                if pause == FIRST_PAUSE:
+                    log.warning(
+                        "outbox item %s was sent; recording it waits for the database", item.id
+                    )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 4.0)
 

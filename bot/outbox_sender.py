@@ -56,6 +56,7 @@ class OutboxSender:
         self.lease = lease
         self._express: set[asyncio.Task[None]] = set()
         self._lanes: dict[int | None, asyncio.Task[None]] = {}  # chat -> its lane under way
+        self._abandoned: list[OutboxItem] = []  # still leased to us; the database went away
         self._wake = asyncio.Event()
         self.webhooks = WebhookItems(uow_factory, ctx)
         self._stopping = False
@@ -127,6 +128,8 @@ class OutboxSender:
                     )
                 except Exception as exc:
                     self._unexpected(r.item, exc)
+                    if database_unavailable(exc):  # given back as soon as the database is
+                        self._abandoned += [q.item for q in queued[i:]]
                     return
                 if held is not None:
                     await self._put_back([q.item for q in queued[i + 1 :]], held)
@@ -138,6 +141,13 @@ class OutboxSender:
         """Claim one batch and process it; returns how many items were claimed. Waits for the
         lanes up to `lane_wait`; a slower one goes on, and its chat is left out of the next
         claims until it is done."""
+        if self._abandoned:  # left in a lane when the database went away: due again now
+            abandoned, self._abandoned = self._abandoned, []
+            try:
+                await self._put_back(abandoned, 0, maybe_sent=True)
+            except Exception:
+                self._abandoned = abandoned + self._abandoned
+                raise
         async with self._uow() as uow:
             items = await uow.outbox.claim_due(
                 now=self._ctx.now(), lease=self._lease, limit=self._batch, busy=set(self._lanes)
@@ -174,8 +184,9 @@ class OutboxSender:
                 held = await self.process(item)
             except Exception as exc:
                 self._unexpected(item, exc)
-                if database_unavailable(exc):
-                    return  # the rest stay leased and come back when the lease runs out
+                if database_unavailable(exc):  # given back as soon as the database is
+                    self._abandoned += items[i:]
+                    return
                 continue
             if held is not None:
                 await self._put_back(items[i + 1 :], held)
@@ -187,15 +198,20 @@ class OutboxSender:
         else:
             log.error("outbox item %s failed unexpectedly", item.id, exc_info=exc)
 
-    async def _put_back(self, items: list[OutboxItem], seconds: float) -> None:
-        """The chat is failing or rate-limited: its other items wait for its next try."""
+    async def _put_back(
+        self, items: list[OutboxItem], seconds: float, *, maybe_sent: bool = False
+    ) -> None:
+        """Items this sender holds but will not try now, due again in `seconds`: a chat that
+        is failing or rate-limited holds its other items; items left when the database went
+        away (`maybe_sent`: one may have gone out before it could be recorded)."""
         if not items:
             return
         at = self._ctx.now() + timedelta(seconds=seconds)
+        error = "the database was unavailable" if maybe_sent else "waiting: the chat's last try"
         async with self._uow() as uow:
             for item in items:
                 await uow.outbox.retry_later(
-                    item, at=at, error="waiting: the chat's last try failed", counts=False
+                    item, at=at, error=error, counts=False, maybe_sent=maybe_sent
                 )
             await uow.commit()
 

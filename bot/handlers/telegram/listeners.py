@@ -31,7 +31,7 @@ from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
 from bot.domain.actors import Actor, Source
 from bot.domain.offers import Outcome
-from bot.handlers.presses import Ask, press, redraw
+from bot.handlers.presses import Ask, guarded, press, redraw
 from bot.handlers.telegram.members import find_actor, member_changed, noted
 from bot.handlers.telegram.render import (
     BACK,
@@ -81,7 +81,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
             return
         try:
             async with asyncio.timeout(WORK_LIMIT):
-                result = await _press(services, query.from_user.id, value, choice)
+                result = await guarded(_press(services, query.from_user.id, value, choice))
         except TimeoutError:
             log.warning("a Telegram press took over %.0f s: %s", WORK_LIMIT, value)
             await query.answer(SLOW, show_alert=True)
