@@ -89,6 +89,7 @@ class Delivery:
             )
             return None
         dest: Destination | None = None
+        leased_until = self._ctx.now() + self._lease  # what `_prepare` renews the lease to
         try:
             dest, ref, content, shown = await self._prepare(item)
         except Exception as exc:
@@ -104,7 +105,7 @@ class Delivery:
                 await uow.commit()
             return None
         assert dest is not None
-        return await self.deliver(item, dest, ref, content, shown)
+        return await self.deliver(item, dest, ref, content, shown, leased_until=leased_until)
 
     async def deliver(
         self,
@@ -114,10 +115,13 @@ class Delivery:
         content: OfferCard | Notice,
         shown: OfferStatus | None,
         slot: ReadyCard | None = None,
+        *,
+        leased_until: datetime,
     ) -> float | None:
         """Hand `content` to the chat, at its pace, and record the outcome; seconds the chat
         waits now (an outage or a rate limit), if it does. An express card (`slot`) had its
-        pacing slot reserved in the transaction that queued it."""
+        pacing slot reserved in the transaction that queued it. `leased_until`: when this
+        sender's claim on the item runs out, unless renewed."""
         messenger = self._messengers.get(dest.platform)
         if messenger is None:
             missing = DeliveryError(f"{dest.platform} is not configured", permanent=True)
@@ -129,8 +133,10 @@ class Delivery:
             if reserved is not None and reserved.at is None:
                 return None  # the chat is busy: the item is back in the outbox until then
             at = reserved.at if reserved is not None else None
+        await self.pacer.wait(dest, at)
+        if not await self._still_held(item, leased_until):
+            return None  # it took so long that the claim ran out: another sender has it now
         try:
-            await self.pacer.wait(dest, at)
             target = Target(dest.platform, dest.team, dest.chat_id)
             if item.kind is OutboxKind.UPDATE:
                 assert ref is not None and isinstance(content, OfferCard)
@@ -145,6 +151,19 @@ class Delivery:
         assert ref is not None
         await self._record(item, dest, ref, shown)
         return None
+
+    async def _still_held(self, item: OutboxItem, leased_until: datetime) -> bool:
+        """Right before the send: is the claim still ours? Asked only when a good part of the
+        lease went by (a busy process, a long wait for the chat's pace), else taken as yes:
+        a claim that ran out has been taken by another sender, which sends it instead."""
+        now = self._ctx.now()
+        if now < leased_until - self._lease * 3 / 4:
+            return True
+        async with self._uow() as uow:
+            if not await uow.outbox.renew(item, until=now + self._lease):
+                return False
+            await uow.commit()
+        return True
 
     async def _post(
         self, messenger: Messenger, target: Target, item: OutboxItem, content: OfferCard | Notice

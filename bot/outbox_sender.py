@@ -124,7 +124,7 @@ class OutboxSender:
                     if not await self._still_ours(r):
                         continue  # the claim ran out meanwhile and another sender has it
                     held = await self.delivery.deliver(
-                        r.item, r.destination, None, r.card, r.shown, r
+                        r.item, r.destination, None, r.card, r.shown, r, leased_until=r.leased_until
                     )
                 except Exception as exc:
                     self._unexpected(r.item, exc)
