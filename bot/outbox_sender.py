@@ -132,7 +132,7 @@ class OutboxSender:
                         self._abandoned += [q.item for q in queued[i:]]
                     return
                 if held is not None:
-                    await self._put_back([q.item for q in queued[i + 1 :]], held)
+                    await self._hold_rest([q.item for q in queued[i + 1 :]], held)
                     return
 
         await asyncio.gather(*(lane(q) for q in lanes.values()))
@@ -189,8 +189,14 @@ class OutboxSender:
                     return
                 continue
             if held is not None:
-                await self._put_back(items[i + 1 :], held)
+                await self._hold_rest(items[i + 1 :], held)
                 return
+
+    async def _hold_rest(self, items: list[OutboxItem], seconds: float) -> None:
+        try:
+            await self._put_back(items, seconds)
+        except Exception as exc:  # they stay leased, and come back when the lease runs out
+            self._unexpected(items[0], exc)
 
     def _unexpected(self, item: OutboxItem, exc: Exception) -> None:
         if database_unavailable(exc):

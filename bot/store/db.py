@@ -19,8 +19,10 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for `url` with the settings Leadbot relies on."""
     if not is_sqlite(url):
+        # at most 20 connections an instance: several instances must fit PostgreSQL's
+        # max_connections (100 by default); an asyncio process gains nothing from more
         kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     if sqlite3.sqlite_version_info < (3, 35):
