@@ -27,7 +27,7 @@ from benchmarks.table import Run, machine, render
 
 @dataclass(frozen=True)
 class Job:
-    bench: str  # B1..B6
+    bench: str  # B1..B6, soak
     module: str
     args: tuple[str, ...]
     quick: tuple[str, ...]
@@ -48,6 +48,7 @@ JOBS = [
     Job("B5", "funnel", (), ("--leads", "20000"), True),
     Job("B6", "slack_burst", (), ("--leads", "5")),
     Job("B6", "slack_burst", (), ("--leads", "5"), True),
+    Job("soak", "soak", (), ("--seconds", "30", "--rate", "10"), True),
 ]
 
 

@@ -20,6 +20,7 @@ TARGETS = {
     "B4 restart": "all handled once, within one sweep interval",
     "B5": "≤ 5x count(*)",
     "B6": "no 429s, all delivered, ≥ 0.9 of the limit",
+    "soak": "0 errors, 0 duplicates, RSS flat, every lead accounted for",
 }
 
 
@@ -92,6 +93,18 @@ def _burst(f: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _soak(f: dict[str, Any]) -> tuple[str, str]:
+    rss = ", ".join(f"{a:g}→{b:g}" for a, b in zip(f["rss_start_mb"], f["rss_end_mb"], strict=True))
+    return (
+        f"two instances, {f['rate_per_s']:g} leads/s for {f['seconds']:g} s: "
+        f"{f['error_responses']} error answers, {f['duplicate_offers']} duplicates, "
+        f"{f['accounted']:,}/{f['leads_sent']:,} leads accounted for; RSS MB {rss}; "
+        f"intake p50 {f['intake_p50_ms']} ms, p99 {f['intake_p99_ms']} ms",
+        f"first minute p50 {f['baseline_first_minute_p50_ms']} ms, p99 "
+        f"{f['baseline_first_minute_p99_ms']} ms; last minute p99 {f['last_minute_p99_ms']} ms",
+    )
+
+
 FORMATS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "routing": _routing,
     "intake": _intake,
@@ -99,6 +112,7 @@ FORMATS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "restart": _restart,
     "funnel": _funnel,
     "slack_burst": _burst,
+    "soak": _soak,
 }
 
 

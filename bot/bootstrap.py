@@ -23,6 +23,7 @@ from bot.outbox_sender import OutboxSender
 from bot.routing.policy import RoutingPolicy, WeightedRotation
 from bot.scheduler import Scheduler
 from bot.store.db import create_engine, is_sqlite
+from bot.store.outage import database_unavailable
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ class Services:
         """
         try:
             return await self.run(take_lead, lead, actor=actor, source=source)
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # the caller answers 503; a retry of the same lead is safe (idempotent)
             log.exception("routing a new lead failed; storing it for the sweep to route")
         stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
         return stored, created, []

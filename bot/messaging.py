@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain.leads import Contact
 
@@ -112,7 +112,9 @@ class MessageRef:
 class DeliveryError(Exception):
     """A send failed. `permanent`: retrying cannot help. `gone`: nor can any other message to
     that chat (bot removed or blocked, channel deleted or archived, token revoked).
-    `team_wide`: gone for every chat of that workspace (the workspace's token is dead)."""
+    `team_wide`: gone for every chat of that workspace (the workspace's token is dead).
+    `outage`: the platform itself did not answer (timeout, refused connection, 5xx): nothing is
+    wrong with the message, so the whole chat waits before the next try, not just this one."""
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class DeliveryError(Exception):
         retry_after: float | None = None,
         gone: bool = False,
         team_wide: bool = False,
+        outage: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -129,6 +132,7 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         self.gone = gone or team_wide
         self.team_wide = team_wide
+        self.outage = outage and not self.permanent
 
 
 @dataclass(frozen=True)
@@ -161,3 +165,19 @@ class Messenger(Protocol):
     async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None: ...
 
     async def send_notice(self, target: Target, notice: Notice) -> MessageRef: ...
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """A platform that can look a message up by the key it was posted with (Slack: message
+    metadata), so a post whose answer was lost is found instead of being posted twice."""
+
+    async def find_sent(self, target: Target, key: str) -> MessageRef | None: ...
+
+    async def send_offer(
+        self, target: Target, card: OfferCard, *, key: str | None = None
+    ) -> MessageRef: ...
+
+    async def send_notice(
+        self, target: Target, notice: Notice, *, key: str | None = None
+    ) -> MessageRef: ...

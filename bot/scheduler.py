@@ -15,10 +15,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.dispatch import expire_offer
 from bot.dispatch.context import Context
 from bot.dispatch.reminders import remind_offer
+from bot.store.outage import database_unavailable
 from bot.store.uow import UnitOfWork
 from bot.sweep import Sweeper, SweepResult
 
 log = logging.getLogger(__name__)
+
+
+def _failed(exc: Exception, message: str, *args: object) -> None:
+    """A trace for a bug; one line when the database is simply away (a restart)."""
+    if database_unavailable(exc):
+        log.warning(message + " (the database is unavailable: %s)", *args, type(exc).__name__)
+    else:
+        log.exception(message, *args)
 
 
 def job_id(offer_id: int) -> str:
@@ -118,21 +127,21 @@ class Scheduler:
                 and offer.expires_at > self._ctx.now()
             ):
                 self.arm(offer_id, offer.expires_at)
-        except Exception:
-            log.exception("expiry of offer %s failed; the sweep will retry", offer_id)
+        except Exception as exc:
+            _failed(exc, "expiry of offer %s failed; the sweep will retry", offer_id)
 
     async def _remind(self, offer_id: int) -> None:
         try:
             async with self._uow() as uow:
                 await remind_offer(uow, self._ctx, offer_id=offer_id)
-        except Exception:
-            log.exception("reminder for offer %s failed; the sweep will retry", offer_id)
+        except Exception as exc:
+            _failed(exc, "reminder for offer %s failed; the sweep will retry", offer_id)
 
     async def _sweep_logged(self) -> None:
         try:
             await self.sweep()
-        except Exception:
-            log.exception("sweep failed; the next one will retry")
+        except Exception as exc:
+            _failed(exc, "sweep failed; the next one will retry")
 
     async def start(self) -> int:
         """Start timers and re-arm every pending offer from the database; returns how many."""

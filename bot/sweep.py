@@ -22,6 +22,7 @@ from bot.dispatch.stale import check_stale
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import DispatchStatus
 from bot.retention import Retention
+from bot.store.outage import database_unavailable
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ class Sweeper:
         try:
             async with self._uow() as uow:
                 result.digest = await send_digest(uow, self._ctx) is not None
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # the whole pass waits for the database: one line, from the scheduler
             log.exception("sweep: the daily digest failed; the next pass retries")
         try:
             result.purged = await self._retention.run()
@@ -98,7 +101,9 @@ class Sweeper:
                         handled += await remind_offer(uow, self._ctx, offer_id=offer_id)
                     else:
                         handled += await expire_offer(uow, self._ctx, offer_id=offer_id)
-            except Exception:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
                 log.exception("sweep: offer %s failed; the next pass retries it", offer_id)
                 if offer_id is None:
                     break
@@ -114,7 +119,9 @@ class Sweeper:
             try:
                 async with self._uow() as uow:
                     results.append(await handle(uow, lead_id))
-            except Exception:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
                 log.exception("sweep: lead %s failed", lead_id)
         return results
 

@@ -174,11 +174,13 @@ class SimulatedPeople:
         self, person: Person, card: ChatEvent, label: str, value: str, answer: str | None
     ) -> None:
         assert self.slack is not None
-        modal = self.board.expect(lambda e: e.kind == "modal")
+        # only a press that asks something waits for the question (an expectation nobody
+        # awaits would stay on the board, and every later event would be checked against it)
+        modal = self.board.expect(lambda e: e.kind == "modal") if answer is not None else None
         trigger = await self.slack.press(
             person.user, person.name, value=value, label=label, channel=card.chat, ts=card.ref
         )
-        if answer is None:
+        if modal is None or answer is None:
             return
         opened = await self.board.wait(modal, WAIT)
         if opened is not None and opened.ref == trigger:
@@ -188,17 +190,21 @@ class SimulatedPeople:
         self, person: Person, card: ChatEvent, value: str, answer: str | None
     ) -> None:
         assert self.telegram is not None
-        where = (card.chat, card.ref)
-        choices = self.board.expect(lambda e: e.kind == "buttons" and (e.chat, e.ref) == where)
-        question = self.board.expect(lambda e: e.kind == "question" and e.chat == card.chat)
-        user = int(person.user)
+        where, user = (card.chat, card.ref), int(person.user)
+        if answer is None:
+            await self.telegram.press(
+                user, person.name, data=value, chat=card.chat, message_id=card.ref
+            )
+            return
+        # a reason is chosen from buttons on the card; an amount is typed as a reply
+        if value.endswith(CHOSEN):
+            awaited = self.board.expect(lambda e: e.kind == "buttons" and (e.chat, e.ref) == where)
+        else:
+            awaited = self.board.expect(lambda e: e.kind == "question" and e.chat == card.chat)
         await self.telegram.press(
             user, person.name, data=value, chat=card.chat, message_id=card.ref
         )
-        if answer is None:
-            return
-        # a reason is chosen from buttons on the card; an amount is typed as a reply
-        asked = await self.board.wait(choices if value.endswith(CHOSEN) else question, WAIT)
+        asked = await self.board.wait(awaited, WAIT)
         if asked is None:
             return
         if asked.kind == "question":

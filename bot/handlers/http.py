@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.bootstrap import Services
 from bot.handlers import forms, intake
 from bot.handlers.limits import BodyLimit
+from bot.handlers.unavailable import DatabaseAway
 
 if TYPE_CHECKING:
     from bot.handlers.telegram import TelegramWebhook
@@ -39,6 +40,7 @@ def create_app(services: Services) -> FastAPI:
         mount(app, services)  # /slack/events, /slack/install, Socket Mode: as configured
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(DatabaseAway)  # 503 and Retry-After while the database is away
 
     @app.exception_handler(RequestValidationError)
     async def field_errors(_request: Request, exc: RequestValidationError) -> JSONResponse:

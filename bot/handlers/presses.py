@@ -8,7 +8,9 @@ Every use case checks who is pressing; a stranger (not linked) changes nothing.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from bot.bootstrap import Services
@@ -19,6 +21,9 @@ from bot.dispatch.redraw import redraw_cards
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import Stage
 from bot.domain.offers import Outcome
+from bot.store.outage import database_unavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,23 @@ UNKNOWN = Outcome.refused("This button is not one of ours any more.")
 NOT_LINKED = Outcome.refused(
     "Not for you: this chat account is not linked to anyone. Ask a manager for a link code."
 )
+
+
+DATABASE_AWAY = Outcome.refused(
+    "Leadbot cannot reach its database right now, so this press may not have counted. "
+    "Please press again in a minute."
+)
+
+
+async def guarded(work: Awaitable[Outcome | Ask]) -> Outcome | Ask:
+    """`work`, or a clear "press again" while the database is away (never silence)."""
+    try:
+        return await work
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("a press failed: the database is unavailable (%s)", type(exc).__name__)
+        return DATABASE_AWAY
 
 
 def _ints(parts: list[str]) -> list[int] | None:

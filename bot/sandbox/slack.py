@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.faults import Faults, Shapes
 from bot.sandbox.serving import serve_aiohttp
 from bot.sandbox.slack_socket import SocketModeServer
 
@@ -59,19 +60,25 @@ class FakeSlack:
     installs: dict[str, Install] = field(default_factory=dict)  # OAuth code -> what it installs
     client: tuple[str, str] = ("1111.2222", "client-secret")  # the app's OAuth credentials
     socket: SocketModeServer = field(default_factory=SocketModeServer)
+    faults: Faults = field(default_factory=Faults)  # outages: errors, hangs, 429s, refusals
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posts
+    history_scope: bool = True  # False: conversations.history answers missing_scope
     url: str = ""
     _posted: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        shapes = Shapes(error=_server_error, rate_limited=_rate_limited)
+        faulty = self.faults.middleware(shapes, lambda r: r.match_info.get("method", ""))
+        app = web.Application(middlewares=[faulty])  # type: ignore[list-item]
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and a few others: GET
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_post("/upload", self._upload)
         self.socket.add_routes(app)
         self.url, self._runner = await serve_aiohttp(app)
+        self.faults.attach(self._runner, self.url)
 
     async def wait_posts(self, channel: str, count: int) -> None:
         """Until `count` posts were accepted in `channel` (bound it with asyncio.timeout)."""
@@ -80,6 +87,7 @@ class FakeSlack:
             await self._posted.wait()
 
     async def stop(self) -> None:
+        await self.faults.recover()  # requests held by a hang let go
         await self.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -153,6 +161,8 @@ class FakeSlack:
             return web.json_response({"ok": True, "revoked": True})
         if method == "chat.postMessage":
             return self._post(args)
+        if method == "conversations.history":
+            return self._history(args)
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": args["channel"], "ts": args["ts"]})
         if method == "users.info":
@@ -186,9 +196,27 @@ class FakeSlack:
             )
         times.append(now)
         self._posted.set()
-        return web.json_response(
-            {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
-        )
+        ts = f"1700000000.{next(self._ts):06d}"
+        meta = args.get("metadata")
+        message = {"type": "message", "ts": ts, "text": str(args.get("text", ""))}
+        if args.get("blocks"):
+            message["blocks"] = args["blocks"]
+        if meta:
+            message["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
+        self.history.setdefault(channel, []).append(message)
+        return web.json_response({"ok": True, "channel": channel, "ts": ts})
+
+    def _history(self, args: dict[str, Any]) -> web.Response:
+        """The channel's latest messages, newest first (with metadata when asked for)."""
+        if not self.history_scope:
+            return web.json_response(
+                {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            )
+        limit = int(args.get("limit") or 100)
+        messages = list(reversed(self.history.get(str(args.get("channel")), [])))[:limit]
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        return web.json_response({"ok": True, "messages": messages, "has_more": False})
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -218,6 +246,17 @@ class FakeSlack:
             a for a in self.called("chat.update") if (a["channel"], a["ts"]) == (channel, ts)
         ]
         return updates[-1] if updates else self.posts_to(channel)[-1]
+
+
+def _server_error() -> web.Response:
+    return web.Response(status=500, text="<html><body>Internal Server Error</body></html>",
+                        content_type="text/html")  # fmt: skip
+
+
+def _rate_limited(retry_after: int) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+    )
 
 
 def blocks_text(message: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.faults import Faults, Shapes
 from bot.sandbox.serving import serve_aiohttp
 
 BOT = {"id": 123456, "is_bot": True, "first_name": "Leadbot", "username": "leadbot_bot"}
@@ -36,6 +37,7 @@ class FakeTelegram:
     conflicts: int = 0  # answer the next n getUpdates with 409 (another instance polling)
     max_wait: float = 5.0  # a long poll waits at most this long here, whatever it asks for
     webhook: str | None = None  # set by setWebhook; getUpdates is refused while it is
+    faults: Faults = field(default_factory=Faults)  # outages: errors, hangs, 429s, refusals
     url: str = ""
     offset: int = 0  # the highest offset a getUpdates confirmed
     _queued: list[dict[str, Any]] = field(default_factory=list)
@@ -46,11 +48,15 @@ class FakeTelegram:
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        shapes = Shapes(error=_server_error, rate_limited=_rate_limited)
+        faulty = self.faults.middleware(shapes, lambda r: r.match_info.get("method", ""))
+        app = web.Application(middlewares=[faulty])  # type: ignore[list-item]
         app.router.add_post("/bot{token}/{method}", self._api)
         self.url, self._runner = await serve_aiohttp(app)
+        self.faults.attach(self._runner, self.url)
 
     async def stop(self) -> None:
+        await self.faults.recover()  # requests held by a hang let go
         async with self._changed:
             self._closing = True  # long polls in flight return at once
             self._changed.notify_all()
@@ -145,6 +151,21 @@ class FakeTelegram:
             if (str(a["chat_id"]), int(a["message_id"])) == (str(chat), message_id)
         ]
         return str((edits[-1] if edits else self.sent_to(chat)[0])["text"])
+
+
+def _server_error() -> web.Response:
+    body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+    return web.json_response(body, status=500)
+
+
+def _rate_limited(retry_after: int) -> web.Response:
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry_after}",
+        "parameters": {"retry_after": retry_after},
+    }
+    return web.json_response(body, status=429)
 
 
 def keyboard(args: dict[str, Any]) -> dict[str, str]:

@@ -22,8 +22,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # into whatever logs it
     kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
+        # at most 20 connections an instance: several instances must fit PostgreSQL's
+        # max_connections (100 by default); an asyncio process gains nothing from more
         kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     if sqlite3.sqlite_version_info < (3, 35):

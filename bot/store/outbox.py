@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import outbox
@@ -32,6 +33,8 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     claim: str = ""
+    created_at: datetime | None = None  # when it was queued: how long it has been waiting
+    maybe_sent: bool = False  # a try may have reached the platform: look before posting
 
 
 _ENQUEUE = outbox.insert().returning(outbox.c.id)  # built once: queueing is hot
@@ -81,10 +84,19 @@ class OutboxRepo:
             payload or {},
             0,
             token,
+            now,
         )
 
-    async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-        """Lease due items to this sender under a fresh claim token.
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        busy: Collection[int | None] = (),
+    ) -> list[OutboxItem]:
+        """Lease due items to this sender under a fresh claim token, leaving out the chats in
+        `busy` (destination ids this sender is still sending to; None: the webhooks).
 
         A lead's webhook events are leased one at a time, oldest first, so a CRM sees them in
         the order they happened even when one had to be retried.
@@ -93,9 +105,14 @@ class OutboxRepo:
         gone (another took the item after the lease ran out) leaves the item alone.
         """
         earlier = outbox.alias("earlier")
+        chats = [d for d in busy if d is not None]
         stmt = (
             select(outbox)
             .where(
+                or_(outbox.c.destination_id.is_(None), outbox.c.destination_id.not_in(chats))
+                if chats
+                else true(),
+                outbox.c.destination_id.is_not(None) if None in busy else true(),
                 outbox.c.status == "pending",
                 outbox.c.next_attempt_at <= now,
                 or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
@@ -133,6 +150,9 @@ class OutboxRepo:
                 r.payload,
                 r.attempts,
                 token,
+                r.created_at,
+                # a try ended unsure, or a sender died holding it (its lease ran out)
+                bool(r.maybe_sent) or r.claimed_until is not None,
             )
             for r in rows
         ]
@@ -166,18 +186,28 @@ class OutboxRepo:
         )
 
     async def retry_later(
-        self, item: OutboxItem, *, at: datetime, error: str, counts: bool = True
+        self,
+        item: OutboxItem,
+        *,
+        at: datetime,
+        error: str,
+        counts: bool = True,
+        maybe_sent: bool = False,
     ) -> None:
-        """Try again at `at`; a rate limit (`counts=False`) does not use up an attempt."""
+        """Try again at `at`; a rate limit (`counts=False`) does not use up an attempt.
+        `maybe_sent`: the try may have reached the platform (kept until the item is done)."""
+        values: dict[str, Any] = {
+            "attempts": outbox.c.attempts + (1 if counts else 0),
+            "next_attempt_at": at,
+            "claimed_until": None,
+            "last_error": error[:500],
+        }
+        if maybe_sent:
+            values["maybe_sent"] = True
         await self.conn.execute(
             update(outbox)
             .where(outbox.c.id == item.id, outbox.c.claim == item.claim)
-            .values(
-                attempts=outbox.c.attempts + (1 if counts else 0),
-                next_attempt_at=at,
-                claimed_until=None,
-                last_error=error[:500],
-            )
+            .values(values)
         )
 
     async def count_open_for_offer(self, offer_id: int, *, kind: OutboxKind) -> int:

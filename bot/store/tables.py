@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from bot.store.types import UtcDateTime
@@ -263,6 +264,8 @@ outbox = Table(
     Column("last_error", String(500)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
+    # a try ended without knowing whether the platform got it: look before posting again
+    Column("maybe_sent", Boolean, nullable=False, server_default=false()),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )
 

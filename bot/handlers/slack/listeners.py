@@ -17,7 +17,8 @@ from bot.bootstrap import Services
 from bot.commands import CommandEngine
 from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Actor, Source
-from bot.handlers.presses import Ask, press
+from bot.domain.offers import Outcome
+from bot.handlers.presses import Ask, guarded, press
 from bot.handlers.slack.blocks import DECLINE_CALLBACK, ask_view, escape, report_blocks
 from bot.handlers.slack.home import publish_home
 from bot.handlers.slack.identity import find_actor, resolve_actor
@@ -71,10 +72,13 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
     @app.action(BUTTON)
     async def pressed(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
         await ack()
-        actor = await actor_of(body)
         value = str(body["actions"][0].get("value", ""))
         on_home = text(body, "view", "type") == "home"
-        result = await press(services, actor, value, source=Source.SLACK)
+
+        async def work() -> Outcome | Ask:
+            return await press(services, await actor_of(body), value, source=Source.SLACK)
+
+        result = await guarded(work())
         if isinstance(result, Ask) and not text(body, "trigger_id"):  # no way to open a form
             await _reply(respond, body, text=AGAIN, replace_original=False)
         elif isinstance(result, Ask):

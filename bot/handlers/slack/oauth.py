@@ -39,6 +39,7 @@ QUIET = logging.getLogger(f"{__name__}.exchange")
 QUIET.setLevel(logging.INFO)
 # every Web API method Leadbot calls, and nothing more (slack-app-manifest.yaml says the same)
 SCOPES = ["chat:write", "commands", "files:write", "im:write", "users:read"]
+SCOPES += ["channels:history", "groups:history"]  # a card whose answer was lost: did it arrive?
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 FAILURES = {
     "access_denied": "The installation was cancelled in Slack. Open the install link again.",

@@ -10,10 +10,11 @@ it), frees the lane, and sends the card once when the channel is free.
 
 from __future__ import annotations
 
+from aiohttp import ClientConnectorError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -54,5 +55,11 @@ class BriefRateLimitRetry(AsyncRateLimitErrorRetryHandler):
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
-    """Connection errors retried once (slack_sdk's default), plus the brief 429 retry."""
-    return [*async_default_handlers(), BriefRateLimitRetry()]
+    """A connection that could not be opened is retried once (nothing was sent), plus the brief
+    429 retry. Not slack_sdk's default, which also resends when a connection drops mid-request:
+    the post may have arrived, and sending it again in place would show the card twice; the
+    outbox's next try looks for it first instead (bot/outbox_sender.py)."""
+    return [
+        AsyncConnectionErrorRetryHandler(error_types=[ClientConnectorError]),
+        BriefRateLimitRetry(),
+    ]

@@ -33,7 +33,7 @@ from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
 from bot.domain.actors import Actor, Source
 from bot.domain.offers import Outcome
-from bot.handlers.presses import Ask, back, press
+from bot.handlers.presses import Ask, back, guarded, press
 from bot.handlers.telegram.members import find_actor, member_changed, noted
 from bot.handlers.telegram.render import (
     BACK,
@@ -87,7 +87,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
             refused = await back(services, await find_actor(services, query.from_user.id), value)
             await query.answer(refused.message[:200] if refused else None, show_alert=bool(refused))
             return
-        work = asyncio.ensure_future(_press(services, query.from_user.id, value, choice))
+        work = asyncio.ensure_future(guarded(_press(services, query.from_user.id, value, choice)))
         try:
             async with asyncio.timeout(WORK_LIMIT):
                 result = await asyncio.shield(work)  # never cut off inside its transaction

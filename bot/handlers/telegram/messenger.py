@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.handlers.telegram.render import keyboard, notice_text, offer_text
 from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Pace, Target
@@ -29,9 +36,9 @@ class TelegramMessenger:
         self.pace = pace
         self._ready_done = False
 
-    async def _call(self, call: Awaitable[Any]) -> Any:
+    async def _call(self, call: Coroutine[Any, Any, Any]) -> Any:
         try:
-            return await call
+            return await self._when_ready(call)
         except RetryAfter as exc:
             with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta
                 warnings.simplefilter("ignore")
@@ -57,8 +64,20 @@ class TelegramMessenger:
                 permanent=any(r in message for r in REFUSED),
                 gone=any(g in message for g in GONE),
             ) from None
+        except NetworkError as exc:  # no answer: timed out, refused, a 5xx
+            raise DeliveryError(f"telegram: {exc}", permanent=False, outage=True) from None
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc}", permanent=False) from None
+
+    async def _when_ready(self, call: Coroutine[Any, Any, Any]) -> Any:
+        """`call`, once the bot is initialized (inside `_call`, so getMe failing is an outage
+        like any other)."""
+        try:
+            await self._ready()
+        except BaseException:
+            call.close()  # never sent
+            raise
+        return await call
 
     async def _ready(self) -> None:
         if not self._ready_done:  # getMe once; PTB refuses calls before it
@@ -66,7 +85,6 @@ class TelegramMessenger:
             self._ready_done = True
 
     async def send_offer(self, target: Target, card: OfferCard) -> MessageRef:
-        await self._ready()
         sent = await self._call(
             self.bot.send_message(
                 chat_id=int(target.chat_id),
@@ -78,7 +96,6 @@ class TelegramMessenger:
         return MessageRef(str(sent.chat_id), str(sent.message_id))
 
     async def edit_offer(self, target: Target, ref: MessageRef, card: OfferCard) -> None:
-        await self._ready()
         await self._call(
             self.bot.edit_message_text(
                 chat_id=int(ref.chat_id),
@@ -90,7 +107,6 @@ class TelegramMessenger:
         )
 
     async def send_notice(self, target: Target, notice: Notice) -> MessageRef:
-        await self._ready()
         sent = await self._call(
             self.bot.send_message(
                 chat_id=int(target.chat_id),
