@@ -285,6 +285,25 @@ async def converse(fake: FakeSlack, services: Any, slack: Http | Socket) -> None
     assert "won" in blocks_text(fake.latest("C0BETA", beta_ts)).lower()
 
 
+async def test_a_slow_modal_answer_closes_the_modal_in_time_and_still_counts(
+    slack_bot, monkeypatch
+):
+    """Slack drops a modal answer not acknowledged within 3 s: when the work is slow (a busy
+    database), the modal is closed at once and the work finishes; the decline stands."""
+    from bot.handlers.slack import listeners
+
+    fake, services, client = slack_bot
+    _, _, (offer_id,) = await services.submit_lead(lead("s-9"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    ts = "1700000000.000100"
+    await post(client, form(press_body(fake, "U0BOB", f"o:{offer_id}:d", "C0ACME", ts)))
+    await until(lambda: _true(fake.called("views.open")))
+    monkeypatch.setattr(listeners, "ACK_WITHIN", 0)  # no work fits: the modal closes at once
+    closed = await answer_modal(client, fake, "U0BOB", "not_my_area")
+    assert closed.status_code == 200 and not closed.content  # a plain ack
+    await until(lambda: _eq(offer_status(services, offer_id), "declined"))
+
+
 async def test_a_bad_amount_is_refused_in_the_modal(slack_bot):
     fake, services, client = slack_bot
     stored, _, (offer_id,) = await services.submit_lead(lead("s-2"), actor=SYSTEM, source=SRC)

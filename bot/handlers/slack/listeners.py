@@ -5,6 +5,7 @@ Thin: acknowledge, find who it is, call the shared press handler or command engi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from bot.handlers.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^leadbot:\d+$")
+ACK_WITHIN = 2.0  # seconds: Slack drops a modal answer not acknowledged within 3
 AGAIN = "Slack did not say where to ask the question; press the button again."
 
 
@@ -64,6 +66,12 @@ def _user(body: dict[str, Any]) -> tuple[str, str]:
 
 def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
     engine = CommandEngine(services, source=Source.SLACK)
+    running: set[asyncio.Future[Outcome | Ask]] = set()  # modal answers that outran ACK_WITHIN
+
+    def _finished(work: asyncio.Future[Outcome | Ask]) -> None:
+        running.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            log.error("a slow modal answer failed", exc_info=work.exception())
 
     async def actor_of(body: dict[str, Any]) -> Actor | None:
         user, team = _user(body)
@@ -102,7 +110,16 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
             field = part(view, "state", "values", "answer", "answer")
             answer = text(field, "selected_option", "value") or text(field, "value")
             value = text(_metadata(view), "v")
-            result = await press(services, actor, value, source=Source.SLACK, answer=answer)
+            work = asyncio.ensure_future(
+                guarded(press(services, actor, value, source=Source.SLACK, answer=answer))
+            )
+            async with asyncio.timeout(ACK_WITHIN):  # Slack waits 3 s for a modal's answer
+                result = await asyncio.shield(work)  # never cut off inside its transaction
+        except TimeoutError:  # slow (a busy database): close the modal, the card shows the rest
+            await ack()
+            running.add(work)
+            work.add_done_callback(_finished)
+            return
         except Exception:
             log.exception("a modal answer failed")
             await ack(response_action="errors", errors={"answer": "Something went wrong; retry."})
