@@ -6,6 +6,7 @@ import asyncio
 import os
 import platform
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -173,6 +174,7 @@ def machine(database_url: str | None) -> str:
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
     parts = [
         f"{cpu}, {os.cpu_count()} vCPU{memory}",
+        f"a 10,000,000-step Python loop in {cpu_yardstick():.2f} s (compare machines with it)",
         f"{platform.system()} {platform.release()}",
         f"Python {platform.python_version()}",
         f"SQLite {sqlite3.sqlite_version}",
@@ -180,6 +182,17 @@ def machine(database_url: str | None) -> str:
     if database_url:
         parts.append(f"PostgreSQL {asyncio.run(_pg_version(database_url))}")
     return "; ".join(parts)
+
+
+def cpu_yardstick(steps: int = 10_000_000) -> float:
+    """Seconds for a plain Python loop: how fast one core of this machine runs Python."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(steps):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 async def _pg_version(url: str) -> str:
