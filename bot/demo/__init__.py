@@ -137,4 +137,6 @@ async def _result(show: Show, view: LiveView, png: Path | None, seconds: float) 
         histories = [h for i in show.lead_ids if (h := await get_lead_history(uow, str(i)))]
         rows, total = await funnel_all(uow, parse_period("1d", now=show.services.ctx.now()))
     chart = write_chart(total if rows else None, png) if png is not None else None
-    return DemoResult(histories, rows, total, dict(view.counts), chart, seconds)
+    return DemoResult(
+        histories, rows, total, dict(view.counts), chart, seconds, list(show.people.crashed)
+    )

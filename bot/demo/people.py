@@ -84,6 +84,7 @@ class SimulatedPeople:
         self.seed, self.window, self.decline_reasons = seed, window, decline_reasons
         self.refs: dict[str, str] = {}  # lead public id -> a stable name for decisions
         self.tasks: set[asyncio.Task[None]] = set()
+        self.crashed: list[str] = []  # what the presses that raised said (none, if all is well)
         self._handled: set[str] = set()  # offers answered and leads worked, by button value
         board.listeners.append(self.on_event)
 
@@ -109,7 +110,12 @@ class SimulatedPeople:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.crashed.append(repr(task.exception())[:200])
 
     @staticmethod
     def lead_of(event: ChatEvent) -> str:

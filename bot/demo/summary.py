@@ -23,6 +23,7 @@ class DemoResult:
     seen: dict[str, int]  # what the live view counted in the chats
     chart: Path | None
     seconds: float
+    failed_presses: list[str]  # presses of the simulated reps that raised (none, normally)
 
 
 def write_chart(total: Funnel | None, path: Path) -> Path | None:
@@ -60,5 +61,10 @@ def print_summary(result: DemoResult, console: Console) -> None:
         "managers. Every card above was posted to the sandbox Slack and Telegram by the real "
         "adapters, and every press came back through Leadbot's HTTP server."
     )
+    if result.failed_presses:
+        console.print(
+            f"[bold red]{len(result.failed_presses)} simulated presses failed[/], "
+            f"first: {result.failed_presses[0]}"
+        )
     if result.chart is not None:
         console.print(f"Funnel chart written to [bold]{result.chart}[/]")

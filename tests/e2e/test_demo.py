@@ -25,6 +25,7 @@ async def test_the_demo_reports_what_the_database_holds(tmp_path):
     text = out.getvalue()
     assert len(result.histories) == 10
     assert all(h.lead.status in SETTLED for h in result.histories)
+    assert result.failed_presses == []  # every simulated press reached Leadbot and returned
     for h in result.histories:
         assert h.lead.public_id in text
 
