@@ -15,6 +15,8 @@ _VALUE_BANDS = [
     (25_000, "10k–25k"),
     (50_000, "25k–50k"),
 ]
+# in place of the contact, when the person did not agree to be contacted by a partner
+NO_CONSENT = "no consent to pass on the contact: the managers have it"
 ERASED_LINES = {  # in place of the contact, once it is gone (keys: ErasedBy)
     "request": "contact erased on request",
     "retention": "contact removed after the retention period",
@@ -119,6 +121,9 @@ def build_offer_card(
         status = f"Accepted by {offer.responder} at {at}"
         if contact is not None and contact.erased:
             status += f" · {ERASED_LINES.get(contact.erased, 'contact erased')}"
+            contact = None
+        elif contact is not None and contact.consent is False:
+            status += f" · {NO_CONSENT}"
             contact = None
         return OfferCard(
             offer_id=offer.id,

@@ -13,11 +13,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from bot.domain.leads import Contact, NewLead, Qualification, Temperature
 from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize_postcode
+from bot.postcodes import country_problem, postcode_problem
 
 Text = Annotated[str, Field(max_length=200)]
 
@@ -54,19 +54,25 @@ class LeadIn(_Incoming):
     postcode: Annotated[str, Field(min_length=2, max_length=16)]
     city: Annotated[str, Field(max_length=100)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = Field(None, validate_default=True)
     specialties: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field([], max_length=20)
     need: Annotated[str, Field(max_length=2000)] | None = None
     temperature: Temperature | None = None
     qualification: Qualification | None = None
     estimated_value: Annotated[float, Field(ge=0, le=1e12)] | None = None
     language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
-    consent: bool = True
+    consent: bool | None = Field(
+        None, description="the person agreed to be contacted by a partner; false: no partner "
+        "is shown the contact (the managers still see it)"
+    )  # fmt: skip
     contact: ContactIn = ContactIn()
 
     @field_validator("country")
     @classmethod
-    def _upper(cls, v: str) -> str:
+    def _known_country(cls, v: str) -> str:
+        problem = country_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
         return v.upper()
 
     @field_validator("postcode")
@@ -79,13 +85,17 @@ class LeadIn(_Incoming):
             raise ValueError(
                 f"'{v}' does not look like a {country or ''} postcode".replace("  ", " ")
             )
+        problem = postcode_problem(country, v) if country else None  # the country's own format
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
-    @model_validator(mode="after")
-    def _coordinates(self) -> LeadIn:
-        if (self.lat is None) != (self.lon is None):
+    @field_validator("lon")
+    @classmethod
+    def _with_lat(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if "lat" in info.data and (info.data["lat"] is None) != (v is None):
             raise ValueError("lat and lon must be given together")
-        return self
+        return v
 
     def to_new_lead(self) -> NewLead:
         c = self.contact
@@ -104,7 +114,12 @@ class LeadIn(_Incoming):
             estimated_value=self.estimated_value,
             language=self.language,
             contact=Contact(
-                c.name, str(c.email) if c.email else None, c.phone, c.company, c.street
+                c.name,
+                str(c.email) if c.email else None,
+                c.phone,
+                c.company,
+                c.street,
+                consent=self.consent,
             ),
         )
 

@@ -108,6 +108,7 @@ class Contact:
     company: str | None = None
     street: str | None = None
     erased: str | None = None  # why the fields are empty: "request" (leadbot erase), "retention"
+    consent: bool | None = None  # agreed to be contacted by a partner (None: not said)
 
     def values(self) -> list[str]:
         """The personal values held, for redacting copies of them elsewhere."""

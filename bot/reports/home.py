@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.cards import area, stage_buttons
+from bot.cards import NO_CONSENT, area, stage_buttons
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor
 from bot.domain.leads import DispatchStatus
@@ -123,6 +123,8 @@ async def _to_update(uow: UnitOfWork, partner_id: int) -> HomeSection:
         lead = to_lead(row)
         contact = await uow.leads.get_contact(lead.id)
         reach = " · ".join(x for x in (contact.name, contact.phone, contact.email) if x)
+        if contact.consent is False:
+            reach = NO_CONSENT
         changed = row.stage_changed_at
         entries.append(
             HomeEntry(

@@ -102,6 +102,7 @@ class LeadRepo:
                 "phone": c.phone,
                 "company": c.company,
                 "street": c.street,
+                "consent": c.consent,
             },
         )
         return to_lead(row)
@@ -166,7 +167,10 @@ class LeadRepo:
         if row is None:
             return Contact()
         m = row._mapping
-        return Contact(m["name"], m["email"], m["phone"], m["company"], m["street"], m["erased_by"])
+        return Contact(
+            m["name"], m["email"], m["phone"], m["company"], m["street"], m["erased_by"],
+            m["consent"],
+        )  # fmt: skip
 
     async def get_explanation(self, lead_id: int) -> list[dict[str, Any]]:
         """Every routing decision made for the lead, oldest first."""

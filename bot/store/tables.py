@@ -190,6 +190,8 @@ lead_contacts = Table(
     Column("phone", String(40)),
     Column("company", String(200)),
     Column("street", String(200)),
+    # the person agreed to be contacted by a partner: true, false, or NULL (not said)
+    Column("consent", Boolean),
     # set once the fields above were emptied: `leadbot erase` (request) or retention_days
     Column("erased_at", UtcDateTime),
     Column("erased_by", String(16)),  # request | retention

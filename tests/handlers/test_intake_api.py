@@ -74,12 +74,68 @@ async def test_missing_or_wrong_key_is_401(api):
         ({"temperature": "boiling"}, "temperature"),
         ({"colour": "red"}, "colour"),
         ({"lat": 95, "lon": 11.5}, "lat"),
+        ({"lat": 48.1}, "lon"),  # lat without lon
+        ({"lon": 11.5}, "lon"),
+        ({"country": "XX"}, "country"),  # two letters, but no country
+        ({"country": "UK"}, "country"),
+        ({"postcode": "8033"}, "postcode"),  # four digits: not a German postcode
+        ({"country": "NL", "postcode": "12345"}, "postcode"),
+        ({"country": "PL", "postcode": "00950"}, "postcode"),
+        ({"contact": {"phone": "call me maybe"}}, "contact.phone"),
+        ({"contact": {"name": "x" * 201}}, "contact.name"),
+        ({"language": "German"}, "language"),
+        ({"qualification": "hot"}, "qualification"),
+        ({"source": "web site!"}, "source"),
+        ({"specialties": [f"s{i}" for i in range(21)]}, "specialties"),
+        ({"specialties": [""]}, "specialties.0"),
+        ({"city": "Mün\x00chen"}, "city"),
+        ({"consent": "perhaps"}, "consent"),
+        ({"external_id": ""}, "external_id"),
+        ({"estimated_value": 1e13}, "estimated_value"),
     ],
 )
 async def test_bad_fields_are_named_in_a_422(api, change, field):
     response = await api.post("/api/v1/leads", json={**LEAD, **change})
     assert response.status_code == 422
     assert field in [e["field"] for e in response.json()["errors"]], response.json()
+
+
+async def test_a_bad_country_or_postcode_says_what_would_fit(api):
+    uk = (await api.post("/api/v1/leads", json={**LEAD, "country": "UK"})).json()["errors"]
+    assert uk == [
+        {
+            "field": "country",
+            "message": "'UK' is not a country code (ISO 3166-1 alpha-2, like DE) "
+            "(did you mean GB?)",
+        }
+    ]
+    pl = await api.post("/api/v1/leads", json={**LEAD, "country": "PL", "postcode": "00950"})
+    assert pl.json()["errors"] == [
+        {"field": "postcode", "message": "'00950' is not a postcode of PL (like 00-950)"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "country,postcode",
+    [("DE", "80331"), ("NL", "1234 AB"), ("NL", "1234AB"), ("GB", "SW1A 1AA"), ("GB", "sw1a1aa"),
+     ("PL", "00-950"), ("US", "10001-1234"), ("IE", "A65 F4E2"), ("HK", "999077")],
+)  # fmt: skip
+async def test_postcodes_in_their_countries_own_formats_are_taken(api, country, postcode):
+    lead = {**LEAD, "external_id": f"{country}-{postcode}", "country": country}
+    response = await api.post("/api/v1/leads", json={**lead, "postcode": postcode})
+    assert response.status_code == 201, response.json()
+
+
+async def test_consent_is_kept_with_the_contact(api, services):
+    given = (await api.post("/api/v1/leads", json={**LEAD, "consent": True})).json()["id"]
+    refused = {**LEAD, "external_id": "form-2", "consent": False}
+    withheld = (await api.post("/api/v1/leads", json=refused)).json()["id"]
+    unsaid = {k: v for k, v in LEAD.items() if k != "external_id"} | {"external_id": "form-3"}
+    unknown = (await api.post("/api/v1/leads", json=unsaid)).json()["id"]
+    for ref, consent in ((given, True), (withheld, False), (unknown, None)):
+        view = (await api.get(f"/api/v1/leads/{ref}")).json()
+        assert view["contact"]["consent"] is consent
+        assert view["contact"]["email"] == "max@example.com"  # the managers' API sees it all
 
 
 async def test_missing_required_fields_and_oversize_bodies(api):

@@ -1,8 +1,9 @@
 """Offer cards: a teaser before accept, contact details only for the winner."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.cards import area, build_offer_card, value_band
+from bot.cards import NO_CONSENT, area, build_offer_card, value_band
 from bot.domain.leads import Contact, DispatchStatus, Lead, Stage
 from bot.domain.offers import Offer, OfferMode, OfferStatus
 from bot.messaging import CardState
@@ -89,6 +90,27 @@ def test_winner_card_has_contact_and_next_stages():
     assert card.state is CardState.WON and card.contact == CONTACT
     assert [b.label for b in card.buttons] == ["Qualified", "Opportunity", "Won", "Lost"]
     assert card.status_line == "Accepted by Bob at 09:00 UTC"
+
+
+def test_a_winner_without_the_persons_consent_sees_no_contact():
+    lead = make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.CONTACTED, partner_id=3)
+    card = build_offer_card(
+        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
+        lead=lead,
+        partner_name="ACME",
+        why_you="",
+        mentions=[],
+        deadline=None,
+        contact=replace(CONTACT, consent=False),
+    )
+    assert card.state is CardState.WON and card.contact is None
+    assert card.status_line == f"Accepted by Bob at 09:00 UTC · {NO_CONSENT}"
+    assert [b.label for b in card.buttons] == ["Qualified", "Opportunity", "Won", "Lost"]
+    said_yes = replace(CONTACT, consent=True)
+    assert build_offer_card(
+        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
+        lead=lead, partner_name="ACME", why_you="", mentions=[], deadline=None, contact=said_yes,
+    ).contact == said_yes  # fmt: skip
 
 
 def test_closed_cards_drop_the_teaser():
