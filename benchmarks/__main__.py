@@ -2,13 +2,16 @@
 
 Each benchmark runs as its own process (as `python -m benchmarks.<name>` would), prints one
 JSON line with its figures and the baseline it measured in the same run; this collects them
-into `docs/performance.md` with the machine they were taken on.
+into `docs/performance.md` with the machine they were taken on, and keeps their raw figures
+beside it (`docs/performance.json`).
 
     python -m benchmarks [--database-url postgresql+asyncpg://…] [--quick] [--only B1,B5]
                          [--write docs/performance.md]
 
 Without `--database-url` the PostgreSQL runs are left out. `--quick` runs small sizes (a
-smoke test of the benchmarks themselves, not figures to quote).
+smoke test of the benchmarks themselves, not figures to quote). `--only` with `--write` runs
+those again and keeps the other rows of the table as they were (each row says when it was
+taken).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.table import Run, machine, render
+from benchmarks.table import Run, load_runs, machine, merge_runs, render, save_runs
 
 
 @dataclass(frozen=True)
@@ -59,17 +63,23 @@ def run(job: Job, args: argparse.Namespace) -> Run:
     if job.postgres:
         command += ["--database-url", args.database_url]
     print(f"$ {' '.join(command)}", file=sys.stderr, flush=True)
-    started = time.monotonic()
+    started, taken = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.splitlines()[-15:])
         print(f"  failed (exit {done.returncode}):\n{tail}", file=sys.stderr)
-        return Run(job.bench, job.module, {"error": f"exit code {done.returncode}"}, seconds)
+        figures = {"error": f"exit code {done.returncode}", "args": job_args(job, args)}
+        return Run(job.bench, job.module, figures, seconds, taken, job.postgres)
     figures: dict[str, Any] = json.loads(lines[-1])
     print(f"  {lines[-1]}", file=sys.stderr, flush=True)
-    return Run(job.bench, job.module, figures, seconds)
+    return Run(job.bench, job.module, figures, seconds, taken, job.postgres)
+
+
+def job_args(job: Job, args: argparse.Namespace) -> str:
+    """The arguments a run was given, minus the database URL (it may hold a password)."""
+    return " ".join(job.quick if args.quick else job.args)
 
 
 def main() -> None:
@@ -84,13 +94,17 @@ def main() -> None:
         j for j in JOBS if (not only or j.bench in only) and (args.database_url or not j.postgres)
     ]
     runs = [run(job, args) for job in jobs]
+    ok = all("error" not in r.figures for r in runs)
+    if args.write is not None and only and not args.quick:
+        runs = merge_runs(load_runs(args.write.with_suffix(".json")), runs)
     text = render(runs, machine(args.database_url), quick=args.quick)
     if args.write is not None:
         args.write.write_text(text, encoding="utf-8")
+        save_runs(args.write.with_suffix(".json"), runs)
         print(f"wrote {args.write}", file=sys.stderr)
     else:
         print(text)
-    sys.exit(0 if all("error" not in r.figures for r in runs) else 1)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from benchmarks.soak_cast import (
     Answerers,
     Balancer,
     Client,
+    cpu_seconds,
     layout,
     postcode,
     rss_mb,
@@ -179,6 +180,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for task in list(people.tasks):
             task.cancel()
         end = await tally(args.database_url)
+        serve_cpu = [cpu_seconds(s.proc.pid) for s in serves]
         codes = [await s.stop() for s in serves]
         for c in clients:
             await c.aclose()
@@ -224,7 +226,10 @@ async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         **{f"baseline_first_minute_{k}": v for k, v in window_stats(feed.latency, *first).items()},
         **{f"last_minute_{k}": v for k, v in window_stats(feed.latency, *last).items()},
         "exit_codes": codes,
-        # the driver shares the machine: its CPU (both fakes, the reps, the load) for scale
+        # CPU each instance used, and the driver beside them on the same machine (both fakes,
+        # the reps, the load): what a lead costs, and what limits the rate here
+        "serve_cpu_s": serve_cpu,
+        "serve_cpu_ms_per_lead": round(sum(serve_cpu) * 1000 / max(1, len(feed.sent)), 1),
         "driver_cpu_s": round(time.process_time(), 1),
     }
     if people.crashed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +189,12 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system), in seconds (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
