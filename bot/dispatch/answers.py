@@ -11,7 +11,7 @@ from bot.domain.offers import Offer, OfferStatus, Outcome
 from bot.store.uow import UnitOfWork
 
 
-async def _too_late(uow: UnitOfWork, offer: Offer) -> Outcome:
+async def too_late(uow: UnitOfWork, offer: Offer) -> Outcome:
     """Explain to a late presser what happened to the offer instead."""
     lead = await uow.leads.get(offer.lead_id)
     assert lead is not None
@@ -62,7 +62,7 @@ async def accept_offer(
     if won is None:
         current = await uow.offers.get(offer_id)
         assert current is not None
-        return await _too_late(uow, current)
+        return await too_late(uow, current)
     now = ctx.now()
     moved = await uow.leads.cas(
         won.lead_id,
@@ -119,7 +119,7 @@ async def decline_offer(
     if gone is None:
         current = await uow.offers.get(offer_id)
         assert current is not None
-        return await _too_late(uow, current)
+        return await too_late(uow, current)
     lead = await uow.leads.get(offer.lead_id)
     assert lead is not None
     await offer_next(uow, ctx, lead, actor=actor, source=source)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from bot.bootstrap import Services
 from bot.cards import STAGE_CODES
 from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
+from bot.dispatch.answers import too_late
 from bot.dispatch.reassign import reassign_lead
 from bot.dispatch.redraw import redraw_cards
 from bot.domain.actors import Actor, Source
-from bot.domain.leads import Stage
-from bot.domain.offers import Outcome
+from bot.domain.errors import InvalidInput
+from bot.domain.leads import DispatchStatus, Stage, check_stage_move
+from bot.domain.offers import OfferStatus, Outcome
 from bot.store.outage import database_unavailable
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,8 @@ async def _ask_decline(
             return UNKNOWN
         if not actor.may_act_for(offer.partner_id):  # before asking anything
             return Outcome.refused("Not for you: this lead was offered to another partner.")
+        if offer.status is not OfferStatus.PENDING:  # a late press: say what happened instead
+            return await too_late(uow, offer)
         policy = await services.ctx.policies.get(uow, lead.policy_version)
     return Ask(f"Decline lead {lead.public_id}", "Why?", value, list(policy.decline_reasons))
 
@@ -134,6 +138,16 @@ async def _stage(
             if lead.partner_id is None or not actor.may_act_for(lead.partner_id):
                 return Outcome.refused("Not for you: only the partner that took this lead can.")
             policy = await services.ctx.policies.get(uow, lead.policy_version)
+        if lead.status not in (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED):
+            return Outcome.refused(f"Lead {lead.public_id} is not with a partner any more.")
+        try:  # a move that cannot be made is refused now, not after the question
+            reason = policy.lost_reasons[0] if policy.lost_reasons else None
+            check_stage_move(
+                lead.stage, stage, may_go_back=actor.is_manager, value=0.0, reason=reason,
+                lost_reasons=list(policy.lost_reasons),
+            )  # fmt: skip
+        except InvalidInput as exc:
+            return Outcome.refused(str(exc).capitalize() + ".")
         if needs_value:
             return Ask(f"Lead {lead.public_id}: {stage}", "Value (EUR)", value, [])
         return Ask(f"Lead {lead.public_id}: lost", "Why?", value, list(policy.lost_reasons))

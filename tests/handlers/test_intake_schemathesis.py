@@ -120,6 +120,10 @@ def test_the_api_answers_every_request_as_its_schema_says(live, method, path, mo
             headers["Accept"] = "text/html" if page else "application/json"
             if filled:  # a form a person filled in, plus whatever else was generated
                 case.body = {**case.body, "country": "DE", "plz": "80331", "postcode": "80331"}
+        elif path == "/api/v1/leads" and isinstance(case.body, dict) and filled:
+            # a real country and one of its postcodes (the schema's two letters and 2-16
+            # characters rarely make one), the rest as generated
+            case.body = {**case.body, "country": "DE", "postcode": "80331"}
         response = case.call(
             base_url=live.url, session=session, headers=headers, allow_redirects=False
         )

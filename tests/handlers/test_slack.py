@@ -9,6 +9,7 @@ import copy
 import json
 import urllib.parse
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -397,3 +398,32 @@ async def test_a_channel_that_is_gone_is_marked_broken_and_the_managers_told_onc
     await deliver_all(services)
     assert len(fake.posts_to("C0ACME")) == 2
     assert "broken_chats" not in (await client.get("/healthz")).json()
+
+
+async def test_late_presses_are_told_what_happened_and_ask_nothing(slack_bot, clock):
+    """A card still showing old buttons somewhere: Decline on an offer that expired meanwhile,
+    and Lost on a lead already won, are answered privately at once; no modal opens."""
+    fake, services, client = slack_bot
+    stored, _, (offer_id,) = await services.submit_lead(lead("s-late"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    ts = "1700000000.000100"
+    clock.advance(timedelta(minutes=31))  # the window runs out: the lead goes on to Beta
+    await services.scheduler.sweep()
+    await post(client, form(press_body(fake, "U0BOB", f"o:{offer_id}:d", "C0ACME", ts)))
+    await until(lambda: _true(fake.responses))
+    assert fake.responses[-1]["response_type"] == "ephemeral"
+    assert fake.responses[-1]["text"] == "This offer expired and was passed on."
+
+    async with services.uow() as uow:
+        (beta_offer,) = [o for o in await uow.offers.list_for_lead(stored.id) if o.id != offer_id]
+    await post(client, form(press_body(fake, "U0CARLA", f"o:{beta_offer.id}:a", "C0BETA", ts)))
+    await until(lambda: _eq(offer_status(services, beta_offer.id), "accepted"))
+    async with services.uow() as uow:
+        await uow.leads.cas(stored.id, expect={}, now=clock.now(), stage=Stage.WON)
+        await uow.commit()
+    await post(client, form(press_body(fake, "U0CARLA", f"l:{stored.id}:l", "C0BETA", ts)))
+    await until(lambda: _true(len(fake.responses) == 2))
+    assert "already closed as 'won'" in fake.responses[-1]["text"]
+    assert fake.called("views.open") == []  # nothing was asked
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).stage is Stage.WON

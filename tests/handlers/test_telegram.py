@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -247,3 +248,21 @@ async def test_a_press_whose_work_overruns_is_told_to_wait_and_still_counts(
                 if (await uow.offers.get(offer_id)).status == "accepted":
                     break
             await asyncio.sleep(0.01)
+
+
+async def test_a_late_decline_is_told_what_happened_and_shows_no_reasons(telegram_bot, clock):
+    """Decline on a card whose offer expired meanwhile: an alert says so at once; the reasons
+    keyboard never appears and nothing changes."""
+    fake, services, client = telegram_bot
+    stored, _, (offer_id,) = await services.submit_lead(lead("t-late"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    (card,) = fake.sent_to(ACME)
+    clock.advance(timedelta(minutes=31))
+    await services.scheduler.sweep()
+    async with services.uow() as uow:
+        before = [o.status for o in await uow.offers.list_for_lead(stored.id)]
+    await send(client, press(2002, "Bob", keyboard(card)["Decline"], ACME, 500))
+    assert alerts(fake) == ["This offer expired and was passed on."]
+    assert fake.called("editMessageReplyMarkup") == []
+    async with services.uow() as uow:
+        assert [o.status for o in await uow.offers.list_for_lead(stored.id)] == before
