@@ -1,9 +1,10 @@
 """Message pacing: no chat gets messages faster than its platform takes them.
 
 Each chat's next free moment lives in the database (`send_pacing`), reserved with one upsert,
-so every instance shares it. A sender waits for a slot at most `HORIZON` seconds; a chat busier
-than that gets the item back in the outbox, due when the chat is free. The platform-wide limit
-(Telegram: 30 messages a second per bot) is kept per process.
+so every instance shares it; so does the platform-wide one (Telegram: 30 messages a second per
+bot), reserved at or after the chat's slot. A sender waits for a slot at most `HORIZON`
+seconds; a chat (or platform) busier than that gets the item back in the outbox, due when it is
+free.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ def chat_key(target: Target) -> str:
     return f"{target.platform}:{target.team}:{target.chat_id}"[:120]
 
 
+def overall_key(platform: str) -> str:
+    """The platform-wide slot: every chat's messages take turns here too."""
+    return f"{platform}:*"
+
+
 def target_of(dest: Destination) -> Target:
     return Target(dest.platform, dest.team, dest.chat_id)
 
@@ -35,23 +41,29 @@ class Pacer:
         self._overall_next: dict[str, float] = {}
         self._last: dict[str, float] = {}  # chat -> when this process last sent there
 
-    def interval(self, dest: Destination) -> float:
-        messenger = self._messengers.get(dest.platform)
-        pace = getattr(messenger, "pace", NO_PACE)
-        return pace.interval(target_of(dest))
-
     async def reserve(self, uow: UnitOfWork, dest: Destination) -> Slot | None:
         """A slot for one message to `dest` (None: the platform is not paced). The caller
-        commits; the slot is taken once the transaction commits."""
-        interval = self.interval(dest)
-        if interval <= 0:
+        commits; the slots are taken once the transaction commits. A chat slot whose
+        platform-wide slot is further off than a sender waits is left to run out unused."""
+        pace = getattr(self._messengers.get(dest.platform), "pace", NO_PACE)
+        interval = pace.interval(target_of(dest))
+        if interval <= 0 and pace.overall <= 0:
             return None
-        return await uow.pacing.reserve(
-            chat_key(target_of(dest)),
-            interval=interval,
-            now=self._clock().timestamp(),
-            horizon=HORIZON,
+        now = self._clock().timestamp()
+        slot = Slot(now, now)
+        if interval > 0:
+            slot = await uow.pacing.reserve(
+                chat_key(target_of(dest)), interval=interval, now=now, horizon=HORIZON
+            )
+        if slot.at is None or pace.overall <= 0:
+            return slot
+        overall = await uow.pacing.reserve(  # within what is left of the sender's wait
+            overall_key(dest.platform),
+            interval=pace.overall,
+            now=slot.at,
+            horizon=max(0.0, now + HORIZON - slot.at),
         )
+        return overall if overall.at is None else Slot(overall.at, slot.free_at)
 
     async def hold(self, uow: UnitOfWork, dest: Destination, seconds: float) -> None:
         """The platform said to wait (a 429): no message to that chat before then."""

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.actors import Actor, Role
-from bot.store.tables import chat_accounts, link_codes, members
+from bot.store.tables import chat_accounts, destinations, link_codes, members
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud or typed
 
@@ -51,6 +51,26 @@ class MemberRepo:
             .order_by(members.c.id)
         )
         return [(r.name, r.platform, r.external_id) for r in await self.conn.execute(stmt)]
+
+    async def list_admins_in_chats(self, platform: str) -> list[tuple[str, str]]:
+        """(chat id, user id) of every linked partner admin in each of its partner's declared
+        chats on `platform`: where the admin's own command menu goes."""
+        stmt = (
+            select(destinations.c.chat_id, chat_accounts.c.external_id)
+            .join(members, members.c.partner_id == destinations.c.partner_id)
+            .join(chat_accounts, chat_accounts.c.member_id == members.c.id)
+            .where(
+                members.c.role == Role.PARTNER_ADMIN,
+                members.c.active.is_(True),
+                chat_accounts.c.platform == platform,
+                destinations.c.platform == platform,
+                destinations.c.active.is_(True),
+                destinations.c.broken_at.is_(None),
+                destinations.c.member_id.is_(None),
+            )
+            .order_by(destinations.c.id, members.c.id)
+        )
+        return [(r.chat_id, r.external_id) for r in await self.conn.execute(stmt)]
 
     async def belongs(self, member_id: int, *, partner_id: int) -> bool:
         """Whether the member is (still) an active member of that partner."""

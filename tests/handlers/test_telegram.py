@@ -219,11 +219,19 @@ async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(tele
     (hook,) = fake.called("setWebhook")
     assert hook["url"] == "https://leads.example.com/telegram/webhook"
     assert hook["secret_token"] == SECRET
-    everyone, private, managers = fake.called("setMyCommands")
+    everyone, private, bob, managers = fake.called("setMyCommands")
     assert "scope" not in everyone or json.loads(str(everyone["scope"]))["type"] == "default"
     assert json.loads(str(private["scope"])) == {"type": "all_private_chats"}
     dm = [c["command"] for c in json.loads(str(private["commands"]))]
     assert dm == ["help", "funnel", "open", "dm"]
+    # Bob, ACME's admin, also sees availability in ACME's group (Carla, a rep, does not)
+    assert json.loads(str(bob["scope"])) == {
+        "type": "chat_member",
+        "chat_id": ACME,
+        "user_id": 2002,
+    }
+    admin = [c["command"] for c in json.loads(str(bob["commands"]))]
+    assert admin == ["help", "funnel", "open", "pause", "resume", "capacity"]
     assert json.loads(str(managers["scope"])) == {"type": "chat", "chat_id": MANAGERS}
     assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))
 

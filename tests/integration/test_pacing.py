@@ -185,3 +185,29 @@ async def test_a_late_send_does_not_crowd_the_next_one_into_a_429():
     sent_first = time.monotonic()
     await pacer.wait(dest, first_slot + 0.2)  # the next slot: only 0.05 s from now
     assert time.monotonic() - sent_first >= 0.19  # sleep never returns early
+
+
+async def test_the_platform_wide_pace_is_shared_by_every_chat_and_instance(services):
+    """Telegram takes 30 messages a second from a bot in all: forty cards for forty different
+    groups, reserved by two instances at once, get forty distinct slots 1/30 s apart."""
+    pace = Pace(per_chat=1.05, per_group=3.05, overall=1 / 30)
+    instances = [
+        Pacer(
+            {"telegram": RecordingMessenger("telegram", pace=pace)},
+            lambda: datetime.fromtimestamp(NOW, UTC),
+        )
+        for _ in range(2)
+    ]
+
+    async def one(i: int):
+        dest = Destination(i, None, "telegram", "", str(-1000 - i), None)
+        async with services.uow() as uow:
+            slot = await instances[i % 2].reserve(uow, dest)
+            await uow.commit()
+        return slot
+
+    slots = await asyncio.gather(*(one(i) for i in range(40)))
+    gaps = sorted(round((s.at - NOW) * 30, 3) for s in slots)
+    assert gaps == list(range(40))  # all within the 5 s a sender waits: 40/30 s
+    later = await one(99)  # the 41st for one more group still fits; far more would not
+    assert later.at is not None and round((later.at - NOW) * 30) == 40

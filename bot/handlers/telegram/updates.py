@@ -7,7 +7,13 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeChatMember,
+    Update,
+)
 from telegram.ext import Application
 
 from bot.bootstrap import Services
@@ -19,6 +25,7 @@ from bot.handlers.telegram.shape import readable
 log = logging.getLogger(__name__)
 UPDATES = ["message", "callback_query", "my_chat_member"]  # what the handlers take
 PARTNER_MENU = ("help", "funnel", "open")
+ADMIN_MENU = (*PARTNER_MENU, "pause", "resume", "capacity")  # a partner admin, in its groups
 PRIVATE_MENU = (*PARTNER_MENU, "dm")  # /dm is answered in a private chat only
 NOT_IN_MANAGERS_MENU = ("link", "dm")  # `/start CODE` links; managers get no lead DMs
 
@@ -54,8 +61,9 @@ class TelegramUpdates:
                 self._ready = True
 
     async def set_menus(self) -> None:
-        """The command menus: partners see theirs (with /dm in private chats), the managers'
-        groups every manager command."""
+        """The command menus: partners see theirs (with /dm in private chats), a partner's
+        admins also availability in its groups, the managers' groups every manager command.
+        Set at start: an admin linked later gets theirs at the next start."""
         await self._initialize()
         bot = self.application.bot
         everyone = [BotCommand(v, VERBS[v].does[:256]) for v in PARTNER_MENU]
@@ -64,6 +72,11 @@ class TelegramUpdates:
         await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
         async with self.services.uow() as uow:
             managers = await uow.partners.list_destinations(partner_id=None)
+            admins = await uow.members.list_admins_in_chats("telegram")
+        admin_menu = [BotCommand(v, VERBS[v].does[:256]) for v in ADMIN_MENU]
+        for chat, user in admins:
+            scope = BotCommandScopeChatMember(int(chat), int(user))
+            await bot.set_my_commands(admin_menu, scope=scope)
         every_verb = [
             BotCommand(v, spec.does[:256])
             for v, spec in VERBS.items()
