@@ -40,6 +40,7 @@ FRIEDRICH = {
     "street": "Geheimgasse 7",
 }
 GISELA = {"name": "Gisela Privatmann", "email": "gisela.privat@example.org", "phone": "030 6172839"}
+WRONG = "lb_" + secrets.token_urlsafe(24)  # an API key someone guessed
 SECRET_ENV = {
     "SLACK_BOT_TOKEN": "xoxb-2481632641-1020304050607-" + secrets.token_hex(12),
     "SLACK_SIGNING_SECRET": secrets.token_hex(16),
@@ -98,9 +99,9 @@ def cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Completed
     )
 
 
-def leaks(text: str) -> list[str]:
-    """Every personal value or secret of this test found in `text`."""
-    values = [*FRIEDRICH.values(), *GISELA.values(), *SECRET_ENV.values()]
+def leaks(text: str, *keys: str) -> list[str]:
+    """Every personal value or secret of this test (and the API `keys`) found in `text`."""
+    values = [*FRIEDRICH.values(), *GISELA.values(), *SECRET_ENV.values(), *keys]
     values += [re.sub(r"\D", "", p) for p in (FRIEDRICH["phone"], GISELA["phone"])]
     values += ["Vertraulich", "Privatmann", "Geheimgasse"]
     return [v for v in values if v.lower() in text.lower()]
@@ -134,6 +135,10 @@ def test_a_whole_day_at_debug_logs_no_personal_data_and_no_secret(fakes, databas
     proc, port = start_serve(tmp_path, **env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            refused = http.post(
+                "/api/v1/leads", json={}, headers={"Authorization": f"Bearer {WRONG}"}
+            )
+            assert refused.status_code == 401  # a key that is not ours is not logged either
             work_the_leads(fakes, http, key)
             erased = cli(tmp_path, env, "erase", "--email", FRIEDRICH["email"].upper())
             assert erased.returncode == 0, erased.stderr
@@ -151,7 +156,7 @@ def test_a_whole_day_at_debug_logs_no_personal_data_and_no_secret(fakes, databas
         logged.append(stop(proc))
     everything = "\n".join(logged)
     assert "DEBUG bot." in everything and "listening on" in everything
-    assert leaks(everything) == []
+    assert leaks(everything, key, WRONG) == []
 
 
 def work_the_leads(fakes: Fakes, http: httpx.Client, key: str) -> None:
