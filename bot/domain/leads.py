@@ -98,6 +98,10 @@ def check_stage_move(
         raise InvalidInput(f"lost needs a reason, one of: {', '.join(lost_reasons)}")
 
 
+# external ids Leadbot digests from what a web form posted (the person's data, hashed)
+FORM_ID_PREFIX = "form:"
+
+
 @dataclass(frozen=True)
 class Contact:
     """Personal data of a lead: shown only to the partner that accepted it."""

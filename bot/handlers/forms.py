@@ -4,12 +4,16 @@ No secret in the page. Defences: an allowed-origins list, a honeypot field (`lea
 hidden, must stay empty), a minimum fill time (`leadbot_ts`, the page's load time in Unix
 seconds, set by one line of JavaScript; forms without it are not timed), and a per-IP rate
 limit. A bot that trips the honeypot or the timer gets the same answer as a person, and
-nothing is stored. Errors never show internals.
+nothing is stored. Errors never show internals. The same submission posted again (a double
+click, a reload that posts again) is the same lead.
 (No `from __future__ import annotations`: FastAPI resolves these annotations at runtime.)
 """
 
+import hashlib
 import html
+import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +22,7 @@ from pydantic import ValidationError
 
 from bot.bootstrap import Services
 from bot.domain.actors import Actor, Role, Source
+from bot.domain.leads import FORM_ID_PREFIX
 from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn, field_errors
@@ -72,6 +77,14 @@ def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
     return doc
 
 
+def submission_id(form: Form, data: dict[str, list[str]], loaded_at: str) -> str:
+    """One id for one submission: digested from the form and what was posted, with the page's
+    load time when the form sends it (a new visit is a new lead), else the day."""
+    when = loaded_at.strip() or f"{datetime.now(UTC):%Y-%m-%d}"
+    posted = json.dumps([form.key, sorted(data.items()), when], ensure_ascii=False)
+    return FORM_ID_PREFIX + hashlib.sha256(posted.encode()).hexdigest()[:40]
+
+
 def _seconds(text: str) -> float:
     """The page's load time as posted; 0 (not timed) when missing or not a number."""
     try:
@@ -118,11 +131,14 @@ def router(services: Services) -> APIRouter:
         data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
-        if time.time() - _seconds(data.pop(LOADED_AT, [""])[0]) < MIN_FILL_SECONDS:
+        loaded_at = data.pop(LOADED_AT, [""])[0]
+        if time.time() - _seconds(loaded_at) < MIN_FILL_SECONDS:
             return done(request, form, None)  # filled faster than a person can
         headers = {"Access-Control-Allow-Origin": origin} if origin else {}
+        document = form_document(form, data)
+        document["external_id"] = submission_id(form, data, loaded_at)
         try:
-            lead = LeadIn.model_validate(form_document(form, data))
+            lead = LeadIn.model_validate(document)
         except ValidationError as exc:
             problems = field_errors(exc)
             if _wants_json(request):

@@ -118,7 +118,7 @@ async def test_a_form_cannot_pick_its_source_or_external_id_and_needs_its_origin
     assert response.status_code == 201
     async with services.uow() as uow:
         stored = await uow.leads.get_by_public_id(response.json()["id"])
-    assert (stored.source, stored.external_id) == ("website", None)
+    assert stored.source == "website" and stored.external_id.startswith("form:")  # not "1001"
     no_origin = await site.post(
         "/api/v1/forms/heat-pump-request", data=GOOD, headers={"Origin": ""}
     )
@@ -127,3 +127,27 @@ async def test_a_form_cannot_pick_its_source_or_external_id_and_needs_its_origin
         "/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_ts": "²", "mail": "t@example.com"}
     )
     assert odd_time.status_code == 303
+
+
+async def test_the_same_submission_twice_is_one_lead(site, services):
+    """A double click, or a reload that posts again: the same page's post twice is one lead
+    (by what was posted and the page's load time); a new visit is a new lead."""
+    visit = {**GOOD, "leadbot_ts": str(int(time.time()) - 60)}
+    first = await site.post(
+        "/api/v1/forms/heat-pump-request", data=visit, headers={"Accept": "application/json"}
+    )
+    again = await site.post(
+        "/api/v1/forms/heat-pump-request", data=visit, headers={"Accept": "application/json"}
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and await stored(services) == 1
+    later = {**visit, "leadbot_ts": str(int(time.time()) - 30)}  # the page loaded again
+    assert (await site.post("/api/v1/forms/heat-pump-request", data=later)).status_code == 303
+    assert await stored(services) == 2
+    untimed = {k: v for k, v in GOOD.items()}  # a form without leadbot_ts: once a day
+    await site.post("/api/v1/forms/heat-pump-request", data=untimed)
+    await site.post("/api/v1/forms/heat-pump-request", data=untimed)
+    assert await stored(services) == 3
+    async with services.uow() as uow:
+        ids = list((await uow.execute(select(leads.c.external_id))).scalars())
+    assert all(i.startswith("form:") and "max" not in i for i in ids)  # digests, not the data

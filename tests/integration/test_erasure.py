@@ -76,7 +76,8 @@ async def test_erase_by_email_removes_the_person_everywhere_and_keeps_the_counts
         source=SRC,
     )
     again, _, _ = await services.submit_lead(
-        lead("crm-2", contact=Contact(email="  maximilian.KUNDENMANN@example.com ")),
+        # a web form's lead: its id is a digest of what the person posted
+        lead("form:" + "5e" * 20, contact=Contact(email="  maximilian.KUNDENMANN@example.com ")),
         actor=SYSTEM,
         source=SRC,
     )
@@ -119,10 +120,12 @@ async def test_erase_by_email_removes_the_person_everywhere_and_keeps_the_counts
     assert "erika@example.org" in everything  # somebody else's lead is untouched
     async with services.uow() as uow:
         kept = await uow.leads.get(first.id)
+        formed = await uow.leads.get(again.id)
         events = await uow.events.list_for_lead(first.id)
         assert await uow.leads.get_contact(other.id) == OTHER
     assert (kept.postcode, kept.city, kept.need) == ("803", "München", None)
     assert kept.external_id == f"erased:{first.public_id}" and kept.stage is Stage.CONTACTED
+    assert formed.external_id == f"erased:{again.public_id}"  # the digest of their data goes
     assert events[-1].kind == "erased" and events[-1].data == {"by": "request", "cards": 1}
     assert await funnel_rows(services, clock) == before  # reports do not change
 
