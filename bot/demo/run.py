@@ -36,7 +36,8 @@ from bot.policy_file import validate_document
 from bot.sandbox.serving import free_port, serve_app
 from bot.store.migrate import migrate
 
-SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "leadbot.yaml"
+# shipped in the package, so the demo runs from any install; examples/leadbot.yaml links here
+SAMPLE_CONFIG = Path(__file__).with_name("leadbot.yaml")
 SETTLED = (DispatchStatus.ACCEPTED, DispatchStatus.CLOSED, DispatchStatus.UNASSIGNED)
 # the sandbox has no rate limits of its own: Leadbot still paces every chat, at a tenth of
 # Slack's and Telegram's real limits, so a demo takes minutes rather than a quarter of an hour
