@@ -20,12 +20,18 @@ async def emit(
     lead_id: int | None = None,
     **data: Any,
 ) -> None:
-    """One outbox row per webhook subscribed to `event`; no personal data in the body."""
+    """One outbox row per webhook subscribed to `event`; no personal data in the body. A
+    `partner_id` is sent as the partner's slug (`partner`), the name a CRM knows it by."""
     # the directory's version is checked at most once a second: no query per event
-    config = await ctx.policies.config(uow, (await ctx.policies.directory(uow)).version)
+    directory = await ctx.policies.directory(uow)
+    config = await ctx.policies.config(uow, directory.version)
     hooks = [w for w in config.webhooks if event in w.events]
     if not hooks:
         return
+    if "partner_id" in data:
+        pid = data.pop("partner_id")
+        known = directory.partners.get(pid)
+        data["partner"] = known.slug if known else (await uow.partners.list_names())[pid][0]
     if lead is None:
         assert lead_id is not None
         lead = await uow.leads.get(lead_id)

@@ -367,17 +367,24 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
     assert "not linked" in fake.responses[1]["text"]
 
 
-async def test_a_channel_that_is_gone_is_marked_broken_and_the_managers_told_once(slack_bot):
+@pytest.mark.parametrize(
+    "error",
+    [
+        payload("post_error_channel_not_found.json")["error"],
+        payload("post_error_not_in_channel.json")["error"],
+        "is_archived",
+    ],
+)
+async def test_a_channel_that_is_gone_is_marked_broken_and_the_managers_told_once(slack_bot, error):
     fake, services, client = slack_bot
-    gone = payload("post_error_channel_not_found.json")
-    fake.fail["C0ACME"] = gone["error"]
+    fake.fail["C0ACME"] = error
     stored, _, (offer_id,) = await services.submit_lead(lead("s-5"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     assert await offer_status(services, offer_id) == "undeliverable"
     assert len(fake.posts_to("C0BETA")) == 1  # passed on to the next partner at once
     (notice,) = fake.posts_to("C0MANAGERS")
     told = blocks_text(notice)
-    assert "Acme's slack chat C0ACME is unreachable" in told and "channel_not_found" in told
+    assert "Acme's slack chat C0ACME is unreachable" in told and error in told
     assert "config apply" in told and f"Lead {stored.public_id} was passed on" in told
 
     # the channel is marked broken: the next lead skips it at once, and the managers are not

@@ -9,7 +9,7 @@ from typing import get_args
 import pytest
 from aiohttp import web
 
-from bot.dispatch import accept_offer, set_stage
+from bot.dispatch import accept_offer, decline_offer, set_stage
 from bot.domain.leads import Stage
 from bot.policy_file import WebhookEvent
 from bot.webhooks import sign, verify
@@ -139,3 +139,36 @@ async def test_one_failed_event_does_not_let_the_next_one_overtake_it(services, 
     clock.advance(timedelta(seconds=5))
     await deliver_all(services)
     assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
+
+
+async def test_a_lead_nobody_takes_reports_each_step_to_the_crm(services, receiver, clock):
+    """ACME declines, Beta lets the window pass, nobody is left: the CRM hears offer.declined,
+    offer.expired and lead.unassigned, in that order, each with what it needs."""
+    doc = config([partner("acme", priority=1), partner("beta", priority=2)], max_rounds=2)
+    doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
+    await apply(services, doc)
+    stored, _, (first,) = await services.submit_lead(lead("wh-n"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    acme = await actor_for(services, "UACME")
+    declined = await services.run(
+        decline_offer, offer_id=first, actor=acme, reason="no_capacity", source=SRC
+    )
+    assert declined.ok
+    await deliver_all(services)
+    clock.advance(timedelta(minutes=31))  # Beta's window runs out
+    await services.scheduler.sweep()
+    await deliver_all(services)
+    assert [e["event"] for e in receiver.events] == [
+        "lead.created",
+        "offer.created",
+        "offer.declined",
+        "offer.created",
+        "offer.expired",
+        "lead.unassigned",
+    ]
+    by_kind = {e["event"]: e for e in receiver.events}
+    assert by_kind["offer.declined"]["data"]["decline_reason"] == "no_capacity"
+    assert by_kind["offer.declined"]["data"]["partner"] == "acme"
+    assert by_kind["offer.expired"]["data"]["partner"] == "beta"
+    assert by_kind["lead.unassigned"]["data"]["reason"] == "nobody took it in 2 rounds"
+    assert {e["lead"]["id"] for e in receiver.events} == {stored.public_id}
