@@ -125,7 +125,8 @@ async def funnel(
     `costs`: cost per lead by source, for cost and ROI figures.
     Whole days come from the rollup and days changed since it was refreshed are read live: the
     answer is the same either way; `rollup.refresh` (the command engine runs it) makes it fast.
-    By source, rows carry no time percentiles (the rollup keeps times per partner).
+    By source, the times behind the percentiles are read live for the whole period (the rollup
+    keeps them per partner): slower on a large database, and the same numbers.
     """
     only: int | None = None
     if partner is not None:
@@ -139,7 +140,7 @@ async def funnel(
             for f in rows.values():
                 if f.key in costs:
                     f.cost = costs[f.key] * f.leads
-        return _ordered(rows.values())
+        return _ordered(r.done() for r in rows.values())
     rows = await _collect(uow, period, by="partner", only=only)
     if by == ALL:
         return [await _total(uow, period, rows, costs)] if rows else []
@@ -277,6 +278,17 @@ async def _collect(
             )
             for metric, pid, seconds, n in await uow.execute(stmt):
                 row(pid).count_times(metric, [(int(seconds), int(n))])
+    if by == "source":
+        whole = [(period.start, period.end)]
+        times = funnel_sql.times(dialect, whole, by_source=True).subquery()
+        scope = [times.c.partner_id == only] if only is not None else []
+        stmt = (
+            select(times.c.metric, times.c.source, times.c.seconds, func.sum(times.c.n))
+            .where(*scope)
+            .group_by(times.c.metric, times.c.source, times.c.seconds)
+        )
+        for metric, source, seconds, n in await uow.execute(stmt):
+            row(source).count_times(metric, [(int(seconds), int(n))])
     return rows
 
 

@@ -189,15 +189,18 @@ def reasons(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
     return union_all(declined, lost)
 
 
-def times(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
+def times(dialect: str, spans: Sequence[Span], *, by_source: bool = False) -> CompoundSelect[Any]:
     """(metric, partner_id, seconds, day, n): histograms of time to accept (card delivered ->
-    accepted, routed offers) and time to first contact (received -> contacted)."""
+    accepted, routed offers) and time to first contact (received -> contacted). `by_source`:
+    (metric, partner_id, source, seconds, day, n), the rollup keeping no times per source."""
     day = day_of(dialect, leads.c.received_at).label("day")
+    extra = [leads.c.source.label("source")] if by_source else []
     to_accept = bucket(seconds_between(dialect, offers.c.responded_at, offers.c.delivered_at))
     accept: Select[Any] = (
         select(
             literal_column("'accept'").label("metric"),
             offers.c.partner_id.label("partner_id"),
+            *extra,
             to_accept.label("seconds"),
             day,
             func.count().label("n"),
@@ -210,7 +213,7 @@ def times(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
             offers.c.delivered_at.is_not(None),
             offers.c.responded_at.is_not(None),
         )
-        .group_by(offers.c.partner_id, to_accept, day)
+        .group_by(offers.c.partner_id, *extra, to_accept, day)
     )
     holder = _holder()
     to_contact = bucket(seconds_between(dialect, leads.c.contacted_at, leads.c.received_at))
@@ -218,11 +221,12 @@ def times(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
         select(
             literal_column("'contact'").label("metric"),
             holder.label("partner_id"),
+            *extra,
             to_contact.label("seconds"),
             day,
             func.count().label("n"),
         )
         .where(_received_in(spans), leads.c.contacted_at.is_not(None))
-        .group_by(holder, to_contact, day)
+        .group_by(holder, *extra, to_contact, day)
     )
     return union_all(accept, contact)

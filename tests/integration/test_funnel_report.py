@@ -161,3 +161,13 @@ async def test_by_source_with_cost_per_lead_and_roi(services, clock):
     assert website.cost_per_won == 30
     assert (fair.leads, fair.cost, fair.roi) == (3, 300, pytest.approx(-1.0))
     assert everything.cost == 330  # February's fair lead is not in March's cost
+    # the times by source too: website L1 10 min / 2 h, L2 30 min / 1 h; fair L5 20 min / 3 h,
+    # L6 5 min (not contacted); February's L0 (fair, 1 min) is not in March
+    assert (website.accept_p50, website.accept_p90) == pytest.approx((600, 1800))
+    assert (website.contact_p50, website.contact_p90) == pytest.approx((3600, 7200))
+    assert (fair.accept_p50, fair.accept_p90) == pytest.approx((300, 1200))
+    assert fair.contact_p50 == fair.contact_p90 == pytest.approx(3 * 3600)
+    async with services.uow() as uow:  # one partner's offers by source: beta's L6 is not here
+        acme_only = by_key(await funnel(uow, march, by="source", partner="acme", costs=costs))
+    assert acme_only["fair"].accept_p50 == acme_only["fair"].accept_p90 == pytest.approx(1200)
+    assert acme_only["website"].contact_p50 == pytest.approx(3600)
