@@ -20,7 +20,7 @@ Definitions (the `help` of the `funnel` command says the same):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -269,27 +269,30 @@ async def _collect(
             by_reason[reason] = by_reason.get(reason, 0) + int(n)
 
         if by == "partner":
-            # summed in the order of funnel_times' key: no sort
-            scope = [times.c.partner_id == only] if only is not None else []
-            stmt = (
-                select(times.c.metric, times.c.partner_id, times.c.seconds, func.sum(times.c.n))
-                .where(*scope)
-                .group_by(times.c.metric, times.c.partner_id, times.c.seconds)
-            )
-            for metric, pid, seconds, n in await uow.execute(stmt):
-                row(pid).count_times(metric, [(int(seconds), int(n))])
-    if by == "source":
-        whole = [(period.start, period.end)]
-        times = funnel_sql.times(dialect, whole, by_source=True).subquery()
-        scope = [times.c.partner_id == only] if only is not None else []
-        stmt = (
-            select(times.c.metric, times.c.source, times.c.seconds, func.sum(times.c.n))
-            .where(*scope)
-            .group_by(times.c.metric, times.c.source, times.c.seconds)
-        )
-        for metric, source, seconds, n in await uow.execute(stmt):
-            row(source).count_times(metric, [(int(seconds), int(n))])
+            await _sum_times(uow, times, times.c.partner_id, only, row)
+    if by == "source":  # the rollup keeps times per partner: read them live for the period
+        times = funnel_sql.times(dialect, [(period.start, period.end)], by_source=True).subquery()
+        await _sum_times(uow, times, times.c.source, only, row)
     return rows
+
+
+async def _sum_times(
+    uow: UnitOfWork,
+    times: Subquery,
+    key: ColumnElement[Any],
+    only: int | None,
+    row: Callable[[Any], _Row],
+) -> None:
+    """Add the time histograms in `times` to the rows, summed per `key` (a partner's in the
+    order of funnel_times' key: no sort)."""
+    scope = [times.c.partner_id == only] if only is not None else []
+    stmt = (
+        select(times.c.metric, key, times.c.seconds, func.sum(times.c.n))
+        .where(*scope)
+        .group_by(times.c.metric, key, times.c.seconds)
+    )
+    for metric, k, seconds, n in await uow.execute(stmt):
+        row(k).count_times(metric, [(int(seconds), int(n))])
 
 
 def nearest_rank(histogram: dict[int, int], q: int) -> float | None:

@@ -76,41 +76,33 @@ def test_open_card_is_a_teaser():
     assert all(len(b.value.encode()) <= 64 for b in card.buttons)
 
 
-def test_winner_card_has_contact_and_next_stages():
-    lead = make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.CONTACTED, partner_id=3)
-    card = build_offer_card(
+def winner_card(contact: Contact):
+    """Bob's partner took the lead and moved it to contacted."""
+    return build_offer_card(
         offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
-        lead=lead,
+        lead=make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.CONTACTED, partner_id=3),
         partner_name="ACME",
         why_you="",
         mentions=[],
         deadline=None,
-        contact=CONTACT,
+        contact=contact,
     )
+
+
+def test_winner_card_has_contact_and_next_stages():
+    card = winner_card(CONTACT)
     assert card.state is CardState.WON and card.contact == CONTACT
     assert [b.label for b in card.buttons] == ["Qualified", "Opportunity", "Won", "Lost"]
     assert card.status_line == "Accepted by Bob at 09:00 UTC"
 
 
 def test_a_winner_without_the_persons_consent_sees_no_contact():
-    lead = make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.CONTACTED, partner_id=3)
-    card = build_offer_card(
-        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
-        lead=lead,
-        partner_name="ACME",
-        why_you="",
-        mentions=[],
-        deadline=None,
-        contact=replace(CONTACT, consent=False),
-    )
+    card = winner_card(replace(CONTACT, consent=False))
     assert card.state is CardState.WON and card.contact is None
     assert card.status_line == f"Accepted by Bob at 09:00 UTC · {NO_CONSENT}"
     assert [b.label for b in card.buttons] == ["Qualified", "Opportunity", "Won", "Lost"]
     said_yes = replace(CONTACT, consent=True)
-    assert build_offer_card(
-        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
-        lead=lead, partner_name="ACME", why_you="", mentions=[], deadline=None, contact=said_yes,
-    ).contact == said_yes  # fmt: skip
+    assert winner_card(said_yes).contact == said_yes
 
 
 def test_closed_cards_drop_the_teaser():
