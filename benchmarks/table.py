@@ -67,11 +67,15 @@ def _routing(f: dict[str, Any]) -> tuple[str, str]:
 
 
 def _intake(f: dict[str, Any]) -> tuple[str, str]:
+    cpu = f.get("cpu_ms_per_lead")  # runs before it was measured have none
+    bare_cpu = f.get("baseline_bare_cpu_ms_per_lead")
     return (
         f"POST → chat.postMessage at {f['rate_per_s']:g}/s for {f['seconds']:g} s "
-        f"({f['delivered']}/{f['leads']} delivered): p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms",
-        f"bare pipeline p50 {f['baseline_bare_p50_ms']} ms, p99 {f['baseline_bare_p99_ms']} ms: "
-        f"**{f['p99_ratio']}x**",
+        f"({f['delivered']}/{f['leads']} delivered): p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms"
+        + (f"; {cpu} ms CPU a lead" if cpu is not None else ""),
+        f"bare pipeline p50 {f['baseline_bare_p50_ms']} ms, p99 {f['baseline_bare_p99_ms']} ms"
+        + (f", {bare_cpu} ms CPU" if bare_cpu is not None else "")
+        + f": **{f['p99_ratio']}x**",
     )
 
 
