@@ -11,7 +11,7 @@ import asyncio
 import logging
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from bot.bootstrap import Services
@@ -166,7 +166,8 @@ class CommandEngine:
         return self.services.ctx.now()
 
     async def _outcome(self, outcome: Outcome) -> Report:
-        return _text("Done" if outcome.ok else "Not done", outcome.message)
+        done = _text("Done" if outcome.ok else "Not done", outcome.message)
+        return replace(done, shareable=outcome.ok)
 
     # --- verbs -------------------------------------------------------------------------------
 
@@ -263,6 +264,7 @@ class CommandEngine:
             items = await waiting(uow, partner_id=None if actor.is_manager else actor.partner_id)
         now = self._now()
         return Report(
+            shareable=True,
             title=f"Open: {len(items)}" + (" (oldest 30)" if len(items) >= 30 else ""),
             header=["lead", "waiting", "what", "where"],
             rows=[
@@ -281,6 +283,7 @@ class CommandEngine:
             stand = await standings(uow, now=self._now())
             rows = {f.key: f for f in await funnel(uow, period)}
         return Report(
+            shareable=True,
             title="Partners (acceptance over the last 30 days)",
             header=["partner", "status", "open/capacity", "accept", "median"],
             rows=[
@@ -348,9 +351,8 @@ class CommandEngine:
         if found is None:
             return _text(f"There is no lead '{args[0][:20]}'")
         public_id, decisions = found
-        return _text(
-            f"Why {public_id} went where it went", *format_explanation(public_id, decisions)
-        )
+        lines = format_explanation(public_id, decisions)
+        return replace(_text(f"Why {public_id} went where it went", *lines), shareable=True)
 
     async def _who(self, _actor: Actor, args: list[str]) -> Report:
         if not 1 <= len(args) <= 2:
@@ -373,7 +375,8 @@ class CommandEngine:
                 postcode=postcode,
                 specialty=args[1] if len(args) > 1 else None,
             )
-        return _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
+        who = _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
+        return replace(who, shareable=True)
 
     async def _link(
         self, actor: Actor | None, args: list[str], identity: ChatIdentity | None

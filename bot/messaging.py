@@ -82,6 +82,9 @@ class Report:
     header: list[str] | None = None
     image_png: bytes | None = None
     buttons: list[Button] = field(default_factory=list)
+    # an answer the people of a team chat may all see (a report, a change made), not a
+    # refusal or a usage line: asked in the managers' own chat, it is answered there
+    shareable: bool = False
 
     def aligned_lines(self) -> list[str]:
         """The header and rows as plain text lines, columns padded to line up in monospace."""

@@ -59,3 +59,9 @@ async def chat_back(
         await notify_managers(uow, ctx, notice)
     await uow.commit()
     return bool(back)
+
+
+async def is_managers_chat(uow: UnitOfWork, _ctx: Context, *, platform: str, chat_id: str) -> bool:
+    """Whether `chat_id` is one of the managers' declared chats on `platform`."""
+    chats = await uow.partners.list_destinations(partner_id=None)
+    return any(d.platform == platform and d.chat_id == chat_id for d in chats)

@@ -39,7 +39,11 @@ def partner_report(f: Funnel, period: Period, chart: bytes) -> Report:
     if f.assigned:
         rows.insert(1, ["assigned by managers", str(f.assigned)])
     return Report(
-        title=f"Funnel: {f.name}, {period.label}", header=["", ""], rows=rows, image_png=chart
+        title=f"Funnel: {f.name}, {period.label}",
+        header=["", ""],
+        rows=rows,
+        image_png=chart,
+        shareable=True,
     )
 
 
@@ -65,6 +69,7 @@ def overall_report(
         header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
         rows=[_summary(f.key, f) for f in everyone] + [_summary("all", total)],
         image_png=chart,
+        shareable=True,
     )
 
 
@@ -90,4 +95,5 @@ def by_source_report(rows: list[Funnel], period: Period) -> Report:
             for f in rows
         ]
         or [["(no leads)", *[""] * len(header)]],
+        shareable=True,
     )

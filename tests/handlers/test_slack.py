@@ -367,6 +367,35 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
     assert "not linked" in fake.responses[1]["text"]
 
 
+async def test_a_managers_report_asked_in_their_channel_is_answered_there(slack_bot):
+    """In the managers' own channel a manager's report (and its chart) is for all of them; a
+    refusal there, and the same report asked anywhere else, stay private."""
+    fake, services, client = slack_bot
+    await services.submit_lead(lead("s-8"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    fields = dict(urllib.parse.parse_qsl((PAYLOADS / "slash_command.form").read_text().strip()))
+
+    async def ask(channel: str, words: str) -> dict[str, Any]:
+        fields.update(
+            user_id="U0ADA", channel_id=channel, text=words,
+            response_url=f"{fake.url}/respond/{len(fake.responses)}",
+        )  # fmt: skip
+        seen = len(fake.responses)
+        assert (await post(client, urllib.parse.urlencode(fields))).status_code == 200
+        await until(lambda: _true(len(fake.responses) > seen))
+        return fake.responses[-1]
+
+    shared = await ask("C0MANAGERS", "funnel all 7d")
+    assert shared["response_type"] == "in_channel" and "Funnel: all partners" in shared["text"]
+    await until(lambda: _true(fake.called("files.completeUploadExternal")))
+    assert fake.called("files.completeUploadExternal")[-1]["channel_id"] == "C0MANAGERS"
+    refused = await ask("C0MANAGERS", "funnel ghost")
+    assert refused["response_type"] == "ephemeral" and "no partner 'ghost'" in refused["text"]
+    elsewhere = await ask("C0ACME", "open")
+    assert elsewhere["response_type"] == "ephemeral" and "Open: 1" in elsewhere["text"]
+    assert (await ask("C0MANAGERS", "help"))["response_type"] == "ephemeral"
+
+
 @pytest.mark.parametrize(
     "error",
     [

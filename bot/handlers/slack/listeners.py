@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.bootstrap import Services
 from bot.commands import CommandEngine
+from bot.dispatch.chats import is_managers_chat
 from bot.dispatch.linking import ChatIdentity
 from bot.domain.actors import Actor, Source
 from bot.domain.offers import Outcome
@@ -36,14 +37,16 @@ def _answerable(body: dict[str, Any]) -> bool:
     return text(body, "response_url").startswith(("https://", "http://"))
 
 
-async def _reply(respond: Any, body: dict[str, Any], **message: Any) -> None:
-    """Answer privately at the request's response URL; one that does not work is logged, not
-    raised (what was pressed or typed is done and stored either way)."""
+async def _reply(
+    respond: Any, body: dict[str, Any], *, public: bool = False, **message: Any
+) -> None:
+    """Answer at the request's response URL, privately unless `public`; one that does not work
+    is logged, not raised (what was pressed or typed is done and stored either way)."""
     if not _answerable(body):
         log.warning("a Slack request without a usable response_url got no answer")
         return
     try:
-        await respond(response_type="ephemeral", **message)
+        await respond(response_type="in_channel" if public else "ephemeral", **message)
     except aiohttp.ClientError as exc:
         log.warning("slack: answering at the response URL failed: %r", exc)
 
@@ -145,13 +148,24 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
         )
         identity = ChatIdentity("slack", user, team)
         report = await engine.run(actor, text(body, "text"), identity=identity)
+        channel = text(body, "channel_id")
+        # a manager's report or change, asked in the managers' own channel, is for all of them;
+        # anything else is answered privately (a partner's numbers stay with its people)
+        public = bool(
+            report.shareable
+            and actor is not None
+            and actor.is_manager
+            and await services.run(is_managers_chat, platform="slack", chat_id=channel)
+        )
         fallback, blocks = report_blocks(report)
-        await _reply(respond, body, text=fallback, blocks=blocks)
+        await _reply(respond, body, public=public, text=fallback, blocks=blocks)
         if report.image_png:
-            try:  # to the person, not the channel: the answer itself is private too
-                opened = await client.conversations_open(users=user)
+            try:  # where the answer went: the channel, or the person who asked
+                where = channel if public else None
+                if where is None:
+                    where = (await client.conversations_open(users=user))["channel"]["id"]
                 await client.files_upload_v2(
-                    channel=opened["channel"]["id"],
+                    channel=where,
                     content=report.image_png,
                     filename="leadbot.png",
                     title=report.title[:200],

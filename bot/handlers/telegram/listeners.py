@@ -28,6 +28,7 @@ from telegram.ext import (
 
 from bot.bootstrap import Services
 from bot.commands import VERBS, CommandEngine
+from bot.dispatch.chats import is_managers_chat
 from bot.dispatch.direct_messages import note_private_chat
 from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
@@ -47,12 +48,6 @@ from bot.handlers.telegram.replies import replied
 
 log = logging.getLogger(__name__)
 WORK_LIMIT = 8.0  # seconds: a press gets its answer well within Telegram's patience
-
-
-async def _managers_chat(services: Services, chat_id: int) -> bool:
-    async with services.uow() as uow:
-        chats = await uow.partners.list_destinations(partner_id=None)
-    return any(d.platform == "telegram" and d.chat_id == str(chat_id) for d in chats)
 
 
 async def _press(services: Services, user_id: int, value: str, choice: str) -> Outcome | Ask:
@@ -183,7 +178,7 @@ async def _refusal(
         and actor.is_manager
         and verb not in ("help", "start")
         and not private
-        and not await _managers_chat(services, chat_id)
+        and not await services.run(is_managers_chat, platform="telegram", chat_id=str(chat_id))
     ):  # a group reply is public: a partner's group must not see the others' numbers
         return "Ask me in a private chat or in the managers' group."
     return None
