@@ -463,3 +463,25 @@ async def test_late_presses_are_told_what_happened_and_ask_nothing(slack_bot, cl
     assert fake.called("views.open") == []  # nothing was asked
     async with services.uow() as uow:
         assert (await uow.leads.get(stored.id)).stage is Stage.WON
+
+
+async def test_lost_asks_for_one_of_the_policys_reasons_in_a_modal(slack_bot):
+    fake, services, client = slack_bot
+    stored, _, (offer_id,) = await services.submit_lead(lead("s-lost"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    ts = "1700000000.000100"
+    await post(client, form(press_body(fake, "U0BOB", f"o:{offer_id}:a", "C0ACME", ts)))
+    await until(lambda: _eq(offer_status(services, offer_id), "accepted"))
+    await post(client, form(press_body(fake, "U0BOB", f"l:{stored.id}:l", "C0ACME", ts)))
+    await until(lambda: _true(fake.called("views.open")))
+    modal = fake.called("views.open")[-1]["view"]
+    element = modal["blocks"][0]["element"]
+    assert element["type"] == "static_select"
+    assert [o["value"] for o in element["options"]] == [
+        "price", "competitor", "no_response", "not_qualified", "timing",
+    ]  # fmt: skip
+    answered = await answer_modal(client, fake, "U0BOB", "competitor")
+    assert answered.status_code == 200 and not answered.content  # the modal closes
+    async with services.uow() as uow:
+        final = await uow.leads.get(stored.id)
+    assert (final.stage, final.lost_reason) == (Stage.LOST, "competitor")
