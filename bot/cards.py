@@ -96,8 +96,10 @@ def build_offer_card(
     deadline: datetime | None,
     contact: Contact | None = None,
     taken_by: str | None = None,
+    responder_id: str | None = None,
 ) -> OfferCard:
-    """The card for `offer` as it stands now; contact only when this partner has the lead."""
+    """The card for `offer` as it stands now; contact only when this partner has the lead.
+    `responder_id`: the accepting member's user id on the card's platform, if linked there."""
     ref = lead.public_id
     if offer.status is OfferStatus.PENDING:
         return OfferCard(
@@ -134,6 +136,7 @@ def build_offer_card(
             teaser=teaser(lead),
             why_you=why_you,
             status_line=status,
+            responder=(offer.responder, responder_id) if responder_id and offer.responder else None,
             mentions=mentions,
             contact=contact,
             stage=lead.stage.value,

@@ -37,6 +37,9 @@ class OfferCard:
     deadline: datetime | None = None
     mentions: list[str] = field(default_factory=list)  # platform user ids to push
     status_line: str = ""
+    # who accepted, as named at the start of status_line, and their user id on this platform
+    # when they are linked there (Slack shows them as a mention)
+    responder: tuple[str, str] | None = None
     contact: Contact | None = None  # only in state WON
     stage: str | None = None
     buttons: list[Button] = field(default_factory=list)

@@ -45,13 +45,16 @@ async def render_offer(
     if lead.partner_id is not None and not mine:
         taken_by = await uow.partners.get_name(lead.partner_id)
     members = await uow.members.list_for_partner(offer.partner_id)
+    here = [(name, ext) for name, plat, ext in members if plat == platform]
+    responder = next((ext for name, ext in here if name == offer.responder), None) if mine else None
     return build_offer_card(
         offer=offer,
         lead=lead,
         partner_name=partner_name or await uow.partners.get_name(offer.partner_id),
         why_you=offer.why,
-        mentions=[ext for _name, plat, ext in members if plat == platform],
+        mentions=[ext for _name, ext in here],
         deadline=deadline,
         contact=await uow.leads.get_contact(lead.id) if mine else None,
         taken_by=taken_by,
+        responder_id=responder,
     )

@@ -261,6 +261,7 @@ async def converse(fake: FakeSlack, services: Any, slack: Http | Socket) -> None
     await deliver_all(services)
     mine = fake.latest("C0BETA", beta_ts)
     assert "Max Kunde" in blocks_text(mine) and "Opportunity" in buttons(mine)
+    assert "Accepted by <@U0CARLA> at " in blocks_text(mine)  # a mention: her name, clickable
 
     # Opportunity, then Won, each with a value asked in a modal; a bad amount is refused there
     value = buttons(fake.latest("C0BETA", beta_ts))["Opportunity"]

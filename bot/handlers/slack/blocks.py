@@ -62,7 +62,11 @@ def offer_blocks(card: OfferCard) -> tuple[str, list[Block]]:
         if card.mentions:
             blocks.append(_section(" ".join(f"<@{m}>" for m in card.mentions if m.isalnum())))
     if card.status_line:
-        blocks.append(_section(escape(card.status_line)))
+        line = escape(card.status_line)
+        if card.responder is not None and card.responder[1].isalnum():
+            name, user = card.responder  # "Accepted by Bob" -> "Accepted by @Bob"
+            line = line.replace(escape(name), f"<@{user}>", 1)
+        blocks.append(_section(line))
     if card.contact is not None:
         c = card.contact
         lines = [
