@@ -18,7 +18,7 @@ import pytest
 
 from bot.bootstrap import build
 from bot.config import Settings
-from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.leads import DispatchStatus, Lead, Stage
 from bot.handlers.http import create_app
 from bot.sandbox.slack import HOME, FakeSlack, blocks_text, buttons, form, sign
 from tests.conftest import deliver_all, unpaced
@@ -306,7 +306,7 @@ async def test_a_slow_modal_answer_closes_the_modal_in_time_and_still_counts(
     await until(lambda: _eq(offer_status(services, offer_id), "declined"))
 
 
-async def bob_asked_for(fake: FakeSlack, services: Any, client: Any, ref: str, code: str):  # type: ignore[no-untyped-def]
+async def bob_asked_for(fake: FakeSlack, services: Any, client: Any, ref: str, code: str) -> Lead:
     """Bob takes a new lead, then presses the stage button `code` on its card: the lead,
     once the modal that asks for the rest is open."""
     stored, _, (offer_id,) = await services.submit_lead(lead(ref), actor=SYSTEM, source=SRC)
