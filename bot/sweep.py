@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.dispatch import expire_offer, route_lead
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 # a lead still `new` this long after it arrived was stored but never routed (a crash in between)
 STRANDED_AFTER = timedelta(seconds=10)
+# sent and skipped outbox items are kept a week (what went where, to look back on), then go:
+# the offers, their messages and the audit log keep the record
+KEEP_DONE = timedelta(days=7)
+CLEAR_EVERY = timedelta(hours=1)
+CLEAR_BATCH, CLEAR_BATCHES = 5000, 10  # rows a transaction, transactions a pass
 
 
 @dataclass
@@ -40,6 +45,7 @@ class SweepResult:
     stale: dict[str, int] = field(default_factory=dict)
     digest: bool = False
     purged: int = 0  # leads whose contact retention_days purged
+    cleared: int = 0  # outbox items done long ago, deleted
 
     def __bool__(self) -> bool:
         return bool(
@@ -50,6 +56,7 @@ class SweepResult:
             or self.stale
             or self.digest
             or self.purged
+            or self.cleared
         )
 
 
@@ -61,6 +68,7 @@ class Sweeper:
         self._ctx = ctx
         self._batch = batch
         self._retention = Retention(uow_factory, ctx)
+        self._clear_at: datetime | None = None
 
     async def sweep(self) -> SweepResult:
         """One pass over everything time-driven."""
@@ -81,9 +89,30 @@ class Sweeper:
             result.purged = await self._retention.run()
         except Exception:
             log.exception("sweep: the retention pass failed; the next pass retries")
+        try:
+            result.cleared = await self._clear_outbox()
+        except Exception:
+            log.exception("sweep: clearing old outbox items failed; the next pass retries")
         if result:
             log.info("sweep: %s", result)
         return result
+
+    async def _clear_outbox(self) -> int:
+        """Hourly: delete outbox items sent or skipped over `KEEP_DONE` ago, in short
+        transactions; a backlog goes on at the next pass."""
+        now = self._ctx.now()
+        if self._clear_at is not None and now < self._clear_at:
+            return 0
+        cleared = 0
+        for _ in range(CLEAR_BATCHES):
+            async with self._uow() as uow:
+                n = await uow.outbox.purge_done(before=now - KEEP_DONE, limit=CLEAR_BATCH)
+                await uow.commit()
+            cleared += n
+            if n < CLEAR_BATCH:
+                self._clear_at = now + CLEAR_EVERY
+                break
+        return cleared
 
     async def _claimed(self, *, reminders: bool) -> int:
         handled = 0

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, true, update
+from sqlalchemy import delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import outbox
@@ -224,3 +224,15 @@ class OutboxRepo:
     async def count(self, *, status: str) -> int:
         stmt = select(func.count()).select_from(outbox).where(outbox.c.status == status)
         return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def purge_done(self, *, before: datetime, limit: int) -> int:
+        """Delete up to `limit` items sent or skipped before `before` (their work is done and
+        recorded elsewhere: the offer, its messages, the audit log); returns how many."""
+        done = outbox.c.status.in_(("sent", "skipped"))
+        old = select(outbox.c.id).where(
+            done, outbox.c.next_attempt_at < before, outbox.c.done_at < before
+        )  # next_attempt_at bounds the index scan: an item is never due after it is done
+        ids = list((await self.conn.execute(old.limit(limit))).scalars())
+        if ids:
+            await self.conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+        return len(ids)
