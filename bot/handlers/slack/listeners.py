@@ -161,8 +161,9 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
         await _reply(respond, body, public=public, text=fallback, blocks=blocks)
         if report.image_png:
             try:  # where the answer went: the channel, or the person who asked
-                where = channel if public else None
-                if where is None:
+                if public:
+                    where = channel
+                else:
                     where = (await client.conversations_open(users=user))["channel"]["id"]
                 await client.files_upload_v2(
                     channel=where,
