@@ -47,8 +47,8 @@ class Services:
     # connection that should receive and does not makes /healthz answer 503
     chat_states: dict[str, Callable[[], Awaitable[tuple[str, bool]]]] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, read_only=read_only)
 
     async def run(
         self,

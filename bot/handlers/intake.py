@@ -28,7 +28,7 @@ from bot.handlers.problems import (
 )
 from bot.handlers.ratelimit import KeyCache, RateLimiter
 from bot.intake_schema import LeadIn
-from bot.reports.history import get_lead_history, lead_view, list_leads
+from bot.reports.history import get_lead_history, get_lead_summary, lead_view, list_leads
 from bot.store.apikeys import hash_key
 
 MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -108,8 +108,8 @@ def router(services: Services) -> APIRouter:
             actor=Actor(name=f"api key {key}", role=Role.SYSTEM),
             source=Source.API,
         )
-        async with services.uow() as uow:
-            history = await get_lead_history(uow, stored.public_id)
+        async with services.uow(read_only=True) as uow:
+            history = await get_lead_summary(uow, stored.id)
         assert history is not None
         return JSONResponse(
             lead_view(history, with_events=False),

@@ -44,6 +44,26 @@ async def get_lead_history(uow: UnitOfWork, ref: str) -> LeadHistory | None:
     )
 
 
+async def get_lead_summary(uow: UnitOfWork, lead_id: int) -> LeadHistory | None:
+    """A lead and its offers, without its events: what the API answers a new lead with.
+    Three short reads, however many partners there are."""
+    lead = await uow.leads.get(lead_id)
+    if lead is None:
+        return None
+    offers = await uow.offers.list_for_lead(lead.id)
+    ids = {o.partner_id for o in offers} | ({lead.partner_id} if lead.partner_id else set())
+    listed = await uow.partners.list_names(ids) if ids else {}
+    names = {pid: name for pid, (_slug, name) in listed.items()}
+    return LeadHistory(
+        lead=lead,
+        partner=names.get(lead.partner_id) if lead.partner_id else None,
+        offers=offers,
+        events=[],
+        partner_names=names,
+        partner_slugs={pid: slug for pid, (slug, _name) in listed.items()},
+    )
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 

@@ -12,6 +12,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
+READ_ONLY = "leadbot_read_only"  # execution option of a unit of work that only reads
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -49,8 +52,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never
-        # fail with SQLITE_BUSY halfway, so compare-and-set updates simply queue up.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # fail with SQLITE_BUSY halfway, so compare-and-set updates simply queue up. A unit of
+        # work that only reads begins a plain (deferred) transaction: a snapshot, no lock.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     _WRITE_LOCKS[engine.sync_engine] = WriteLock()
     return engine

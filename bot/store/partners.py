@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,9 +160,11 @@ class PartnerRepo:
         stmt = select(partners.c.name).where(partners.c.id == partner_id)
         return (await self.conn.execute(stmt)).scalar() or f"partner #{partner_id}"
 
-    async def list_names(self) -> dict[int, tuple[str, str]]:
-        """{id: (slug, name)} of every partner, retired ones too (for reports)."""
+    async def list_names(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
+        """{id: (slug, name)} of every partner, retired ones too (for reports); or of `ids`."""
         stmt = select(partners.c.id, partners.c.slug, partners.c.name)
+        if ids is not None:
+            stmt = stmt.where(partners.c.id.in_(list(ids)))
         return {r.id: (r.slug, r.name) for r in await self.conn.execute(stmt)}
 
     async def list_destinations(self, *, partner_id: int | None) -> list[Destination]:

@@ -14,7 +14,7 @@ from sqlalchemy.sql import Executable
 from bot.store.apikeys import ApiKeyRepo
 from bot.store.chats import ChatRepo
 from bot.store.config_repo import ConfigRepo
-from bot.store.db import WriteLock, write_lock
+from bot.store.db import READ_ONLY, WriteLock, write_lock
 from bot.store.events import EventRepo
 from bot.store.geo import GeoRepo
 from bot.store.installs import InstallRepo
@@ -33,7 +33,12 @@ Effect = Callable[[], None]
 
 
 class UnitOfWork:
-    """`async with uow:` ... `await uow.commit()`; leaving without commit rolls back."""
+    """`async with uow:` ... `await uow.commit()`; leaving without commit rolls back.
+
+    `read_only`: a unit of work that only reads. On SQLite it then neither queues behind this
+    process's writers nor takes the write lock (WAL gives it a consistent snapshot), so an
+    answer that only reads never holds up a lead being routed.
+    """
 
     leads: LeadRepo
     offers: OfferRepo
@@ -50,19 +55,22 @@ class UnitOfWork:
     questions: QuestionRepo
     privacy: PrivacyRepo
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._effects: list[Effect] = []
         self._lock: WriteLock | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        self._lock = write_lock(self._engine)
+        self._lock = None if self._read_only else write_lock(self._engine)
         if self._lock is not None:
             await self._lock.acquire()
         try:
             self._conn = await self._engine.connect()
+            if self._read_only:
+                await self._conn.execution_options(**{READ_ONLY: True})
             self._tx = await self._conn.begin()
         except BaseException:
             if self._lock is not None:
