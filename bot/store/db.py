@@ -11,7 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-
 READ_ONLY = "leadbot_read_only"  # execution option of a unit of work that only reads
 
 

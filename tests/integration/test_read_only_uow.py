@@ -4,7 +4,6 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-
 from sqlalchemy import func, select
 
 from bot.store.db import is_sqlite
