@@ -84,10 +84,8 @@ async def queue_offer_cards(
 
     With the express lane running, the cards are drawn now and sent right after the commit.
     """
-    chats = await uow.partners.list_destinations(partner_id=offer.partner_id)
-    targets = chats + (
-        await uow.chats.list_private(offer.partner_id, platform="telegram") if chats else []
-    )
+    chats, dms = await uow.chats.offer_targets(offer.partner_id)
+    targets = chats + dms if chats else []
     lane = ctx.hooks.express
     ready: list[ReadyCard] = []
     cards: dict[str, OfferCard | None] = {}

@@ -37,20 +37,25 @@ async def record_delivery(
         await uow.outbox.finish(item, status="sent", now=now)
         await uow.commit()
         return
-    offer = await uow.offers.get(item.offer_id)
-    assert offer is not None
-    await uow.leads.lock(offer.lead_id)  # the lead first, as every use case does
+    lead_id = item.lead_id
+    if lead_id is None:  # an item queued before outbox rows carried their lead
+        queued = await uow.offers.get(item.offer_id)
+        assert queued is not None
+        lead_id = queued.lead_id
+    lead = await uow.leads.lock(lead_id)  # the lead first, as every use case does
+    assert lead is not None
     await uow.outbox.finish(item, status="sent", now=now)
     message_id = await uow.offers.add_message(
-        offer_id=offer.id,
+        offer_id=item.offer_id,
         destination_id=destination.id,
         platform=destination.platform,
         chat_id=ref.chat_id,
         message_id=ref.message_id,
         now=now,
     )
-    lead = await uow.leads.get(offer.lead_id)
-    assert lead is not None
+    # read under the lead's lock: as current as the offer's status gets
+    offers = await uow.offers.list_for_lead(lead.id)
+    offer = next(o for o in offers if o.id == item.offer_id)
     expires_at, remind_at = await offer_window(
         uow, ctx, lead=lead, partner_id=offer.partner_id, start=now
     )
@@ -69,15 +74,12 @@ async def record_delivery(
         )
         uow.after_commit(lambda: ctx.hooks.arm(offer.id, expires_at))
         first_card = (now - lead.received_at).total_seconds()
-        offers = await uow.offers.list_for_lead(lead.id)
         if not any(o.delivered_at for o in offers if o.id != offer.id):
             # the lead's first card in any chat: how long from intake to a partner's phone
             uow.after_commit(lambda: ctx.observe.delivered(first_card))
         if remind_at is not None:
             uow.after_commit(lambda: ctx.hooks.remind(offer.id, remind_at))
-    current = await uow.offers.get(offer.id)
-    assert current is not None
-    if current.status is not (shown or OfferStatus.PENDING):
+    if offer.status is not (shown or OfferStatus.PENDING):
         # answered (or withdrawn) while this copy was on its way: bring it up to date
         await uow.outbox.enqueue(
             OutboxKind.UPDATE,

@@ -3,7 +3,7 @@ members' private chats with the bot (the DM copies of their partner's offers).""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.partners import Destination, to_destination
@@ -78,28 +78,37 @@ class ChatRepo:
             )
         return True
 
-    async def list_private(self, partner_id: int, *, platform: str) -> list[Destination]:
-        """Private chats to copy the partner's offers to: its active members, still linked to
-        that chat account, who want DMs (their own choice, else leadbot.yaml's) and have not
-        blocked the bot."""
+    async def offer_targets(self, partner_id: int) -> tuple[list[Destination], list[Destination]]:
+        """Where the partner's offers go, in one read: (its active declared chats, the private
+        chats to copy them to). A private chat is a Telegram DM of an active member, still
+        linked to that chat account, who wants DMs (their own choice, else leadbot.yaml's) and
+        has not blocked the bot. Each list in id order."""
         linked = and_(
             chat_accounts.c.member_id == members.c.id,
             chat_accounts.c.platform == destinations.c.platform,
             chat_accounts.c.external_id == destinations.c.chat_id,
         )
+        private = and_(
+            destinations.c.platform == "telegram",
+            chat_accounts.c.member_id.is_not(None),
+            members.c.partner_id == partner_id,
+            members.c.active.is_(True),
+            func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
+        )
         stmt = (
             select(destinations)
-            .join(members, members.c.id == destinations.c.member_id)
-            .join(chat_accounts, linked)
+            .outerjoin(members, members.c.id == destinations.c.member_id)
+            .outerjoin(chat_accounts, linked)
             .where(
                 destinations.c.partner_id == partner_id,
-                destinations.c.platform == platform,
                 destinations.c.active.is_(True),
                 destinations.c.broken_at.is_(None),
-                members.c.partner_id == partner_id,
-                members.c.active.is_(True),
-                func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
+                or_(destinations.c.member_id.is_(None), private),
             )
             .order_by(destinations.c.id)
         )
-        return [to_destination(r) for r in await self.conn.execute(stmt)]
+        declared: list[Destination] = []
+        dms: list[Destination] = []
+        for row in await self.conn.execute(stmt):
+            (declared if row.member_id is None else dms).append(to_destination(row))
+        return declared, dms

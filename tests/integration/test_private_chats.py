@@ -29,7 +29,9 @@ async def started(services, telegram_id: int) -> bool:
 async def dm_chats(services) -> list[str]:
     async with services.uow() as uow:
         (pid, _, _) = await uow.partners.get_by_slug("acme")
-        return [d.chat_id for d in await uow.chats.list_private(pid, platform="telegram")]
+        declared, dms = await uow.chats.offer_targets(pid)
+        assert declared == await uow.partners.list_destinations(partner_id=pid)
+        return [d.chat_id for d in dms]
 
 
 async def test_only_started_linked_willing_members_get_dms(services):
