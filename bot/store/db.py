@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store.sqlite_driver import one_trip_dbapi
+
 READ_ONLY = "leadbot_read_only"  # execution option of a unit of work that only reads
 
 
@@ -35,6 +37,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             f"SQLite {sqlite3.sqlite_version} is too old: Leadbot needs 3.35 or newer (RETURNING)"
         )
     kwargs.setdefault("connect_args", {"timeout": 30})
+    kwargs.setdefault("module", one_trip_dbapi())  # one trip to aiosqlite's thread a statement
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
