@@ -49,7 +49,7 @@ class OneTripCursor:
     ) -> None:
         await self.close()
 
-    async def _run(self, work: Callable[[sqlite3.Cursor], None]) -> OneTripCursor:
+    async def _run(self, work: Callable[[sqlite3.Cursor], object]) -> OneTripCursor:
         conn = self._connection
 
         def trip() -> Outcome:  # on the connection's thread
