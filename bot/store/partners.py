@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Boolean, Float, Integer, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import DispatchStatus
 from bot.domain.partners import PartnerStatus
 from bot.routing.directory import local_midnight
 from bot.store.tables import destinations, leads, offers, partners
+from bot.store.types import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,57 @@ class Destination:
 
 def to_destination(row: Any) -> Destination:
     return Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id, row.member_id)
+
+
+def _state(*, lock: bool) -> Any:
+    """What changes between decisions, for a list of partners (built once: routing is hot)."""
+    open_leads = (
+        select(func.count())
+        .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            partners.c.id,
+            partners.c.status,
+            partners.c.capacity,
+            partners.c.paused_until,
+            partners.c.rr_current,
+            partners.c.last_offered_at,
+            open_leads.label("open_leads"),
+        )
+        .where(
+            partners.c.id.in_(bindparam("ids", expanding=True)),
+            partners.c.status != PartnerStatus.RETIRED,
+        )
+        .order_by(partners.c.id)
+    )
+    return stmt.with_for_update(of=partners, key_share=True) if lock else stmt
+
+
+_READ_STATE, _LOCK_STATE = _state(lock=False), _state(lock=True)
+
+# the rotation of every candidate of a decision, in one statement (it was one per partner)
+_NOW = bindparam("now", type_=UtcDateTime())
+_ROTATION = {
+    "postgresql": text(
+        "UPDATE partners SET rr_current = coalesce(u.cur, partners.rr_current),"
+        " last_offered_at = CASE WHEN u.offered THEN :now ELSE partners.last_offered_at END"
+        " FROM unnest(:ids, :curs, :offered) AS u(id, cur, offered) WHERE partners.id = u.id"
+    ).bindparams(
+        _NOW,
+        bindparam("ids", type_=postgresql.ARRAY(Integer)),
+        bindparam("curs", type_=postgresql.ARRAY(Float)),
+        bindparam("offered", type_=postgresql.ARRAY(Boolean)),
+    ),
+    "sqlite": text(
+        "UPDATE partners SET"
+        " rr_current = coalesce(json_extract(j.value, '$[1]'), partners.rr_current),"
+        " last_offered_at = CASE WHEN json_extract(j.value, '$[2]')"
+        " THEN :now ELSE partners.last_offered_at END"
+        " FROM json_each(:rows) AS j WHERE partners.id = json_extract(j.value, '$[0]')"
+    ).bindparams(_NOW),
+}
 
 
 class PartnerRepo:
@@ -52,38 +106,18 @@ class PartnerRepo:
         """
         if not ids:
             return {}
-        open_leads = (
-            select(func.count())
-            .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(
-                partners.c.id,
-                partners.c.status,
-                partners.c.capacity,
-                partners.c.paused_until,
-                partners.c.rr_current,
-                partners.c.last_offered_at,
-                open_leads.label("open_leads"),
-            )
-            .where(partners.c.id.in_(ids), partners.c.status != PartnerStatus.RETIRED)
-            .order_by(partners.c.id)
-        )
-        rows = await self.conn.execute(
-            stmt.with_for_update(of=partners, key_share=True) if lock else stmt
-        )
+        rows = await self.conn.execute(_LOCK_STATE if lock else _READ_STATE, {"ids": ids})
         state = {
-            r.id: {
-                "status": PartnerStatus(r.status),
-                "capacity": r.capacity,
-                "paused_until": r.paused_until,
-                "rr_current": r.rr_current,
-                "last_offered_at": r.last_offered_at,
-                "open_leads": r.open_leads,
+            pid: {
+                "status": PartnerStatus(status),
+                "capacity": capacity,
+                "paused_until": paused_until,
+                "rr_current": rr_current,
+                "last_offered_at": last_offered_at,
+                "open_leads": open_leads,
                 "offers_today": 0,
             }
-            for r in rows
+            for pid, status, capacity, paused_until, rr_current, last_offered_at, open_leads in rows
         }
         capped = [pid for pid in daily_caps if pid in state]
         if capped:
@@ -130,25 +164,20 @@ class PartnerRepo:
         self, currents: dict[int, float], *, offered: list[int], now: datetime
     ) -> None:
         """Store the new rotation state, and when the chosen partners were offered a lead."""
-        rows = [
-            {"pid": pid, "cur": currents.get(pid), "at": now if pid in offered else None}
-            for pid in sorted({*currents, *offered})
-        ]
-        if rows:
-            stmt = (
-                update(partners)
-                .where(partners.c.id == bindparam("pid"))
-                .values(
-                    rr_current=func.coalesce(
-                        bindparam("cur", type_=partners.c.rr_current.type), partners.c.rr_current
-                    ),
-                    last_offered_at=func.coalesce(
-                        bindparam("at", type_=partners.c.last_offered_at.type),
-                        partners.c.last_offered_at,
-                    ),
-                )
-            )
-            await self.conn.execute(stmt, rows)
+        ids = sorted({*currents, *offered})
+        if not ids:
+            return
+        dialect = self.conn.dialect.name
+        picked = set(offered)
+        if dialect == "postgresql":
+            params: dict[str, Any] = {
+                "ids": ids,
+                "curs": [currents.get(pid) for pid in ids],
+                "offered": [pid in picked for pid in ids],
+            }
+        else:
+            params = {"rows": json.dumps([[pid, currents.get(pid), pid in picked] for pid in ids])}
+        await self.conn.execute(_ROTATION[dialect], {"now": now, **params})
 
     async def update(self, partner_id: int, **values: Any) -> None:
         """Change a partner's availability columns (status, paused_until, capacity)."""

@@ -179,3 +179,31 @@ async def test_fairness_holds_across_two_instances_and_restarts(services, databa
         await other.close()
     assert counts == {"one": 10, "two": 20, "three": 30}
     await deliver_all(services)
+
+
+async def test_the_weighted_rotation_is_kept_in_the_database_lead_after_lead(services):
+    """Smooth weighted round robin, its state read and written by every decision: weights
+    2 and 1 give a, b, a over and over (the state of every candidate moves each time)."""
+    await apply(services, config([partner("a", weight=2), partner("b", weight=1)]))
+    firsts = []
+    for i in range(12):
+        stored, _, _ = await services.submit_lead(lead(f"rot-{i}"), actor=SYSTEM, source=SRC)
+        firsts += await offered_slugs(services, stored.id)
+    assert firsts == ["a", "b", "a"] * 4
+
+
+async def test_saving_the_rotation_touches_only_what_it_was_given(services, clock):
+    await apply(services, config([partner("a"), partner("b"), partner("c")]))
+    now = clock.now()
+    async with services.uow() as uow:
+        ids = await uow.partners.ids_by_slug()
+        a, b, c = ids["a"], ids["b"], ids["c"]
+        before = await uow.partners.load_state([a, b, c], now=now, daily_caps={})
+        # a: a new rotation state, not offered; b: offered, its state not given; c: untouched
+        await uow.partners.save_rotation({a: -2.5}, offered=[b], now=now)
+        after = await uow.partners.load_state([a, b, c], now=now, daily_caps={}, lock=True)
+        await uow.commit()
+    assert after[a]["rr_current"] == -2.5 and after[a]["last_offered_at"] is None
+    assert after[b]["rr_current"] == before[b]["rr_current"]
+    assert after[b]["last_offered_at"] == now
+    assert after[c] == before[c]
