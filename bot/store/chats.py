@@ -3,11 +3,45 @@ members' private chats with the bot (the DM copies of their partner's offers).""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, update
+from typing import Any
+
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.partners import Destination, to_destination
 from bot.store.tables import chat_accounts, destinations, members
+
+
+def _offer_targets() -> Any:
+    """A partner's declared chats and its members' private chats (built once: intake is hot)."""
+    partner_id: BindParameter[int] = bindparam("partner_id")
+    linked = and_(
+        chat_accounts.c.member_id == members.c.id,
+        chat_accounts.c.platform == destinations.c.platform,
+        chat_accounts.c.external_id == destinations.c.chat_id,
+    )
+    private = and_(
+        destinations.c.platform == "telegram",
+        chat_accounts.c.member_id.is_not(None),
+        members.c.partner_id == partner_id,
+        members.c.active.is_(True),
+        func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
+    )
+    return (
+        select(destinations)
+        .outerjoin(members, members.c.id == destinations.c.member_id)
+        .outerjoin(chat_accounts, linked)
+        .where(
+            destinations.c.partner_id == partner_id,
+            destinations.c.active.is_(True),
+            destinations.c.broken_at.is_(None),
+            or_(destinations.c.member_id.is_(None), private),
+        )
+        .order_by(destinations.c.id)
+    )
+
+
+_OFFER_TARGETS = _offer_targets()
 
 
 class ChatRepo:
@@ -83,32 +117,9 @@ class ChatRepo:
         chats to copy them to). A private chat is a Telegram DM of an active member, still
         linked to that chat account, who wants DMs (their own choice, else leadbot.yaml's) and
         has not blocked the bot. Each list in id order."""
-        linked = and_(
-            chat_accounts.c.member_id == members.c.id,
-            chat_accounts.c.platform == destinations.c.platform,
-            chat_accounts.c.external_id == destinations.c.chat_id,
-        )
-        private = and_(
-            destinations.c.platform == "telegram",
-            chat_accounts.c.member_id.is_not(None),
-            members.c.partner_id == partner_id,
-            members.c.active.is_(True),
-            func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
-        )
-        stmt = (
-            select(destinations)
-            .outerjoin(members, members.c.id == destinations.c.member_id)
-            .outerjoin(chat_accounts, linked)
-            .where(
-                destinations.c.partner_id == partner_id,
-                destinations.c.active.is_(True),
-                destinations.c.broken_at.is_(None),
-                or_(destinations.c.member_id.is_(None), private),
-            )
-            .order_by(destinations.c.id)
-        )
+        rows = await self.conn.execute(_OFFER_TARGETS, {"partner_id": partner_id})
         declared: list[Destination] = []
         dms: list[Destination] = []
-        for row in await self.conn.execute(stmt):
+        for row in rows:
             (declared if row.member_id is None else dms).append(to_destination(row))
         return declared, dms

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.actors import Actor, Role
@@ -17,6 +17,15 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out lo
 
 def hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+# built once: every new card asks it
+_MENTIONS = (
+    select(members.c.name, chat_accounts.c.platform, chat_accounts.c.external_id)
+    .join(chat_accounts, chat_accounts.c.member_id == members.c.id)
+    .where(members.c.partner_id == bindparam("partner_id"), members.c.active.is_(True))
+    .order_by(members.c.id)
+)
 
 
 class MemberRepo:
@@ -44,13 +53,8 @@ class MemberRepo:
 
     async def list_for_partner(self, partner_id: int) -> list[tuple[str, str, str]]:
         """(name, platform, external id) of a partner's linked members, for mentions on cards."""
-        stmt = (
-            select(members.c.name, chat_accounts.c.platform, chat_accounts.c.external_id)
-            .join(chat_accounts, chat_accounts.c.member_id == members.c.id)
-            .where(members.c.partner_id == partner_id, members.c.active.is_(True))
-            .order_by(members.c.id)
-        )
-        return [(r.name, r.platform, r.external_id) for r in await self.conn.execute(stmt)]
+        rows = await self.conn.execute(_MENTIONS, {"partner_id": partner_id})
+        return [(name, platform, external_id) for name, platform, external_id in rows]
 
     async def list_admins_in_chats(self, platform: str) -> list[tuple[str, str]]:
         """(chat id, user id) of every linked partner admin in each of its partner's declared
