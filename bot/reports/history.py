@@ -45,22 +45,23 @@ async def get_lead_history(uow: UnitOfWork, ref: str) -> LeadHistory | None:
 
 
 async def get_lead_summary(uow: UnitOfWork, lead_id: int) -> LeadHistory | None:
-    """A lead and its offers, without its events: what the API answers a new lead with.
-    Three short reads, however many partners there are."""
+    """A lead and its offers, without its events or partner names: what the API answers a
+    new lead with. Two short reads, however many partners there are."""
     lead = await uow.leads.get(lead_id)
     if lead is None:
         return None
-    offers = await uow.offers.list_for_lead(lead.id)
-    ids = {o.partner_id for o in offers} | ({lead.partner_id} if lead.partner_id else set())
-    listed = await uow.partners.list_names(ids) if ids else {}
-    names = {pid: name for pid, (_slug, name) in listed.items()}
+    offered = await uow.offers.list_with_slugs(lead.id)
+    slugs = {offer.partner_id: slug for offer, slug in offered}
+    if lead.partner_id is not None and lead.partner_id not in slugs:  # assigned by hand
+        named = await uow.partners.list_names([lead.partner_id])
+        slugs |= {pid: slug for pid, (slug, _name) in named.items()}
     return LeadHistory(
         lead=lead,
-        partner=names.get(lead.partner_id) if lead.partner_id else None,
-        offers=offers,
+        partner=None,
+        offers=[offer for offer, _slug in offered],
         events=[],
-        partner_names=names,
-        partner_slugs={pid: slug for pid, (slug, _name) in listed.items()},
+        partner_names={},
+        partner_slugs=slugs,
     )
 
 

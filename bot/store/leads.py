@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,6 +58,7 @@ def _insert_lead(dialect: str) -> Any:
 
 
 _INSERT_CONTACT = lead_contacts.insert()
+_GET = select(leads).where(leads.c.id == bindparam("lead_id"))
 
 
 class LeadRepo:
@@ -108,7 +109,7 @@ class LeadRepo:
         return to_lead(row)
 
     async def get(self, lead_id: int) -> Lead | None:
-        row = (await self.conn.execute(select(leads).where(leads.c.id == lead_id))).first()
+        row = (await self.conn.execute(_GET, {"lead_id": lead_id})).first()
         return to_lead(row) if row else None
 
     async def get_by_public_id(self, public_id: str) -> Lead | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, union, update
+from sqlalchemy import Row, bindparam, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.offers import Offer, OfferMode, OfferStatus
 from bot.store.outbox import OutboxKind
-from bot.store.tables import destinations, leads, offer_messages, offers, outbox
+from bot.store.tables import destinations, leads, offer_messages, offers, outbox, partners
 
 
 def to_offer(row: Row[Any]) -> Offer:
@@ -34,6 +34,13 @@ def to_offer(row: Row[Any]) -> Offer:
 
 
 _CREATE = offers.insert().returning(*offers.c)  # built once: routing is hot
+# a lead's offers with their partners' slugs (built once: every new lead is answered with them)
+_WITH_SLUGS = (
+    select(offers, partners.c.slug.label("partner_slug"))
+    .join(partners, partners.c.id == offers.c.partner_id)
+    .where(offers.c.lead_id == bindparam("lead_id"))
+    .order_by(offers.c.id)
+)
 
 
 class OfferRepo:
@@ -68,6 +75,11 @@ class OfferRepo:
     async def get(self, offer_id: int) -> Offer | None:
         row = (await self.conn.execute(select(offers).where(offers.c.id == offer_id))).first()
         return to_offer(row) if row else None
+
+    async def list_with_slugs(self, lead_id: int) -> list[tuple[Offer, str]]:
+        """The lead's offers, oldest first, each with its partner's slug."""
+        rows = await self.conn.execute(_WITH_SLUGS, {"lead_id": lead_id})
+        return [(to_offer(r), r.partner_slug) for r in rows]
 
     async def list_for_lead(self, lead_id: int) -> list[Offer]:
         stmt = select(offers).where(offers.c.lead_id == lead_id).order_by(offers.c.id)

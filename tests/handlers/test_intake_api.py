@@ -7,7 +7,7 @@ import pytest
 
 from bot.handlers.http import create_app
 from tests.conftest import deliver_all
-from tests.factories import apply, config, partner
+from tests.factories import SRC, apply, config, partner
 
 LEAD = {
     "source": "website",
@@ -37,12 +37,50 @@ async def test_create_then_repeat_gives_the_same_lead(api, services, slack):
     first = await api.post("/api/v1/leads", json=LEAD)
     assert first.status_code == 201, first.text
     body = first.json()
-    assert body["status"] == "offered" and len(body["offers"]) == 1
-    assert "contact" not in body
+    assert body["status"] == "offered" and body["partner"] is None
+    (offer,) = body["offers"]
+    assert offer["partner"] in ("acme", "beta") and offer["status"] == "pending"
+    assert offer["round"] == 1 and offer["mode"] == "exclusive"
+    assert "contact" not in body and "events" not in body
     again = await api.post("/api/v1/leads", json=LEAD)
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     await deliver_all(services)
     assert len(slack.sent) == 1  # one lead, one card
+
+
+async def test_a_repeat_of_a_lead_assigned_by_hand_names_its_partner(api, services):
+    from bot.dispatch.assignment import assign_lead
+    from tests.factories import MANAGER
+
+    body = (await api.post("/api/v1/leads", json=LEAD)).json()
+    other = "beta" if body["offers"][0]["partner"] == "acme" else "acme"
+    async with services.uow() as uow:
+        stored = await uow.leads.get_by_public_id(body["id"])
+    outcome = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug=other, actor=MANAGER, source=SRC
+    )
+    assert outcome.ok, outcome.message
+    again = (await api.post("/api/v1/leads", json=LEAD)).json()
+    assert again["status"] == "accepted" and again["partner"] == other
+    offers = [(o["partner"], o["status"]) for o in again["offers"]]
+    assert offers == [(body["offers"][0]["partner"], "withdrawn"), (other, "accepted")]
+
+
+async def test_the_summary_names_a_partner_the_lead_has_no_offer_from(api, services):
+    """Every way to give a lead to a partner makes an offer today; the answer does not rely
+    on it."""
+    from bot.reports.history import get_lead_summary
+
+    body = (await api.post("/api/v1/leads", json=LEAD)).json()
+    other = "beta" if body["offers"][0]["partner"] == "acme" else "acme"
+    async with services.uow() as uow:
+        stored = await uow.leads.get_by_public_id(body["id"])
+        (pid, _, _) = await uow.partners.get_by_slug(other)
+        await uow.leads.cas(stored.id, expect={}, now=services.ctx.now(), partner_id=pid)
+        await uow.commit()
+    async with services.uow(read_only=True) as uow:
+        summary = await get_lead_summary(uow, stored.id)
+    assert summary is not None and summary.partner_slugs[pid] == other
 
 
 async def test_idempotency_key_header(api):
