@@ -52,7 +52,7 @@ async def get_lead_summary(uow: UnitOfWork, lead_id: int) -> LeadHistory | None:
         return None
     offered = await uow.offers.list_with_slugs(lead.id)
     slugs = {offer.partner_id: slug for offer, slug in offered}
-    if lead.partner_id is not None and lead.partner_id not in slugs:  # assigned by hand
+    if lead.partner_id is not None and lead.partner_id not in slugs:  # no offer of its own
         named = await uow.partners.list_names([lead.partner_id])
         slugs |= {pid: slug for pid, (slug, _name) in named.items()}
     return LeadHistory(
