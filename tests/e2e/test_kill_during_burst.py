@@ -24,6 +24,7 @@ from tests.e2e.live import Intake, Presser, document, prepare, slack_env, start
 PARTNERS = 30
 RATE = 40.0  # leads a second
 KILL_AFTER = 60  # leads acknowledged before the kill
+VOLLEY = 20  # leads sent at once just before it
 
 
 async def _db(url: str, work):  # type: ignore[no-untyped-def]
@@ -66,6 +67,7 @@ def _posts(fake: FakeSlack) -> Counter[tuple[str, str]]:
 async def _burst_then_kill(url: str, tmp, fake: FakeSlack, key: str, env) -> Intake:  # type: ignore[no-untyped-def]
     first = await start(tmp, "first", env)
     intake, stop = Intake(key), asyncio.Event()
+    volley: list[asyncio.Task[int | None]] = []
     # bounds for a slow, busy machine: they only cap how long a failing run takes
     async with httpx.AsyncClient(base_url=first.url, timeout=30) as client:
         presser = Presser(fake, client)
@@ -75,10 +77,15 @@ async def _burst_then_kill(url: str, tmp, fake: FakeSlack, key: str, env) -> Int
             async with asyncio.timeout(120):
                 while len(intake.ids) < KILL_AFTER or len(presser.pressed) < 5:  # noqa: ASYNC110
                     await asyncio.sleep(0.01)  # the burst is under way: leads and presses
+                # a volley at once; once the first is answered the rest are still being handled,
+                # so the kill lands in the middle of requests, not between two paced ones
+                volley = [asyncio.create_task(intake.one(client, f"volley-{n}"))
+                          for n in range(VOLLEY)]  # fmt: skip
+                await asyncio.wait(volley, return_when=asyncio.FIRST_COMPLETED)
         finally:
             first.kill()  # in the middle of it
             stop.set()
-            await asyncio.gather(load, pressing)
+            await asyncio.gather(load, pressing, *volley)
     assert intake.errors, "the kill landed between requests: nothing was in flight"
     assert not [b for b in intake.bodies if b["status"] >= 500], intake.bodies[:3]
     return intake
