@@ -86,7 +86,7 @@ async def _rebuild(uow: UnitOfWork, days: list[tuple[date, date]]) -> None:
     dialect = uow.dialect
     moments: list[Span] = [(_midnight(a), _midnight(b)) for a, b in days]
     for table in (funnel_days, funnel_reasons, funnel_times):
-        await uow.execute(delete(table).where(_on(table.c.day, days)))
+        await uow.execute(delete(table).where(_on(table.c.day, days)), long=True)
     raw = funnel_sql.counts(dialect, moments).subquery()
     await uow.execute(
         insert(funnel_days).from_select(
@@ -98,18 +98,21 @@ async def _rebuild(uow: UnitOfWork, days: list[tuple[date, date]]) -> None:
                 *(func.sum(raw.c[name]) for name in COUNTS),
                 func.sum(raw.c.revenue),
             ).group_by(raw.c.day, raw.c.partner_id, raw.c.source),
-        )
+        ),
+        long=True,
     )
     await uow.execute(
         insert(funnel_reasons).from_select(
             ["day", "partner_id", "source", "kind", "reason", "n"],
             funnel_sql.reasons(dialect, moments),
-        )
+        ),
+        long=True,
     )
     await uow.execute(
         insert(funnel_times).from_select(
             ["metric", "partner_id", "seconds", "day", "n"], funnel_sql.times(dialect, moments)
-        )
+        ),
+        long=True,
     )
 
 

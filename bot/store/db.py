@@ -11,9 +11,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.store.sqlite_driver import one_trip_dbapi
+from bot.store.sqlite_driver import allow_inline, mark_long, one_trip_dbapi
 
 READ_ONLY = "leadbot_read_only"  # execution option of a unit of work that only reads
+# execution option of a statement that may run long (a rebuild, a purge): on SQLite it runs on
+# the connection's thread, not on the event loop (see sqlite_driver)
+LONG = "leadbot_long"
 
 
 def is_sqlite(url: str) -> bool:
@@ -37,15 +40,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             f"SQLite {sqlite3.sqlite_version} is too old: Leadbot needs 3.35 or newer (RETURNING)"
         )
     kwargs.setdefault("connect_args", {"timeout": 30})
-    kwargs.setdefault("module", one_trip_dbapi())  # one trip to aiosqlite's thread a statement
+    kwargs.setdefault("module", one_trip_dbapi())  # most statements on the event loop
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # we emit BEGIN ourselves (below); pysqlite's legacy control would skip it for SELECTs
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        allow_inline(record.driver_connection, cursor.fetchone()[0])
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -58,6 +62,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # work that only reads begins a plain (deferred) transaction: a snapshot, no lock.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_statement(conn: Any, _c: Any, _s: Any, _p: Any, context: Any, _many: bool) -> None:
+        options = context.execution_options if context is not None else {}
+        mark_long(conn.connection.driver_connection, options.get(LONG, False))
 
     _WRITE_LOCKS[engine.sync_engine] = WriteLock()
     return engine

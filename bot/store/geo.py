@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.routing.geo import Centroid
+from bot.store.db import LONG
 from bot.store.tables import postcode_centroids
 
 
@@ -33,8 +34,9 @@ class GeoRepo:
         pending: list[dict[str, object]] = []
         for c in rows:
             if c.country not in cleared:
+                country = postcode_centroids.c.country == c.country
                 await self.conn.execute(
-                    delete(postcode_centroids).where(postcode_centroids.c.country == c.country)
+                    delete(postcode_centroids).where(country).execution_options(**{LONG: True})
                 )
                 cleared.add(c.country)
             if (c.country, c.postcode) in seen:

@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.db import LONG
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -23,8 +25,10 @@ def alembic_config(connection: Any = None) -> Config:
 
 async def migrate(engine: AsyncEngine) -> str | None:
     """Upgrade to the newest revision; returns the revision now in place."""
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+    async with engine.connect() as conn:
+        await conn.execution_options(**{LONG: True})  # a data migration may touch every row
+        async with conn.begin():
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
     return await current_revision(engine)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.sql import Executable
 from bot.store.apikeys import ApiKeyRepo
 from bot.store.chats import ChatRepo
 from bot.store.config_repo import ConfigRepo
-from bot.store.db import READ_ONLY, WriteLock, write_lock
+from bot.store.db import LONG, READ_ONLY, WriteLock, write_lock
 from bot.store.events import EventRepo
 from bot.store.geo import GeoRepo
 from bot.store.installs import InstallRepo
@@ -91,10 +91,15 @@ class UnitOfWork:
         assert self._conn is not None
         return self._conn.dialect.name
 
-    async def execute(self, statement: Executable) -> Result[*tuple[Any, ...]]:
-        """Run a read query (reports) inside this unit of work."""
+    async def execute(
+        self, statement: Executable, *, long: bool = False
+    ) -> Result[*tuple[Any, ...]]:
+        """Run a query (reports) inside this unit of work; `long` for one that may take a
+        while over many rows (on SQLite it then runs off the event loop)."""
         assert self._conn is not None
         await self.events.flush()
+        if long:
+            statement = statement.execution_options(**{LONG: True})
         return await self._conn.execute(statement)
 
     def after_commit(self, effect: Effect) -> None:

@@ -1,14 +1,30 @@
-"""The one-trip SQLite driver: what SQLAlchemy reads back is what plain aiosqlite gives, and a
-statement costs one trip to the connection's thread instead of four."""
+"""The SQLite driver: what SQLAlchemy reads back is what plain aiosqlite gives; statements run on
+the event loop, except what may wait for a lock, write a checkpoint or run long, which goes to
+the connection's thread in one trip instead of four."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, exc, insert, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    exc,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
-from bot.store.db import create_engine
+from bot.store.db import LONG, READ_ONLY, create_engine
 from bot.store.sqlite_driver import OneTripConnection
 
 meta = MetaData()
@@ -56,19 +72,127 @@ async def test_errors_are_sqlalchemys_and_roll_back(engine):
         assert (await conn.execute(select(things))).all() == []
 
 
-async def test_one_trip_per_statement(engine, monkeypatch):
-    trips = 0
+@pytest.fixture
+def trips(monkeypatch):
+    """The statements (and commits) that went to the connection's thread."""
+    sent: list[str] = []
     run = OneTripConnection._execute
 
     async def counted(self, fn, *args, **kwargs):
-        nonlocal trips
-        trips += 1
+        sent.append(getattr(fn, "__name__", "?"))
         return await run(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(OneTripConnection, "_execute", counted)
-    async with engine.connect() as conn:
-        await conn.execute(select(things))  # begins the transaction (BEGIN IMMEDIATE: a trip)
-        before = trips
+    return sent
+
+
+SLOW_COUNT = "SELECT (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) FROM c)"  # noqa: E501
+
+
+async def test_a_writing_transaction_goes_to_the_thread_twice(engine, trips):
+    async with engine.begin() as conn:  # BEGIN IMMEDIATE: may wait for another process
+        assert len(trips) == 1
         for i in range(10):
+            await conn.execute(insert(things).values(name=f"n{i}"))
             (await conn.execute(select(things).where(things.c.id == i))).all()
-        assert trips - before == 10  # plain aiosqlite: 40
+        await conn.execute(update(things).where(things.c.id < 3).values(name=things.c.name + "!"))
+        assert len(trips) == 1  # 21 statements on the event loop (plain aiosqlite: 84 trips)
+    assert len(trips) == 2  # COMMIT: it may write a checkpoint
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(things))).all()) == 10
+
+
+async def test_a_read_only_unit_of_work_never_goes_to_the_thread(engine, trips):
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="a"))
+    trips.clear()
+    async with engine.connect() as conn:
+        await conn.execution_options(**{READ_ONLY: True})
+        async with conn.begin():  # plain BEGIN: a snapshot, no lock
+            for _ in range(5):
+                assert (await conn.execute(select(things.c.name))).scalars().all() == ["a"]
+    assert trips == []
+
+
+async def test_a_read_over_its_budget_runs_again_on_the_thread_and_undoes_nothing(engine, trips):
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="kept"))
+        trips.clear()
+        n = 300_000  # some 50 ms of work: far over the 2 ms budget
+        counted = await conn.execute(text(SLOW_COUNT).bindparams(n=n))
+        assert counted.scalar_one() == n
+        assert len(trips) == 1  # stopped on the loop, then run in full on the thread
+        await conn.execute(insert(things).values(name="after"))  # the transaction goes on
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+        assert names.all() == ["kept", "after"]
+
+
+async def test_a_write_marked_long_goes_to_the_thread(engine, trips):
+    async with engine.begin() as conn:
+        trips.clear()
+        await conn.execute(insert(things).values(name="a"))
+        assert trips == []
+        await conn.execute(
+            update(things).values(name="b").execution_options(**{LONG: True})
+        )  # fmt: skip
+        assert len(trips) == 1
+        await conn.execute(update(things).values(name="c"))
+        assert len(trips) == 1  # the mark was that statement's only
+
+
+async def test_an_unmarked_write_that_runs_long_is_logged_once(engine, caplog):
+    fill = text(
+        "INSERT INTO things (name) SELECT 'n' || x FROM "
+        "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) "
+        "SELECT x FROM c) WHERE x > :skip"
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.store.sqlite_driver"):
+        async with engine.begin() as conn:
+            await conn.execute(fill.bindparams(n=200_000, skip=0))
+            await conn.execute(fill.bindparams(n=400_000, skip=200_000))
+    logged = [r.getMessage() for r in caplog.records if "mark it LONG" in r.getMessage()]
+    assert len(logged) == 1 and "INSERT INTO things" in logged[0]
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(things))).scalar() == 400_000
+
+
+async def test_waiting_for_another_processs_writer_does_not_stop_the_event_loop(
+    engine, tmp_path: Path
+):
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="before"))
+    other = sqlite3.connect(tmp_path / "one-trip.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(tick())
+
+        async def write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(insert(things).values(name="queued"))
+
+        writing = asyncio.create_task(write())
+        async with asyncio.timeout(10):
+            while ticks < 100:  # noqa: ASYNC110 -- the loop runs while the writer waits
+                await asyncio.sleep(0)
+        async with engine.connect() as conn:  # and a reader reads meanwhile
+            await conn.execution_options(**{READ_ONLY: True})
+            assert (await conn.execute(select(things.c.name))).scalars().all() == ["before"]
+        assert not writing.done()
+        other.execute("COMMIT")
+        async with asyncio.timeout(10):
+            await writing
+        ticking.cancel()
+    finally:
+        other.close()
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+        assert names.all() == ["before", "queued"]
