@@ -68,11 +68,16 @@ class Services:
         Should routing fail, the lead is still stored on its own, and the sweep routes it.
         """
         try:
-            return await self.run(take_lead, lead, actor=actor, source=source)
+            taken = await self.run(take_lead, lead, actor=actor, source=source)
         except Exception as exc:
             if database_unavailable(exc):
                 raise  # the caller answers 503; a retry of the same lead is safe (idempotent)
             log.exception("routing a new lead failed; storing it for the sweep to route")
+        else:
+            # the commit handed the first cards to the express lane: let it put them on the
+            # wire before the caller goes on (reading the answer, say), the card comes first
+            await asyncio.sleep(0)
+            return taken
         stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
         return stored, created, []
 

@@ -135,7 +135,10 @@ class OutboxSender:
                     await self._hold_rest([q.item for q in queued[i + 1 :]], held)
                     return
 
-        await asyncio.gather(*(lane(q) for q in lanes.values()))
+        if len(lanes) == 1:  # the usual case: started now, not on the loop's next turn
+            await lane(next(iter(lanes.values())))
+        else:
+            await asyncio.gather(*(lane(q) for q in lanes.values()))
 
     async def drain_once(self) -> int:
         """Claim one batch and process it; returns how many items were claimed. Waits for the
