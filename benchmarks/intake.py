@@ -2,9 +2,10 @@
 
 B2: leads POSTed to `/api/v1/leads` at a fixed rate; for each, the time until its card
 arrives at a fake Slack Web API on loopback as `chat.postMessage`, sent by the real
-SlackMessenger (p50/p99). Baseline in
-the same run: a bare pipeline, one HTTP request in, one database commit, one HTTP request out
-to the same loopback server.
+SlackMessenger (p50/p99). Baseline in the same run: a bare pipeline, one HTTP request in, one
+database commit, one HTTP request out to the same loopback server. The clients and the fake
+Slack run in a process of their own (`benchmarks/far_side.py`), as web forms and Slack are
+elsewhere in production: Leadbot's event loop (and the bare pipeline's) does only its own work.
 B3 (PostgreSQL): leads/s sustained from POST to card arrived, with concurrent clients, next
 to the raw single-row insert rate of the same server.
 
@@ -23,19 +24,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiohttp import web
 from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from benchmarks.common import configure, fresh_database
-from bot.bootstrap import Services, build
+from benchmarks.far_side import FarSide
+from bot.bootstrap import build
 from bot.config import Settings
 from bot.handlers.http import create_app
 from bot.handlers.slack import SlackMessenger
 from bot.handlers.slack.retry import retry_handlers
 from bot.messaging import Pace
-from bot.sandbox.serving import serve_aiohttp, serve_app
+from bot.sandbox.serving import serve_app
 from bot.server import settle_memory
 
 # 20 leads/s over 40 partners: each channel gets a card every 2 s, within Slack's one message
@@ -57,82 +58,21 @@ CONFIG = {
 }
 
 
-class Sink:
-    """A loopback HTTP server standing in for the chat API: notes when each message arrives."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, float] = {}
-        self.url = ""
-        self._n = 0
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        async def arrive(request: web.Request) -> web.Response:
-            self.seen.setdefault((await request.json())["id"], time.perf_counter())
-            return web.json_response({"ok": True})
-
-        async def post_message(request: web.Request) -> web.Response:
-            """A fake `chat.postMessage`: the card's text starts 'New lead L… for …'."""
-            body = await request.json()
-            self.seen.setdefault(str(body["text"]).split()[2], time.perf_counter())
-            self._n += 1
-            return web.json_response({"ok": True, "channel": body["channel"], "ts": f"1.{self._n}"})
-
-        app = web.Application()
-        app.router.add_post("/", arrive)
-        app.router.add_post("/api/chat.postMessage", post_message)
-        self.url, self._runner = await serve_aiohttp(app)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-async def paced(count: int, rate: float, one: Any) -> list[float]:
-    """Fire `count` requests at `rate` per second; each returns its latency (or None)."""
-    tasks, start = [], time.perf_counter()
-    for i in range(count):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    return [r for r in await asyncio.gather(*tasks) if r is not None]
+async def leadbot_run(far: FarSide, key: str, port: int, count: int, rate: float) -> list[float]:
+    answer = await far.ask(
+        run="leadbot", url=f"http://127.0.0.1:{port}", key=key, count=count, rate=rate
+    )
+    latencies: list[float] = answer["latencies"]
+    return latencies
 
 
-async def leadbot_run(
-    services: Services, watch: Sink, key: str, port: int, count: int, rate: float
-) -> list[float]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-
-        async def one(i: int) -> float | None:
-            t0 = time.perf_counter()
-            body = {
-                "source": "bench",
-                "external_id": f"b2-{i}-{t0}",
-                "country": "DE",
-                "postcode": "80331",
-                "specialties": [],
-            }
-            ref = (await client.post("/api/v1/leads", json=body)).json()["id"]
-            for _ in range(3000):  # the card is handed over right after the commit
-                if ref in watch.seen:
-                    return watch.seen[ref] - t0
-                await asyncio.sleep(0.001)
-            return None
-
-        return await paced(count, rate, one)
-
-
-async def bare_run(url: str, sink: Sink, count: int, rate: float) -> list[float]:
-    """HTTP in -> one DB commit -> HTTP out, timed until the loopback server has the request."""
-    arrived = sink.seen
+async def bare_run(url: str, far: FarSide, count: int, rate: float) -> list[float]:
+    """HTTP in -> one DB commit -> HTTP out, timed until the far side has the request."""
     services = build(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
     async with services.engine.begin() as conn:
         await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_bare (id TEXT, body TEXT)"))
@@ -148,23 +88,14 @@ async def bare_run(url: str, sink: Sink, count: int, rate: float) -> list[float]
                 )
             )
             await uow.commit()
-        await out.post(f"{sink.url}/", json={"id": payload["id"]})
+        await out.post(f"{far.sink}/", json={"id": payload["id"]})
         return {"ok": "yes"}
 
     port, stop = await serve_app(bare)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-
-            async def one(i: int) -> float | None:
-                t0, ref = time.perf_counter(), f"bare-{i}-{time.perf_counter()}"
-                await client.post("/in", json={"id": ref, "country": "DE", "postcode": "80331"})
-                for _ in range(3000):
-                    if ref in arrived:
-                        return arrived[ref] - t0
-                    await asyncio.sleep(0.001)
-                return None
-
-            return await paced(count, rate, one)
+        answer = await far.ask(run="bare", url=f"http://127.0.0.1:{port}", count=count, rate=rate)
+        latencies: list[float] = answer["latencies"]
+        return latencies
     finally:
         await stop()
         await out.aclose()
@@ -193,11 +124,9 @@ async def raw_inserts(url: str, seconds: float, workers: int) -> float:
     return done / seconds
 
 
-async def sustained(
-    services: Services, watch: Sink, key: str, port: int, seconds: float, workers: int
-) -> float:
+async def sustained(far: FarSide, key: str, port: int, seconds: float, workers: int) -> float:
     """Leads per second from POST to card handed over, `workers` clients back to back."""
-    before, stop = len(watch.seen), time.perf_counter() + seconds
+    before, stop = (await far.ask(seen=True))["seen"], time.perf_counter() + seconds
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {key}"}
     ) as client:
@@ -218,15 +147,16 @@ async def sustained(
 
         await asyncio.gather(*(worker(w) for w in range(workers)))
     await asyncio.sleep(1)  # let the last cards go out
-    return (len(watch.seen) - before) / seconds
+    after: int = (await far.ask(seen=True))["seen"]
+    return (after - before) / seconds
 
 
 async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    sink = Sink()
-    await sink.start()
+    far = FarSide()
+    await far.start()
     slack = SlackMessenger(
         AsyncWebClient(
-            token="xoxb-bench", base_url=f"{sink.url}/api/", retry_handlers=retry_handlers()
+            token="xoxb-bench", base_url=f"{far.sink}/api/", retry_handlers=retry_handlers()
         )
     )
     services = build(
@@ -245,9 +175,9 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     count = int(args.rate * args.seconds)
     try:
         cpu = time.process_time()
-        leadbot = await leadbot_run(services, sink, key, port, count, args.rate)
+        leadbot = await leadbot_run(far, key, port, count, args.rate)
         cpu, bare_cpu = time.process_time() - cpu, time.process_time()
-        bare = await bare_run(url, sink, count, args.rate)
+        bare = await bare_run(url, far, count, args.rate)
         bare_cpu = time.process_time() - bare_cpu
         result: dict[str, Any] = {
             "benchmark": "B2 speed to lead",
@@ -260,8 +190,8 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "p99_ms": round(pct(leadbot, 0.99) * 1000, 1),
             "baseline_bare_p50_ms": round(statistics.median(bare) * 1000, 1),
             "baseline_bare_p99_ms": round(pct(bare, 0.99) * 1000, 1),
-            # CPU of this whole process per lead (Leadbot, the clients and the fake Slack alike):
-            # at a fixed rate, what decides whether the machine keeps up
+            # CPU of Leadbot's process per lead (the clients and the fake Slack are in the far
+            # side's): at a fixed rate, what decides whether the machine keeps up
             "cpu_ms_per_lead": round(cpu * 1000 / count, 1),
             "baseline_bare_cpu_ms_per_lead": round(bare_cpu * 1000 / count, 1),
         }
@@ -272,7 +202,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
             # most ~38 cards/s): pacing off, as for a fake Slack without limits
             slack.pace = Pace()
             result["B3_leads_per_s"] = round(
-                await sustained(services, sink, key, port, args.b3_seconds, args.workers), 1
+                await sustained(far, key, port, args.b3_seconds, args.workers), 1
             )
             result["B3_baseline_raw_inserts_per_s"] = round(
                 await raw_inserts(url, args.b3_seconds, args.workers), 1
@@ -284,7 +214,7 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     finally:
         await stop()
         await services.close()
-        await sink.stop()
+        await far.stop()
 
 
 def main() -> None:
