@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import ClauseElement, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,6 +58,21 @@ def _insert_lead(dialect: str) -> Any:
 
 
 _INSERT_CONTACT = lead_contacts.insert()
+
+
+@cache
+def _cas(shape: tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]) -> Any:
+    """The compare-and-set UPDATE for one shape (the columns expected, those of them expected
+    NULL, the columns set), built once: each lead takes a few."""
+    expect, columns = shape
+    stmt = update(leads).where(leads.c.id == bindparam("lead_id"))
+    for column, null in expect:
+        col = leads.c[column]
+        stmt = stmt.where(col.is_(None) if null else col == bindparam(f"x_{column}"))
+    values = {c: bindparam(f"v_{c}", type_=leads.c[c].type) for c in ("updated_at", *columns)}
+    return stmt.values(values).returning(leads.c.id)
+
+
 _GET = select(leads).where(leads.c.id == bindparam("lead_id"))
 
 
@@ -137,12 +152,17 @@ class LeadRepo:
         **values: Any,
     ) -> bool:
         """UPDATE leads SET values WHERE id AND every column in `expect` still has its value."""
-        stmt = update(leads).where(leads.c.id == lead_id)
-        for column, value in expect.items():
-            col = leads.c[column]
-            stmt = stmt.where(col.is_(None) if value is None else col == value)
-        stmt = stmt.values(updated_at=now, **values).returning(leads.c.id)
-        return (await self.conn.execute(stmt)).scalar() is not None
+        if any(isinstance(v, ClauseElement) for v in values.values()):  # set from SQL
+            stmt = update(leads).where(leads.c.id == lead_id)
+            for column, value in expect.items():
+                col = leads.c[column]
+                stmt = stmt.where(col.is_(None) if value is None else col == value)
+            stmt = stmt.values(updated_at=now, **values).returning(leads.c.id)
+            return (await self.conn.execute(stmt)).scalar() is not None
+        shape = (tuple((c, v is None) for c, v in expect.items()), tuple(values))
+        params = {f"x_{c}": v for c, v in expect.items() if v is not None}
+        params.update({f"v_{c}": v for c, v in values.items()}, lead_id=lead_id, v_updated_at=now)
+        return (await self.conn.execute(_cas(shape), params)).scalar() is not None
 
     async def escalation_state(self, lead_id: int) -> tuple[int, datetime] | None:
         """(notices sent, when the last went out) for an escalated lead."""
