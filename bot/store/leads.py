@@ -60,17 +60,25 @@ def _insert_lead(dialect: str) -> Any:
 _INSERT_CONTACT = lead_contacts.insert()
 
 
+Expected = tuple[tuple[str, bool], ...]  # the columns a compare-and-set expects, and if NULL
+
+
 @cache
-def _cas(shape: tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]) -> Any:
-    """The compare-and-set UPDATE for one shape (the columns expected, those of them expected
-    NULL, the columns set), built once: each lead takes a few."""
-    expect, columns = shape
+def _cas_where(expect: Expected) -> Any:
+    """A compare-and-set UPDATE's WHERE for the columns expected, built once."""
     stmt = update(leads).where(leads.c.id == bindparam("lead_id"))
     for column, null in expect:
         col = leads.c[column]
         stmt = stmt.where(col.is_(None) if null else col == bindparam(f"x_{column}"))
+    return stmt
+
+
+@cache
+def _cas(expect: Expected, columns: tuple[str, ...]) -> Any:
+    """The whole compare-and-set UPDATE for the columns expected and set, built once: each
+    lead takes a few."""
     values = {c: bindparam(f"v_{c}", type_=leads.c[c].type) for c in ("updated_at", *columns)}
-    return stmt.values(values).returning(leads.c.id)
+    return _cas_where(expect).values(values).returning(leads.c.id)
 
 
 _GET = select(leads).where(leads.c.id == bindparam("lead_id"))
@@ -152,17 +160,15 @@ class LeadRepo:
         **values: Any,
     ) -> bool:
         """UPDATE leads SET values WHERE id AND every column in `expect` still has its value."""
-        if any(isinstance(v, ClauseElement) for v in values.values()):  # set from SQL
-            stmt = update(leads).where(leads.c.id == lead_id)
-            for column, value in expect.items():
-                col = leads.c[column]
-                stmt = stmt.where(col.is_(None) if value is None else col == value)
-            stmt = stmt.values(updated_at=now, **values).returning(leads.c.id)
-            return (await self.conn.execute(stmt)).scalar() is not None
-        shape = (tuple((c, v is None) for c, v in expect.items()), tuple(values))
+        shape = tuple((c, v is None) for c, v in expect.items())
         params = {f"x_{c}": v for c, v in expect.items() if v is not None}
-        params.update({f"v_{c}": v for c, v in values.items()}, lead_id=lead_id, v_updated_at=now)
-        return (await self.conn.execute(_cas(shape), params)).scalar() is not None
+        params["lead_id"] = lead_id
+        if any(isinstance(v, ClauseElement) for v in values.values()):  # set from SQL
+            stmt = _cas_where(shape).values(updated_at=now, **values).returning(leads.c.id)
+        else:
+            stmt = _cas(shape, tuple(values))
+            params.update({f"v_{c}": v for c, v in values.items()}, v_updated_at=now)
+        return (await self.conn.execute(stmt, params)).scalar() is not None
 
     async def escalation_state(self, lead_id: int) -> tuple[int, datetime] | None:
         """(notices sent, when the last went out) for an escalated lead."""

@@ -121,7 +121,8 @@ class OneTripConnection(aiosqlite.Connection):
         """Run one statement: on the event loop where it cannot wait, else one trip."""
         verb, outcome = _verb(sql), None
         if verb == "BEGIN":
-            self._writing = "IMMEDIATE" in sql.upper() or "EXCLUSIVE" in sql.upper()
+            mode = sql.upper()
+            self._writing = "IMMEDIATE" in mode or "EXCLUSIVE" in mode
             if not self._writing and self.inline:
                 outcome = self._here(work, None)
         elif self.inline and not self.long and not bulk:
