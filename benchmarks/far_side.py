@@ -8,6 +8,9 @@ stdin and answers one JSON line on stdout:
 - `{"run": "leadbot" | "bare", "url": ..., "key": ..., "count": n, "rate": r}`: POST `count`
   leads at `rate` a second, each timed from just before its POST until its card (or the bare
   pipeline's request) arrives here: `{"latencies": [seconds, ...]}`;
+- `{"run": "sustain", "url": ..., "key": ..., "seconds": s, "workers": w}`: `w` clients POST
+  leads back to back for `s` seconds (to the bare pipeline when there is no key):
+  `{"posted": n, "arrived": m}`, `m` counting the cards that arrived within those seconds (B3);
 - `{"seen": true}`: how many have arrived so far, `{"seen": n}`.
 
 Both processes read the same monotonic clock (`time.perf_counter`, CLOCK_MONOTONIC on Linux).
@@ -109,6 +112,35 @@ async def bare_leads(sink: Sink, url: str, count: int, rate: float) -> list[floa
         return await paced(count, rate, one)
 
 
+async def sustain(
+    sink: Sink, url: str, key: str | None, seconds: float, workers: int
+) -> dict[str, int]:
+    """`workers` clients posting leads back to back (to Leadbot's API, or to the bare
+    pipeline when there is no `key`); the cards that arrived within `seconds`."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    path = "/api/v1/leads" if key else "/in"
+    before, posted = len(sink.seen), 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=workers)
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, headers=headers, limits=limits
+    ) as client:
+
+        async def worker(w: int) -> None:
+            nonlocal posted
+            n = 0
+            while time.perf_counter() < stop:
+                ref = f"{w}-{n}-{time.perf_counter()}"
+                body = {"source": "b3", "external_id": ref} if key else {"id": ref}
+                await client.post(path, json=body | {"country": "DE", "postcode": "80331"})
+                n += 1
+                posted += 1
+
+        await asyncio.gather(*(worker(w) for w in range(workers)))
+    arrived = sum(1 for t in list(sink.seen.values())[before:] if t <= stop)
+    return {"posted": posted, "arrived": arrived}
+
+
 async def serve() -> None:
     sink = Sink()
     await sink.start()
@@ -129,6 +161,9 @@ async def serve() -> None:
             elif command.get("run") == "leadbot":
                 url, key, count, rate = (command[k] for k in ("url", "key", "count", "rate"))
                 answer({"latencies": await leadbot_leads(sink, url, key, count, rate)})
+            elif command.get("run") == "sustain":
+                url, seconds, workers = (command[k] for k in ("url", "seconds", "workers"))
+                answer(await sustain(sink, url, command.get("key"), seconds, workers))
             elif command.get("run") == "bare":
                 url, count, rate = (command[k] for k in ("url", "count", "rate"))
                 answer({"latencies": await bare_leads(sink, url, count, rate)})

@@ -82,7 +82,14 @@ def _intake(f: dict[str, Any]) -> tuple[str, str]:
 def _sustained(f: dict[str, Any]) -> tuple[str, str]:
     return (
         f"{f['B3_leads_per_s']:,} leads/s sustained, POST → card delivered",
-        f"raw single-row inserts {f['B3_baseline_raw_inserts_per_s']:,}/s: **{f['B3_ratio']:.1%}**",
+        f"raw single-row inserts {f['B3_baseline_raw_inserts_per_s']:,}/s: **{f['B3_ratio']:.1%}**"
+        + (
+            f" (a bare pipeline, HTTP in → one commit → HTTP out, sustains "
+            f"{f['B3_bare_pipeline_per_s']:,}/s: "
+            f"{f['B3_bare_pipeline_per_s'] / f['B3_baseline_raw_inserts_per_s']:.1%})"
+            if "B3_bare_pipeline_per_s" in f
+            else ""
+        ),
     )
 
 
