@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.dispatch import Context, intake_lead
 from bot.dispatch.intake import take_lead
 from bot.domain.actors import Actor, Source
+from bot.domain.errors import LeadbotError
 from bot.domain.leads import Lead, NewLead
 from bot.messaging import Messenger
 from bot.metrics import Metrics
@@ -66,9 +67,12 @@ class Services:
         """Store a lead and make its first offer in one transaction: (lead, created, offer ids).
 
         Should routing fail, the lead is still stored on its own, and the sweep routes it.
+        A LeadbotError (KeyReused) is the caller's to answer: nothing was stored.
         """
         try:
             taken = await self.run(take_lead, lead, actor=actor, source=source)
+        except LeadbotError:
+            raise
         except Exception as exc:
             if database_unavailable(exc):
                 raise  # the caller answers 503; a retry of the same lead is safe (idempotent)

@@ -10,6 +10,7 @@ from bot.dispatch.context import Context
 from bot.dispatch.events_out import emit
 from bot.dispatch.offering import offer_next
 from bot.domain.actors import Actor, Source
+from bot.domain.errors import KeyReused
 from bot.domain.events import EventKind
 from bot.domain.leads import Lead, NewLead
 from bot.domain.partners import normalize_postcode
@@ -39,7 +40,10 @@ def new_public_id() -> str:
 async def store_lead(
     uow: UnitOfWork, ctx: Context, lead: NewLead, *, actor: Actor, source: Source
 ) -> tuple[Lead, bool]:
-    """Store `lead` (not committed); a repeat of (source, external_id) returns the first, False."""
+    """Store `lead` (not committed); a repeat of (source, external_id) returns the first, False.
+
+    KeyReused: the repeat names an Idempotency-Key that came with a different request.
+    """
     if not ctx.policies.known():
         await ctx.policies.current(uow)  # says so clearly when no configuration was applied
     lead = replace(lead, country=lead.country.upper(), postcode=normalize_postcode(lead.postcode))
@@ -52,10 +56,11 @@ async def store_lead(
     stored = await uow.leads.insert(lead, public_id=new_public_id(), now=now)
     if stored is None:
         assert lead.external_id is not None
-        existing = await uow.leads.get_by_external_id(
-            source=lead.source, external_id=lead.external_id
-        )
-        assert existing is not None
+        found = await uow.leads.get_by_external_id(source=lead.source, external_id=lead.external_id)
+        assert found is not None
+        existing, digest = found
+        if lead.request_digest and digest and digest != lead.request_digest:
+            raise KeyReused(existing.public_id)  # the new lead would be lost behind the first
         return existing, False
     await uow.events.append(
         stored.id,

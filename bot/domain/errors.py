@@ -17,6 +17,16 @@ class InvalidInput(LeadbotError):
     """A value given by a user is not acceptable (unknown reason, negative value...)."""
 
 
+class KeyReused(InvalidInput):
+    """An Idempotency-Key already named a different request (a different lead)."""
+
+    def __init__(self, first: str) -> None:
+        super().__init__(
+            f"was used before for a different lead ({first}); give each new lead a new key"
+        )
+        self.first = first
+
+
 class ConfigError(LeadbotError):
     """A configuration file was refused; `problems` lists every reason with its path."""
 

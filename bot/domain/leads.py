@@ -137,6 +137,9 @@ class NewLead:
     estimated_value: float | None = None
     language: str | None = None
     contact: Contact = field(default_factory=Contact)
+    # a fingerprint of the request that carried it, when the client's Idempotency-Key names
+    # it: a repeat of the key must carry the same request
+    request_digest: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Thin: authenticate, validate (pydantic), call the use cases, shape the answer.
 which name dependencies defined inside `router`.)
 """
 
-from dataclasses import asdict
+import hashlib
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
+from bot.domain.errors import KeyReused
 from bot.domain.leads import DispatchStatus, Stage
 from bot.handlers.problems import (
     INVALID,
@@ -96,18 +98,23 @@ def router(services: Services) -> APIRouter:
         idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     ) -> JSONResponse:
         """Store a lead (committed before the answer) and route it at once. A repeat of
-        `(source, external_id)` or of the `Idempotency-Key` header returns the first lead, 200."""
+        `(source, external_id)` or of the `Idempotency-Key` header returns the first lead, 200;
+        an `Idempotency-Key` used before with a different lead is refused, 422."""
         if idempotency_key is not None and not idempotency_key.strip():
             raise bad_field("idempotency-key", "must not be blank")
+        new = lead.to_new_lead()
         if lead.external_id is None and idempotency_key:
-            # scoped to the key, so two clients (or an external id "1") never collide
+            # scoped to the key, so two clients (or an external id "1") never collide; the
+            # digest is of the lead as validated, so the order of its fields does not matter
             scoped = f"idem:{key}:{idempotency_key.strip()}"[:128]
-            lead = lead.model_copy(update={"external_id": scoped})
-        stored, created, _offers = await services.submit_lead(
-            lead.to_new_lead(),
-            actor=Actor(name=f"api key {key}", role=Role.SYSTEM),
-            source=Source.API,
-        )
+            digest = hashlib.sha256(lead.model_dump_json().encode()).hexdigest()
+            new = replace(new, external_id=scoped, request_digest=digest)
+        try:
+            stored, created, _offers = await services.submit_lead(
+                new, actor=Actor(name=f"api key {key}", role=Role.SYSTEM), source=Source.API
+            )
+        except KeyReused as exc:
+            raise bad_field("idempotency-key", str(exc)) from None
         async with services.uow(read_only=True) as uow:
             history = await get_lead_summary(uow, stored.id)
         assert history is not None

@@ -110,6 +110,7 @@ class LeadRepo:
                     "qualification": lead.qualification,
                     "estimated_value": lead.estimated_value,
                     "language": lead.language,
+                    "request_digest": lead.request_digest,
                     "updated_at": now,
                 },
             )
@@ -140,10 +141,13 @@ class LeadRepo:
         row = (await self.conn.execute(stmt)).first()
         return to_lead(row) if row else None
 
-    async def get_by_external_id(self, *, source: str, external_id: str) -> Lead | None:
+    async def get_by_external_id(
+        self, *, source: str, external_id: str
+    ) -> tuple[Lead, str | None] | None:
+        """The lead stored under (source, external_id), with its request digest, if any."""
         stmt = select(leads).where(leads.c.source == source, leads.c.external_id == external_id)
         row = (await self.conn.execute(stmt)).first()
-        return to_lead(row) if row else None
+        return (to_lead(row), row.request_digest) if row else None
 
     async def lock(self, lead_id: int) -> Lead | None:
         """Load and row-lock a lead; every mutating use case locks the lead first (one order)."""

@@ -174,6 +174,8 @@ leads = Table(
     Column("nudged_at", UtcDateTime),
     Column("stale_alerted_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
+    # SHA-256 of the request, for a lead named by an Idempotency-Key (NULL otherwise)
+    Column("request_digest", String(64)),
     UniqueConstraint("source", "external_id", name="uq_leads_source_external_id"),
     Index("ix_leads_status_received", "status", "received_at"),
     Index("ix_leads_partner_status", "partner_id", "status"),

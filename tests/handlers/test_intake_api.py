@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -92,6 +94,29 @@ async def test_idempotency_key_header(api):
     assert first.json()["id"] == second.json()["id"]
     other = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "xyz"})
     assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+async def test_an_idempotency_key_reused_for_a_different_lead_is_refused(api, services):
+    lead = {k: v for k, v in LEAD.items() if k != "external_id"}
+    headers = {"Idempotency-Key": "form-42"}
+    first = await api.post("/api/v1/leads", json=lead, headers=headers)
+    # the same lead again, its fields in another order: a retry, answered with the first
+    shuffled = dict(reversed(list(lead.items())))
+    again = await api.post("/api/v1/leads", json=shuffled, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    # another lead under the same key would be lost behind the first: refused, nothing stored
+    other = {**lead, "postcode": "80469", "contact": {**lead["contact"], "name": "Other"}}
+    refused = await api.post("/api/v1/leads", json=other, headers=headers)
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "idempotency-key"
+    assert first.json()["id"] in error["message"] and "new key" in error["message"]
+    async with services.uow(read_only=True) as uow:
+        assert len(await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC))) == 1
+    # under a key of its own it is a new lead
+    fresh = await api.post("/api/v1/leads", json=other, headers={"Idempotency-Key": "form-43"})
+    assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
 
 
 async def test_missing_or_wrong_key_is_401(api):
