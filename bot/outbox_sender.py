@@ -71,10 +71,6 @@ class OutboxSender:
             webhooks=self.webhooks,
         )
 
-    @property
-    def failing_webhooks(self) -> dict[str, str]:
-        return self.webhooks.failing
-
     async def reserve(self, uow: UnitOfWork, dest: Destination) -> Slot | None:
         return await self.pacer.reserve(uow, dest)
 

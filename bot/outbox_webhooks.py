@@ -1,5 +1,5 @@
 """The outbox's webhook items: signed events to a CRM, and the managers told once when it is
-down (per instance, per outage)."""
+down and once when it is back (per outage, however many instances)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ class WebhookItems:
         self._uow = uow_factory
         self._ctx = ctx
         self._poster: WebhookPoster | None = None
-        self.failing: dict[str, str] = {}  # url -> last error, while it is down
 
     async def post(
         self, item: OutboxItem, lease_until: Callable[[], datetime], failed: Failed
@@ -39,32 +38,52 @@ class WebhookItems:
             await self._poster.post(item.payload)
         except DeliveryError as exc:
             await failed(item, exc)
-            if item.attempts + 1 >= DOWN_AFTER and url not in self.failing:
-                self.failing[url] = exc.reason
-                await self._report_down(url, exc.reason)
+            if item.attempts + 1 >= DOWN_AFTER:
+                await self._down(url, exc.reason)
             return
-        self.failing.pop(url, None)
         async with self._uow() as uow:
             await uow.outbox.finish(item, status="sent", now=self._ctx.now())
+            since = await uow.webhook_outages.mark_up(url)
+            if since is not None:
+                await self._tell(uow, _back(url, since, self._ctx.now()))
             await uow.commit()
 
-    async def _report_down(self, url: str, reason: str) -> None:
-        """Tell the managers once per outage (per instance), not once per lead."""
-        notice = Notice(
-            title="The CRM webhook is failing",
-            lines=[f"{url}: {reason}", "Events are kept and sent in order once it answers again."],
-        )
+    async def _down(self, url: str, reason: str) -> None:
+        """Record the outage; whoever records it first tells the managers: once per outage,
+        however many leads, instances or restarts."""
         async with self._uow() as uow:
-            for dest in await uow.partners.list_destinations(partner_id=None):
-                await uow.outbox.enqueue(
-                    OutboxKind.NOTICE,
-                    now=self._ctx.now(),
-                    destination_id=dest.id,
-                    payload=notice.to_payload(),
-                )
+            if await uow.webhook_outages.mark_down(url, error=reason, now=self._ctx.now()):
+                await self._tell(uow, _failing(url, reason))
             await uow.commit()
+
+    async def _tell(self, uow: UnitOfWork, notice: Notice) -> None:
+        for dest in await uow.partners.list_destinations(partner_id=None):
+            await uow.outbox.enqueue(
+                OutboxKind.NOTICE,
+                now=self._ctx.now(),
+                destination_id=dest.id,
+                payload=notice.to_payload(),
+            )
 
     async def close(self) -> None:
         if self._poster is not None:
             await self._poster.close()
             self._poster = None
+
+
+def _failing(url: str, reason: str) -> Notice:
+    return Notice(
+        title="The CRM webhook is failing",
+        lines=[f"{url}: {reason}", "Events are kept and sent in order once it answers again."],
+    )
+
+
+def _back(url: str, since: datetime, now: datetime) -> Notice:
+    minutes = max(1, round((now - since).total_seconds() / 60))
+    return Notice(
+        title="The CRM webhook answers again",
+        lines=[
+            f"{url} was failing for about {minutes} min.",
+            "The events kept meanwhile go out in order now.",
+        ],
+    )

@@ -59,11 +59,12 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """Database reachable, timers running, each chat connection up (else 503)."""
-        broken = 0
+        broken = webhooks_down = 0
         try:
             async with asyncio.timeout(3), services.uow() as uow:  # queues like any writer
                 await uow.execute(text("SELECT 1"))
                 broken = len(await uow.partners.list_broken())
+                webhooks_down = await uow.webhook_outages.count()
             database = "ok"
         except Exception as exc:
             database = f"unreachable: {type(exc).__name__}"
@@ -84,9 +85,9 @@ def create_app(services: Services) -> FastAPI:
             "timers": timers,
             "chat": chat,
         }
-        if services.sender.failing_webhooks:  # reported, not fatal: the events wait in the outbox
+        if webhooks_down:  # reported, not fatal: the events wait in the outbox
             # a count only: webhook URLs often carry tokens, and /healthz is public
-            body["webhooks"] = f"{len(services.sender.failing_webhooks)} failing"
+            body["webhooks"] = f"{webhooks_down} failing"
         if broken:  # reported, not fatal: the leads go to the other partners meanwhile
             body["broken_chats"] = broken  # which ones: told to the managers, in the chat
         return JSONResponse(body, status_code=200 if ok else 503)

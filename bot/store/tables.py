@@ -326,6 +326,17 @@ send_pacing = Table(
     Column("next_at", Float, nullable=False),  # seconds since the epoch
 )
 
+# CRM webhook endpoints that are down now: one row per URL, shared by every instance, so the
+# managers are told once per outage (and when it is over) and /healthz agrees everywhere
+webhook_outages = Table(
+    "webhook_outages",
+    metadata,
+    Column("url_key", String(64), primary_key=True),  # SHA-256 of the URL
+    Column("url", Text, nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+    Column("error", String(500), nullable=False),
+)
+
 # kept beside their own concerns, registered on the same metadata (imported last: they
 # import `metadata` from here)
 from bot.store import rollup_tables, slack_tables  # noqa: E402, F401

@@ -26,6 +26,7 @@ from bot.store.pacing import PacingRepo
 from bot.store.partners import PartnerRepo
 from bot.store.privacy import PrivacyRepo
 from bot.store.questions import QuestionRepo
+from bot.store.webhook_outages import WebhookOutageRepo
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class UnitOfWork:
     chats: ChatRepo
     questions: QuestionRepo
     privacy: PrivacyRepo
+    webhook_outages: WebhookOutageRepo
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -82,7 +84,7 @@ class UnitOfWork:
         self.members, self.apikeys, self.geo = MemberRepo(conn), ApiKeyRepo(conn), GeoRepo(conn)
         self.pacing, self.installs = PacingRepo(conn), InstallRepo(conn)
         self.chats, self.questions = ChatRepo(conn), QuestionRepo(conn)
-        self.privacy = PrivacyRepo(conn)
+        self.privacy, self.webhook_outages = PrivacyRepo(conn), WebhookOutageRepo(conn)
         self._effects = []
         return self
 

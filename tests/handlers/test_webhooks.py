@@ -95,7 +95,8 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once(services, recei
         ]
     assert len({e["id"] for e in receiver.events}) == 4
     assert receiver.down == 0
-    assert services.sender.failing_webhooks == {}  # back: no longer reported
+    async with services.uow() as uow:
+        assert await uow.webhook_outages.count() == 0  # back: no longer reported
 
 
 async def test_a_dead_endpoint_is_reported_once_not_per_lead(services, receiver, slack, clock):
@@ -117,6 +118,42 @@ async def test_a_dead_endpoint_is_reported_once_not_per_lead(services, receiver,
     async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
         health = (await client.get("/healthz")).json()
     assert health["webhooks"] == "1 failing" and receiver.url not in str(health)
+
+
+async def test_two_instances_report_an_outage_once_and_its_end_once(
+    services, receiver, slack, clock
+):
+    """Two senders (two instances, or one restarted) find the endpoint down: the managers
+    hear it once, and once when it answers again; /healthz counts it on both."""
+    from bot.outbox_sender import OutboxSender
+
+    await _configure(services, receiver)
+    other = OutboxSender(services.uow, services.ctx, services.messengers)
+    receiver.down = 1000
+    for i in range(3):
+        await services.submit_lead(lead(f"wh-i{i}"), actor=SYSTEM, source=SRC)
+    for _ in range(6):
+        for sender in (services.sender, other):
+            while await sender.drain_once():
+                pass
+        clock.advance(timedelta(minutes=1))
+    async with services.uow() as uow:
+        assert await uow.webhook_outages.count() == 1
+    receiver.down = 0
+    clock.advance(timedelta(hours=1))  # past every backoff
+    for _ in range(3):
+        await deliver_all(services)
+        while await other.drain_once():
+            pass
+    titles = [n.title for n in slack.notices_to("C0MANAGERS")]
+    assert titles.count("The CRM webhook is failing") == 1
+    assert titles.count("The CRM webhook answers again") == 1
+    assert titles.index("The CRM webhook is failing") < titles.index(
+        "The CRM webhook answers again"
+    )
+    assert len({e["id"] for e in receiver.events}) == len(receiver.events) == 6
+    async with services.uow() as uow:
+        assert await uow.webhook_outages.count() == 0
 
 
 def test_signatures_verify_only_when_untouched_and_recent():
