@@ -14,8 +14,12 @@ process's CPU for a lead. So here:
   transaction, so a statement that may run long (a rebuild, a purge, a bulk insert) is marked
   with the `LONG` execution option and goes to the thread; one that was not marked and ran
   long is logged (`WRITE_WARNING`), once per statement.
-- What can wait (`BEGIN IMMEDIATE`, on another process's writer) and what may write a WAL
-  checkpoint (a writing transaction's COMMIT) go to the thread: one trip each, in which the
+- `BEGIN IMMEDIATE` is tried on the event loop without a busy timeout: if another process's
+  writer holds the lock, it is waited for on the thread instead, with the timeout. A writing
+  COMMIT appends the transaction's pages to the WAL (no fsync with `synchronous=NORMAL`) and
+  runs on the event loop too: SQLite's automatic checkpoint, which would copy the WAL into the
+  database and sync it right there, is off, and every `CHECKPOINT_EVERY` writing commits one
+  runs on the thread instead. A statement that goes to the thread is one trip, in which the
   cursor does all four calls, handing back the rows with the cursor's description, row count
   and last row id. The rows are read in full, which SQLAlchemy does anyway (Leadbot never
   streams results).
@@ -24,7 +28,8 @@ It plugs in as the DBAPI module SQLAlchemy's own aiosqlite dialect drives (the e
 `module` argument), so the URL stays `sqlite+aiosqlite:///...`. It relies on two internals of
 aiosqlite, `Connection._execute` (run a function on the connection's thread) and
 `Connection._conn` (the sqlite3 connection, used by one side at a time: the event loop awaits
-the thread); the whole test suite runs on it.
+the thread); the whole test suite runs on it. An uncontended writing transaction makes no trip
+at all, one in `CHECKPOINT_EVERY` makes one (the checkpoint).
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ Work = Callable[[sqlite3.Cursor], object]
 READ_BUDGET = 0.002  # s a read may run on the event loop before it goes to the thread
 WRITE_WARNING = 0.05  # s an unmarked write may run on the event loop before it is logged
 BULK = 100  # rows of an executemany beyond which it goes to the thread
+# writing commits between two checkpoints: a lead's two or three write some 30 pages in all
+# (measured), so the WAL holds about what SQLite's own default lets it (1,000 pages)
+CHECKPOINT_EVERY = 64
 _STEPS = 1000  # SQLite VM instructions between two looks at the clock
 _READS = frozenset({"SELECT"})
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
@@ -111,7 +119,10 @@ def _verb(sql: str) -> str:
 class OneTripConnection(aiosqlite.Connection):
     inline = False  # statements may run on the event loop (WAL or memory; set once connected)
     long = False  # the statement about to run was marked LONG (set by the engine)
+    location = ""  # the database file
     _writing = False  # the transaction under way holds the write lock
+    _busy_ms: int | None = None  # the busy timeout, restored after a BEGIN tried without it
+    _commits: dict[str, int] = {}  # noqa: RUF012 -- shared: writing commits since a checkpoint
     _warned: set[str] = set()  # noqa: RUF012 -- shared: each slow statement is logged once
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
@@ -123,8 +134,8 @@ class OneTripConnection(aiosqlite.Connection):
         if verb == "BEGIN":
             mode = sql.upper()
             self._writing = "IMMEDIATE" in mode or "EXCLUSIVE" in mode
-            if not self._writing and self.inline:
-                outcome = self._here(work, None)
+            if self.inline:
+                outcome = self._begin_here(work) if self._writing else self._here(work, None)
         elif self.inline and not self.long and not bulk:
             if verb in _READS:  # None if it ran over its budget: undone, run on the thread
                 outcome = self._here(work, READ_BUDGET)
@@ -142,6 +153,22 @@ class OneTripConnection(aiosqlite.Connection):
             return cursor.description, cursor.rowcount, cursor.lastrowid, rows
         finally:
             cursor.close()
+
+    def _begin_here(self, work: Work) -> Outcome | None:
+        """Take the write lock on the event loop if it is free; None if another process's
+        writer holds it: then it is waited for on the thread, with the busy timeout."""
+        conn = self._conn
+        if self._busy_ms is None:
+            self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            return self._trip(work)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                return None
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     def _here(self, work: Work, budget: float | None, *, sql: str = "") -> Outcome | None:
         """Run on the event loop. With a budget, None if the statement ran over it (stopped
@@ -177,11 +204,26 @@ class OneTripConnection(aiosqlite.Connection):
                 )
 
     async def commit(self) -> None:
-        if self.inline and not self._writing:
-            self._conn.commit()  # ends a read: nothing to write, no checkpoint
-        else:
+        if not self.inline:
             await super().commit()
+        else:
+            # a read has nothing to write; a write appends its pages to the WAL, without an
+            # fsync (synchronous=NORMAL) and without a checkpoint (automatic ones are off)
+            self._conn.commit()
+            if self._writing and self._checkpoint_due():
+                await self._execute(self._checkpoint)
         self._writing = False
+
+    def _checkpoint_due(self) -> bool:
+        """Every `CHECKPOINT_EVERY` writing commits to this database (by any connection)."""
+        done = self._commits.get(self.location, 0) + 1
+        self._commits[self.location] = done % CHECKPOINT_EVERY
+        return done >= CHECKPOINT_EVERY
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL's pages into the database (on the thread: it writes and syncs), as
+        SQLite's automatic checkpoint would, without waiting for readers or writers."""
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     async def rollback(self) -> None:
         if self.inline:
@@ -205,7 +247,9 @@ class _Aiosqlite:
         # created on the connection's thread, then used by the event loop too (never both at
         # once: the loop awaits every trip)
         kwargs["check_same_thread"] = False
-        return OneTripConnection(lambda: sqlite3.connect(location, **kwargs), iter_chunk_size)
+        conn = OneTripConnection(lambda: sqlite3.connect(location, **kwargs), iter_chunk_size)
+        conn.location = location
+        return conn
 
 
 def one_trip_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
@@ -214,9 +258,13 @@ def one_trip_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
 
 
 def allow_inline(driver: Any, journal_mode: str) -> None:
-    """Once connected: statements may run on the event loop if no reader ever waits."""
+    """Once connected: statements may run on the event loop if no reader ever waits. In WAL
+    mode the connection then never checkpoints by itself on COMMIT (which would write and
+    sync on the event loop): every `CHECKPOINT_EVERY` commits one is run on the thread."""
     if isinstance(driver, OneTripConnection):
         driver.inline = journal_mode.lower() in ("wal", "memory")
+        if journal_mode.lower() == "wal":
+            driver._conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def mark_long(driver: Any, long: bool) -> None:
