@@ -115,7 +115,7 @@ async def offer_next(
     created: list[int] = []
     stranded: list[int] = []
     for partner in decision.chosen:
-        why = decision.why[partner.id]
+        why = decision.reasons[partner.id]
         offer = await uow.offers.create(
             lead_id=lead.id,
             partner_id=partner.id,

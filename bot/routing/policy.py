@@ -92,22 +92,25 @@ class Decision:
         return [p for p, f, _rule in self.raw if f is None]
 
     @cached_property
+    def reasons(self) -> dict[int, str]:
+        """Partner id -> why it was kept (the line shown on its card) or dropped, each
+        worded once however many readers ask."""
+        return {v.partner.id: v.reason for v in self.verdicts}
+
+    @property
     def why(self) -> dict[int, str]:
         """Partner id -> the one line shown on its card, for every eligible partner."""
-        return {
-            p.id: describe(p, None, self.lead, rule, self.now)
-            for p, f, rule in self.raw
-            if f is None
-        }
+        reasons = self.reasons
+        return {p.id: reasons[p.id] for p, f, _rule in self.raw if f is None}
 
     def explanation(self) -> dict[str, Any]:
         """A JSON-able record of the decision, stored with the lead."""
-        why = self.why
+        reasons = self.reasons
         return {
             "chosen": [p.slug for p in self.chosen],
-            "why": {p.slug: why[p.id] for p in self.chosen},
+            "why": {p.slug: reasons[p.id] for p in self.chosen},
             "considered": [
-                {"partner": v.partner.slug, "filter": v.dropped_by, "reason": v.reason}
+                {"partner": v.partner.slug, "filter": v.dropped_by, "reason": reasons[v.partner.id]}
                 for v in self.verdicts
             ],
             "outside_territory": self.outside,
