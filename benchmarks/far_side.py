@@ -80,36 +80,47 @@ async def _arrival(sink: Sink, ref: str, t0: float) -> float | None:
     return None
 
 
+_clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+
+
+def client_for(url: str, key: str = "") -> httpx.AsyncClient:
+    """One client per server for the whole process: its connections stay open from one run to
+    the next (runs alternate), so no run's first lead pays for a new connection."""
+    if (url, key) not in _clients:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        _clients[url, key] = httpx.AsyncClient(base_url=url, timeout=30, headers=headers)
+    return _clients[url, key]
+
+
 async def leadbot_leads(sink: Sink, url: str, key: str, count: int, rate: float) -> list[float]:
     """Leads to Leadbot's API; each timed until its card arrives."""
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+    client = client_for(url, key)
 
-        async def one(i: int) -> float | None:
-            t0 = time.perf_counter()
-            body = {
-                "source": "bench",
-                "external_id": f"b2-{i}-{t0}",
-                "country": "DE",
-                "postcode": "80331",
-                "specialties": [],
-            }
-            ref = (await client.post("/api/v1/leads", json=body)).json()["id"]
-            return await _arrival(sink, ref, t0)
+    async def one(i: int) -> float | None:
+        t0 = time.perf_counter()
+        body = {
+            "source": "bench",
+            "external_id": f"b2-{i}-{t0}",
+            "country": "DE",
+            "postcode": "80331",
+            "specialties": [],
+        }
+        ref = (await client.post("/api/v1/leads", json=body)).json()["id"]
+        return await _arrival(sink, ref, t0)
 
-        return await paced(count, rate, one)
+    return await paced(count, rate, one)
 
 
 async def bare_leads(sink: Sink, url: str, count: int, rate: float) -> list[float]:
     """The same to the bare pipeline; each timed until its one request out arrives."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    client = client_for(url)
 
-        async def one(i: int) -> float | None:
-            t0, ref = time.perf_counter(), f"bare-{i}-{time.perf_counter()}"
-            await client.post("/in", json={"id": ref, "country": "DE", "postcode": "80331"})
-            return await _arrival(sink, ref, t0)
+    async def one(i: int) -> float | None:
+        t0, ref = time.perf_counter(), f"bare-{i}-{time.perf_counter()}"
+        await client.post("/in", json={"id": ref, "country": "DE", "postcode": "80331"})
+        return await _arrival(sink, ref, t0)
 
-        return await paced(count, rate, one)
+    return await paced(count, rate, one)
 
 
 async def sustain(
@@ -170,6 +181,8 @@ async def serve() -> None:
             else:
                 answer({"error": f"unknown command {command!r}"})
     finally:
+        for client in _clients.values():
+            await client.aclose()
         await sink.stop()
 
 

@@ -6,10 +6,14 @@ SlackMessenger (p50/p99). Baseline in the same run: a bare pipeline, one HTTP re
 database commit, one HTTP request out to the same loopback server. The clients and the fake
 Slack run in a process of their own (`benchmarks/far_side.py`), as web forms and Slack are
 elsewhere in production: Leadbot's event loop (and the bare pipeline's) does only its own work.
-B3 (PostgreSQL): leads/s sustained from POST to card arrived, with concurrent clients, next
-to the raw single-row insert rate of the same server.
+The two take turns, 100 leads (5 s) each, so that both see the same moments of a noisy
+machine; each first takes `--warmup` seconds of leads untimed.
+B3 (PostgreSQL): leads/s sustained from POST to card arrived, with concurrent clients (in the
+far side's process), next to the raw single-row insert rate of the same server; and, as the
+ceiling of any pipeline that takes a lead in over HTTP, commits it and sends it on in one
+process, the bare pipeline's own sustained rate in the same run.
 
-    python -m benchmarks.intake [--rate 20] [--seconds 60] [--database-url URL] [--b3]
+    python -m benchmarks.intake [--rate 20] [--seconds 60] [--warmup 3] [--database-url URL] [--b3]
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from bot.server import settle_memory
 # 20 leads/s over 40 partners: each channel gets a card every 2 s, within Slack's one message
 # a second per channel (a channel fed faster than that is paced: its cards queue)
 PARTNERS = 40
+BLOCK = 100  # leads each side takes in turn (5 s at 20/s)
+Side = tuple[list[float], float]  # latencies (s), CPU (s)
 CONFIG = {
     "policy": {"offer_timeout": "30m"},
     "managers": {"slack_channel": "C-MANAGERS"},
@@ -65,12 +71,25 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
-async def leadbot_run(far: FarSide, key: str, port: int, count: int, rate: float) -> list[float]:
-    answer = await far.ask(
-        run="leadbot", url=f"http://127.0.0.1:{port}", key=key, count=count, rate=rate
-    )
-    latencies: list[float] = answer["latencies"]
-    return latencies
+async def timed(far: FarSide, run: str, count: int, rate: float, **target: str) -> Side:
+    """`count` leads at `rate` to one side: (latencies, CPU seconds of this process)."""
+    cpu = time.process_time()
+    answer = await far.ask(run=run, count=count, rate=rate, **target)
+    return answer["latencies"], time.process_time() - cpu
+
+
+async def alternating(
+    far: FarSide, leadbot: dict[str, str], bare: dict[str, str], count: int, rate: float
+) -> tuple[Side, Side]:
+    """Leadbot and the bare pipeline take turns, `BLOCK` leads each, until each has had
+    `count`: both see the same moments of this (shared, noisy) machine."""
+    sides: list[Side] = [([], 0.0), ([], 0.0)]
+    for start in range(0, count, BLOCK):
+        n = min(BLOCK, count - start)
+        for i, (run, target) in enumerate((("leadbot", leadbot), ("bare", bare))):
+            latencies, cpu = await timed(far, run, n, rate, **target)
+            sides[i] = (sides[i][0] + latencies, sides[i][1] + cpu)
+    return sides[0], sides[1]
 
 
 @asynccontextmanager
@@ -101,14 +120,6 @@ async def bare_pipeline(url: str, far: FarSide) -> AsyncIterator[int]:
         await stop()
         await out.aclose()
         await services.close()
-
-
-async def bare_run(url: str, far: FarSide, count: int, rate: float) -> list[float]:
-    """The bare pipeline at B2's rate, each timed until the far side has its request."""
-    async with bare_pipeline(url, far) as port:
-        answer = await far.ask(run="bare", url=f"http://127.0.0.1:{port}", count=count, rate=rate)
-    latencies: list[float] = answer["latencies"]
-    return latencies
 
 
 async def raw_inserts(url: str, seconds: float, workers: int) -> float:
@@ -165,13 +176,18 @@ async def main_async(args: argparse.Namespace, url: str) -> dict[str, Any]:
     app = create_app(services)
     settle_memory()  # as `leadbot serve` does once started
     port, stop = await serve_app(app)
-    count = int(args.rate * args.seconds)
+    count, warm = int(args.rate * args.seconds), int(args.rate * args.warmup)
     try:
-        cpu = time.process_time()
-        leadbot = await leadbot_run(far, key, port, count, args.rate)
-        cpu, bare_cpu = time.process_time() - cpu, time.process_time()
-        bare = await bare_run(url, far, count, args.rate)
-        bare_cpu = time.process_time() - bare_cpu
+        async with bare_pipeline(url, far) as bare_port:
+            ours = {"url": f"http://127.0.0.1:{port}", "key": key}
+            theirs = {"url": f"http://127.0.0.1:{bare_port}"}
+            # both sides first take `warm` leads untimed, as a running server has (SQLAlchemy's
+            # statement cache, the routing index, connections opened): the figures are the
+            # steady state's, not the first seconds after a start
+            await alternating(far, ours, theirs, warm, args.rate)
+            (leadbot, cpu), (bare, bare_cpu) = await alternating(
+                far, ours, theirs, count, args.rate
+            )
         result: dict[str, Any] = {
             "benchmark": "B2 speed to lead",
             "database": url.split("+")[0],
@@ -220,6 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=3, help="untimed seconds first")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--b3", action="store_true", help="also measure sustained intake")
     parser.add_argument("--b3-seconds", type=float, default=20)
