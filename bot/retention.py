@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from bot.dispatch.context import Context
 from bot.dispatch.erasure import purge_contact
 from bot.domain.errors import LeadbotError
+from bot.periodic import Every
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Retention:
         self._uow = uow_factory
         self._ctx = ctx
         self._batch = batch
-        self._next_at: datetime | None = None
+        self._every = Every(EVERY)
         self._edits: dict[int, datetime] = {}  # chat (destination id) -> its next free slot
 
     def _edit_at(self, destination_id: int) -> datetime:
@@ -55,7 +56,7 @@ class Retention:
     async def run(self) -> int:
         """One pass if one is due; returns how many leads had their contact purged."""
         now = self._ctx.now()
-        if self._next_at is not None and now < self._next_at:
+        if not self._every.due(now):
             return 0
         days = await self._days()
         if days is None:
@@ -75,7 +76,7 @@ class Retention:
                     purged += 1
             except Exception:
                 log.exception("retention: lead %s failed; the next pass retries it", lead_id)
-        self._next_at = now if len(due) >= self._batch else now + EVERY  # a backlog: go on
+        self._every.ran(now, backlog=len(due) >= self._batch)
         if purged:
             log.info(
                 "retention: contact data purged from %d finished lead(s) unchanged for "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.dispatch import expire_offer, route_lead
@@ -21,6 +21,7 @@ from bot.dispatch.reminders import remind_offer
 from bot.dispatch.stale import check_stale
 from bot.domain.actors import Actor, Source
 from bot.domain.leads import DispatchStatus
+from bot.periodic import Every
 from bot.retention import Retention
 from bot.store.outage import database_unavailable
 from bot.store.uow import UnitOfWork
@@ -68,7 +69,7 @@ class Sweeper:
         self._ctx = ctx
         self._batch = batch
         self._retention = Retention(uow_factory, ctx)
-        self._clear_at: datetime | None = None
+        self._clearing = Every(CLEAR_EVERY)
 
     async def sweep(self) -> SweepResult:
         """One pass over everything time-driven."""
@@ -101,17 +102,17 @@ class Sweeper:
         """Hourly: delete outbox items sent or skipped over `KEEP_DONE` ago, in short
         transactions; a backlog goes on at the next pass."""
         now = self._ctx.now()
-        if self._clear_at is not None and now < self._clear_at:
+        if not self._clearing.due(now):
             return 0
-        cleared = 0
+        cleared, n = 0, CLEAR_BATCH
         for _ in range(CLEAR_BATCHES):
             async with self._uow() as uow:
                 n = await uow.outbox.purge_done(before=now - KEEP_DONE, limit=CLEAR_BATCH)
                 await uow.commit()
             cleared += n
             if n < CLEAR_BATCH:
-                self._clear_at = now + CLEAR_EVERY
                 break
+        self._clearing.ran(now, backlog=n >= CLEAR_BATCH)
         return cleared
 
     async def _claimed(self, *, reminders: bool) -> int:
