@@ -78,9 +78,8 @@ class Services:
                 raise  # the caller answers 503; a retry of the same lead is safe (idempotent)
             log.exception("routing a new lead failed; storing it for the sweep to route")
         else:
-            # the commit handed the first cards to the express lane: let it put them on the
-            # wire before the caller goes on (reading the answer, say), the card comes first
-            await asyncio.sleep(0)
+            # the commit handed the first cards to the express lane: the card comes first
+            await self.sender.on_the_wire()
             return taken
         stored, created = await self.run(intake_lead, lead, actor=actor, source=source)
         return stored, created, []

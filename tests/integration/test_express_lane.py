@@ -4,11 +4,19 @@ offer, claimed in that same transaction, without waiting for an outbox pass."""
 from __future__ import annotations
 
 import asyncio
+import json
+import socketserver
+import threading
 from datetime import timedelta
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bootstrap import build
+from bot.config import Settings
 from bot.dispatch.context import ReadyCard
 from bot.domain.offers import OfferStatus
-from tests.conftest import deliver_all
+from bot.handlers.slack import SlackMessenger
+from tests.conftest import deliver_all, unpaced
 from tests.factories import SRC, SYSTEM, apply, config, lead, partner
 
 
@@ -68,3 +76,68 @@ async def test_an_express_card_whose_claim_ran_low_is_renewed_and_one_that_lapse
     assert await services.sender.drain_once() == 1
     assert not await services.sender._still_ours(ready)
     assert len(slack.offers_to("C-acme")) == 1
+
+
+class WireSlack:
+    """A Slack Web API on loopback served from a thread of its own: it sees a request the
+    moment its bytes reach the socket, even while the test holds the event loop."""
+
+    def __init__(self) -> None:
+        self.posts = 0
+        self.arrived = threading.Condition()
+        owner = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                while line := self.rfile.readline():  # one keep-alive connection, many requests
+                    length = 0
+                    while line not in (b"\r\n", b"\n", b""):
+                        name, _, value = line.decode().partition(":")
+                        if name.lower() == "content-length":
+                            length = int(value)
+                        line = self.rfile.readline()
+                    self.rfile.read(length)
+                    with owner.arrived:
+                        owner.posts += 1
+                        owner.arrived.notify_all()
+                    body = json.dumps({"ok": True, "channel": "C-acme", "ts": f"1.{owner.posts}"})
+                    self.wfile.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+                    )
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def holds(self, posts: int, *, timeout: float) -> bool:
+        """Blocks the calling thread (the event loop): nothing more can be sent meanwhile."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: self.posts >= posts, timeout=timeout)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_new_leads_card_is_on_the_wire_before_submit_lead_returns(database_url, clock):
+    """The caller (the API, about to read its answer) goes on only once the card's request
+    has reached the socket: the card comes first, not after the answer's reads."""
+    wire = WireSlack()
+    slack = SlackMessenger(AsyncWebClient(token="xoxb-test", base_url=wire.url))
+    settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    services = unpaced(build(settings, messengers={"slack": slack}, clock=clock))
+    try:
+        await apply(services, config([partner("acme")]))
+        services.ctx.hooks.express = services.sender
+        await services.submit_lead(lead("w-1"), actor=SYSTEM, source=SRC)
+        # the first card also opens the connection; wait for it off the loop
+        assert await asyncio.to_thread(wire.holds, 1, timeout=5)
+        await services.submit_lead(lead("w-2"), actor=SYSTEM, source=SRC)
+        # the loop is held from here: a card still waiting for a loop turn never arrives
+        assert wire.holds(2, timeout=5), "the card was not on the wire when submit_lead returned"
+        await asyncio.wait(services.sender._express, timeout=5)
+    finally:
+        await services.close()
+        wire.close()
