@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any
 
 from bot.domain.hours import WeeklyHours
 
@@ -141,3 +144,32 @@ class PartnerFacts:
     rr_current: float = 0.0
     last_offered_at: datetime | None = None
     paused_until: datetime | None = None
+
+
+# what load_state reads fresh for every decision (status and capacity can be changed from the chat)
+LIVE_FIELDS = (
+    "status",
+    "capacity",
+    "open_leads",
+    "offers_today",
+    "rr_current",
+    "last_offered_at",
+    "paused_until",
+)
+_STANDING = tuple(f.name for f in fields(PartnerFacts) if f.name not in LIVE_FIELDS)
+_standing_of = attrgetter(*_STANDING)
+_set = object.__setattr__
+
+
+def with_live(base: PartnerFacts, state: Mapping[str, Any]) -> PartnerFacts:
+    """`base` with every field of LIVE_FIELDS taken from `state` (a missing one is a KeyError).
+
+    The same as `dataclasses.replace(base, **state)` at less than half its cost: routing makes
+    one per candidate per decision, and `replace` was a tenth of a lead's CPU at intake.
+    """
+    new = object.__new__(PartnerFacts)
+    for name, value in zip(_STANDING, _standing_of(base), strict=True):
+        _set(new, name, value)
+    for name in LIVE_FIELDS:
+        _set(new, name, state[name])
+    return new

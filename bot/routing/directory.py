@@ -7,14 +7,20 @@ use, rotation) is read fresh from the database and merged in with `with_state`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.hours import parse_hours
-from bot.domain.partners import PartnerFacts, PartnerStatus, TerritoryKind, parse_territory
+from bot.domain.partners import (
+    PartnerFacts,
+    PartnerStatus,
+    TerritoryKind,
+    parse_territory,
+    with_live,
+)
 from bot.policy_file import LeadbotConfig, Partner, parse_location
 from bot.routing.index import TerritoryIndex
 
@@ -28,7 +34,7 @@ class Directory:
 
     def with_state(self, pid: int, state: Mapping[str, Any]) -> PartnerFacts:
         """The partner's standing facts with the live state read for this decision."""
-        return replace(self.partners[pid], **state)
+        return with_live(self.partners[pid], state)
 
 
 def partner_facts(pid: int, p: Partner) -> PartnerFacts:

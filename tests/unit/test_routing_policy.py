@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.hours import parse_hours
-from bot.domain.partners import PartnerFacts, PartnerStatus, parse_territory
+from bot.domain.partners import (
+    LIVE_FIELDS,
+    PartnerFacts,
+    PartnerStatus,
+    parse_territory,
+    with_live,
+)
 from bot.routing.policy import Filter, LeadFacts, WeightedRotation
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -157,3 +164,35 @@ def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, c
     ids = [p.id for p in d.chosen]
     assert len(ids) == len(set(ids)) and not set(ids) & blocked_ids
     assert len(ids) == min(count, len(partners) - len(blocked_ids))
+
+
+@given(
+    status=st.sampled_from(list(PartnerStatus)),
+    capacity=st.integers(0, 50),
+    open_leads=st.integers(0, 50),
+    offers_today=st.integers(0, 50),
+    rr_current=st.floats(-100, 100),
+    offered=st.none() | st.just(NOW - timedelta(minutes=5)),
+    paused=st.none() | st.just(NOW + timedelta(days=1)),
+)
+def test_with_live_is_replace_of_the_live_fields(
+    status, capacity, open_leads, offers_today, rr_current, offered, paused
+):
+    base = facts(7, daily_cap=3, languages=frozenset({"de"}), location=(48.1, 11.6))
+    state = dict(
+        status=status,
+        capacity=capacity,
+        open_leads=open_leads,
+        offers_today=offers_today,
+        rr_current=rr_current,
+        last_offered_at=offered,
+        paused_until=paused,
+    )
+    assert set(state) == set(LIVE_FIELDS)
+    assert with_live(base, state) == replace(base, **state)
+
+
+def test_with_live_refuses_a_state_missing_a_live_field():
+    state = dict(status=PartnerStatus.ACTIVE, capacity=1, open_leads=0, offers_today=0)
+    with pytest.raises(KeyError, match="rr_current"):
+        with_live(facts(1), state)
