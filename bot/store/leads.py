@@ -82,6 +82,7 @@ def _cas(expect: Expected, columns: tuple[str, ...]) -> Any:
 
 
 _GET = select(leads).where(leads.c.id == bindparam("lead_id"))
+_LOCK = _GET.with_for_update()  # every use case that changes a lead starts here
 
 
 class LeadRepo:
@@ -151,8 +152,7 @@ class LeadRepo:
 
     async def lock(self, lead_id: int) -> Lead | None:
         """Load and row-lock a lead; every mutating use case locks the lead first (one order)."""
-        stmt = select(leads).where(leads.c.id == lead_id).with_for_update()
-        row = (await self.conn.execute(stmt)).first()
+        row = (await self.conn.execute(_LOCK, {"lead_id": lead_id})).first()
         return to_lead(row) if row else None
 
     async def cas(

@@ -34,6 +34,23 @@ def to_offer(row: Row[Any]) -> Offer:
 
 
 _CREATE = offers.insert().returning(*offers.c)  # built once: routing is hot
+# built once, as each card delivered takes them
+_FOR_LEAD = select(offers).where(offers.c.lead_id == bindparam("lead_id")).order_by(offers.c.id)
+_DELIVERED = (
+    update(offers)
+    .where(
+        offers.c.id == bindparam("offer_id"),
+        offers.c.status == OfferStatus.PENDING,
+        offers.c.delivered_at.is_(None),
+    )
+    .values(
+        delivered_at=bindparam("at", type_=offers.c.delivered_at.type),
+        expires_at=bindparam("expires", type_=offers.c.expires_at.type),
+        remind_at=bindparam("remind", type_=offers.c.remind_at.type),
+    )
+    .returning(offers.c.id)
+)
+_ADD_MESSAGE = offer_messages.insert().returning(offer_messages.c.id)
 # a lead's offers with their partners' slugs (built once: every new lead is answered with them)
 _WITH_SLUGS = (
     select(offers, partners.c.slug.label("partner_slug"))
@@ -82,8 +99,7 @@ class OfferRepo:
         return [(to_offer(r), r.partner_slug) for r in rows]
 
     async def list_for_lead(self, lead_id: int) -> list[Offer]:
-        stmt = select(offers).where(offers.c.lead_id == lead_id).order_by(offers.c.id)
-        return [to_offer(r) for r in await self.conn.execute(stmt)]
+        return [to_offer(r) for r in await self.conn.execute(_FOR_LEAD, {"lead_id": lead_id})]
 
     async def leave_pending(
         self,
@@ -116,17 +132,8 @@ class OfferRepo:
         self, offer_id: int, *, at: datetime, expires_at: datetime, remind_at: datetime | None
     ) -> bool:
         """Start the offer window on first delivery (only once, only while pending)."""
-        stmt = (
-            update(offers)
-            .where(
-                offers.c.id == offer_id,
-                offers.c.status == OfferStatus.PENDING,
-                offers.c.delivered_at.is_(None),
-            )
-            .values(delivered_at=at, expires_at=expires_at, remind_at=remind_at)
-            .returning(offers.c.id)
-        )
-        return (await self.conn.execute(stmt)).scalar() is not None
+        params = {"offer_id": offer_id, "at": at, "expires": expires_at, "remind": remind_at}
+        return (await self.conn.execute(_DELIVERED, params)).scalar() is not None
 
     async def mark_reminded(self, offer_id: int, *, now: datetime) -> bool:
         """Compare-and-set: the reminder goes out once, only while pending and due."""
@@ -196,19 +203,15 @@ class OfferRepo:
         message_id: str,
         now: datetime,
     ) -> int:
-        stmt = (
-            offer_messages.insert()
-            .values(
-                offer_id=offer_id,
-                destination_id=destination_id,
-                platform=platform,
-                chat_id=chat_id,
-                message_id=message_id,
-                created_at=now,
-            )
-            .returning(offer_messages.c.id)
-        )
-        return int((await self.conn.execute(stmt)).scalar_one())
+        row = {
+            "offer_id": offer_id,
+            "destination_id": destination_id,
+            "platform": platform,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "created_at": now,
+        }
+        return int((await self.conn.execute(_ADD_MESSAGE, row)).scalar_one())
 
     async def list_messages(self, offer_id: int) -> list[tuple[int, int]]:
         """(message row id, destination id) of every posted copy of the offer's card."""

@@ -7,9 +7,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, true, update
+from sqlalchemy import Integer, bindparam, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import outbox
@@ -38,6 +39,58 @@ class OutboxItem:
 
 
 _ENQUEUE = outbox.insert().returning(outbox.c.id)  # built once: queueing is hot
+
+
+@cache
+def _claim_due(*, skip_chats: bool, skip_webhooks: bool) -> Any:
+    """The due items a sender may lease, built once per shape (each sender polls it)."""
+    earlier = outbox.alias("earlier")
+    now = bindparam("now", type_=outbox.c.next_attempt_at.type)
+    busy = outbox.c.destination_id.not_in(bindparam("chats", expanding=True))
+    return (
+        select(outbox)
+        .where(
+            or_(outbox.c.destination_id.is_(None), busy) if skip_chats else true(),
+            outbox.c.destination_id.is_not(None) if skip_webhooks else true(),
+            outbox.c.status == "pending",
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+            # a lead's webhook events go out in order: none while an older one waits
+            or_(
+                outbox.c.kind != OutboxKind.WEBHOOK,
+                ~exists().where(
+                    earlier.c.kind == OutboxKind.WEBHOOK,
+                    earlier.c.lead_id == outbox.c.lead_id,
+                    earlier.c.status == "pending",
+                    earlier.c.id < outbox.c.id,
+                ),
+            ),
+        )
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+
+
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        claimed_until=bindparam("until", type_=outbox.c.claimed_until.type),
+        claim=bindparam("token"),
+    )
+)
+_FINISH = (  # built once: every message sent ends here
+    update(outbox)
+    .where(outbox.c.id == bindparam("item_id"), outbox.c.claim == bindparam("token"))
+    .values(
+        status=bindparam("ended"),
+        done_at=bindparam("now", type_=outbox.c.done_at.type),
+        claimed_until=None,
+        last_error=bindparam("error"),
+        attempts=outbox.c.attempts + bindparam("tried", type_=Integer),
+    )
+)
 
 
 class OutboxRepo:
@@ -104,41 +157,14 @@ class OutboxRepo:
         A crashed sender's lease runs out and the items return; a sender that finds its token
         gone (another took the item after the lease ran out) leaves the item alone.
         """
-        earlier = outbox.alias("earlier")
         chats = [d for d in busy if d is not None]
-        stmt = (
-            select(outbox)
-            .where(
-                or_(outbox.c.destination_id.is_(None), outbox.c.destination_id.not_in(chats))
-                if chats
-                else true(),
-                outbox.c.destination_id.is_not(None) if None in busy else true(),
-                outbox.c.status == "pending",
-                outbox.c.next_attempt_at <= now,
-                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-                # a lead's webhook events go out in order: none while an older one waits
-                or_(
-                    outbox.c.kind != OutboxKind.WEBHOOK,
-                    ~exists().where(
-                        earlier.c.kind == OutboxKind.WEBHOOK,
-                        earlier.c.lead_id == outbox.c.lead_id,
-                        earlier.c.status == "pending",
-                        earlier.c.id < outbox.c.id,
-                    ),
-                ),
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = list(await self.conn.execute(stmt))
+        stmt = _claim_due(skip_chats=bool(chats), skip_webhooks=None in busy)
+        params = {"now": now, "limit": limit, "chats": chats}
+        rows = list(await self.conn.execute(stmt, params))
         token = secrets.token_hex(8)
         if rows:
-            await self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(claimed_until=now + lease, claim=token)
-            )
+            leased = {"ids": [r.id for r in rows], "until": now + lease, "token": token}
+            await self.conn.execute(_LEASE, leased)
         return [
             OutboxItem(
                 r.id,
@@ -174,15 +200,15 @@ class OutboxRepo:
     ) -> None:
         """Mark an item sent, skipped or failed for good."""
         await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == item.id, outbox.c.claim == item.claim)
-            .values(
-                status=status,
-                done_at=now,
-                claimed_until=None,
-                last_error=error,
-                attempts=outbox.c.attempts + (0 if status == "skipped" else 1),
-            )
+            _FINISH,
+            {
+                "item_id": item.id,
+                "token": item.claim,
+                "ended": status,
+                "now": now,
+                "error": error,
+                "tried": 0 if status == "skipped" else 1,
+            },
         )
 
     async def retry_later(
