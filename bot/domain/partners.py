@@ -165,7 +165,7 @@ def with_live(base: PartnerFacts, state: Mapping[str, Any]) -> PartnerFacts:
     """`base` with every field of LIVE_FIELDS taken from `state` (a missing one is a KeyError).
 
     The same as `dataclasses.replace(base, **state)` at less than half its cost: routing makes
-    one per candidate per decision, and `replace` was a tenth of a lead's CPU at intake.
+    one per candidate per decision, and `replace` was a tenth of the new-lead handler's CPU.
     """
     new = object.__new__(PartnerFacts)
     for name, value in zip(_STANDING, _standing_of(base), strict=True):
