@@ -92,6 +92,12 @@ class PolicyBook:
     async def get(self, uow: UnitOfWork, version: int) -> Policy:
         return (await self.config(uow, version)).policy
 
+    def confirm(self, version: int) -> None:
+        """`version` was just read as the newest applied (a new lead's insert reads it): if it
+        is the cached directory's, that counts as a check, and the next is a second away."""
+        if self._directory is not None and self._directory.version == version:
+            self._checked_at = monotonic()
+
     async def directory(self, uow: UnitOfWork, *, at_least: int = 0) -> Directory:
         """The partner directory of the policy in force (rebuilt when a new one is applied).
 

@@ -62,6 +62,7 @@ async def store_lead(
         if lead.request_digest and digest and digest != lead.request_digest:
             raise KeyReused(existing.public_id)  # the new lead would be lost behind the first
         return existing, False
+    ctx.policies.confirm(stored.policy_version)  # no query to check the version in force
     await uow.events.append(
         stored.id,
         EventKind.RECEIVED,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
 from bot.bootstrap import build
 from bot.dispatch import decline_offer
 from bot.domain.leads import DispatchStatus
@@ -207,3 +209,30 @@ async def test_saving_the_rotation_touches_only_what_it_was_given(services, cloc
     assert after[b]["rr_current"] == before[b]["rr_current"]
     assert after[b]["last_offered_at"] == now
     assert after[c] == before[c]
+
+
+async def test_a_new_leads_insert_stands_in_for_the_policy_version_check(services, monkeypatch):
+    """The insert reads the newest policy version: when it is the cached directory's, routing
+    asks no separate question; a version applied since is picked up by the next lead."""
+    ticks = [1000.0]
+    monkeypatch.setattr("bot.dispatch.context.monotonic", lambda: ticks[0])
+    await apply(services, config([partner("acme")]))
+    await services.submit_lead(lead("v-1"), actor=SYSTEM, source=SRC)  # builds the directory
+    asked: list[str] = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT MAX(POLICY_VERSIONS.VERSION)"):
+            asked.append(statement)
+
+    event.listen(services.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for n in range(3):  # each two seconds after the last: past every check's second
+            ticks[0] += 2.0
+            _, _, offers = await services.submit_lead(lead(f"v-{n + 2}"), actor=SYSTEM, source=SRC)
+            assert offers
+        assert asked == []
+        await apply(services, config([partner("acme"), partner("zeta", weight=1000)]))
+        stored, _, _ = await services.submit_lead(lead("v-9"), actor=SYSTEM, source=SRC)
+    finally:
+        event.remove(services.engine.sync_engine, "before_cursor_execute", note)
+    assert await offered_slugs(services, stored.id) == ["zeta"]
