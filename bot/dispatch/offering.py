@@ -97,33 +97,21 @@ async def offer_next(
                 dropped[v.dropped_by] = dropped.get(v.dropped_by, 0) + 1
         await escalate(uow, ctx, lead, _summary(lead, dropped), actor=actor, source=source)
         return []
-    await uow.partners.save_rotation(
-        decision.rotation, offered=[p.id for p in decision.chosen], now=now
-    )
-    moved = await uow.leads.cas(
-        lead.id,
-        expect={"status": lead.status, "round": lead.round},
-        now=now,
-        status=DispatchStatus.OFFERED,
-        round=lead.round + 1,
-        held_until=None,
-        explanation=explained,
-    )
-    if not moved:
-        raise RuntimeError(f"lead {lead.id} changed under its lock")
     mode = OfferMode(policy.mode)
+    opened = await uow.rounds.open(
+        lead,
+        rotation=decision.rotation,
+        chosen=[(p.id, decision.reasons[p.id]) for p in decision.chosen],
+        mode=mode,
+        explanation=explained,
+        now=now,
+    )
+    if opened is None:
+        raise RuntimeError(f"lead {lead.id} changed under its lock")
     created: list[int] = []
     stranded: list[int] = []
-    for partner in decision.chosen:
+    for partner, offer in zip(decision.chosen, opened, strict=True):
         why = decision.reasons[partner.id]
-        offer = await uow.offers.create(
-            lead_id=lead.id,
-            partner_id=partner.id,
-            round=lead.round + 1,
-            mode=mode,
-            now=now,
-            why=why,
-        )
         offer_id = offer.id
         await uow.events.append(
             lead.id,

@@ -90,9 +90,10 @@ def _cas_where(expect: Expected) -> Any:
 
 
 @cache
-def _cas(expect: Expected, columns: tuple[str, ...]) -> Any:
+def cas_statement(expect: Expected, columns: tuple[str, ...]) -> Any:
     """The whole compare-and-set UPDATE for the columns expected and set, built once: each
-    lead takes a few."""
+    lead takes a few. Parameters: `lead_id`, `x_<column>` expected, `v_<column>` set (and
+    `v_updated_at`)."""
     values = {c: bindparam(f"v_{c}", type_=leads.c[c].type) for c in ("updated_at", *columns)}
     return _cas_where(expect).values(values).returning(leads.c.id)
 
@@ -178,7 +179,7 @@ class LeadRepo:
         if any(isinstance(v, ClauseElement) for v in values.values()):  # set from SQL
             stmt = _cas_where(shape).values(updated_at=now, **values).returning(leads.c.id)
         else:
-            stmt = _cas(shape, tuple(values))
+            stmt = cas_statement(shape, tuple(values))
             params.update({f"v_{c}": v for c, v in values.items()}, v_updated_at=now)
         return (await self.conn.execute(stmt, params)).scalar() is not None
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, bindparam, func, select, text, update
+from sqlalchemy import Boolean, Float, Integer, TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -82,6 +82,29 @@ _ROTATION = {
         " FROM json_each(:rows) AS j WHERE partners.id = json_extract(j.value, '$[0]')"
     ).bindparams(_NOW),
 }
+
+
+def rotation_statement() -> TextClause:
+    """PostgreSQL's rotation UPDATE, for a statement that does more (bot/store/rounds.py)."""
+    return _ROTATION["postgresql"]
+
+
+def rotation_values(
+    dialect: str, currents: dict[int, float], *, offered: list[int], now: datetime
+) -> dict[str, Any]:
+    """The rotation statement's parameters: each partner's new current weight, if it has one,
+    and whether it was offered the lead (its `last_offered_at` becomes `now`)."""
+    ids = sorted({*currents, *offered})
+    picked = set(offered)
+    if dialect == "postgresql":
+        return {
+            "now": now,
+            "ids": ids,
+            "curs": [currents.get(pid) for pid in ids],
+            "offered": [pid in picked for pid in ids],
+        }
+    rows = [[pid, currents.get(pid), pid in picked] for pid in ids]
+    return {"now": now, "rows": json.dumps(rows)}
 
 
 class PartnerRepo:
@@ -164,20 +187,11 @@ class PartnerRepo:
         self, currents: dict[int, float], *, offered: list[int], now: datetime
     ) -> None:
         """Store the new rotation state, and when the chosen partners were offered a lead."""
-        ids = sorted({*currents, *offered})
-        if not ids:
+        if not currents and not offered:
             return
         dialect = self.conn.dialect.name
-        picked = set(offered)
-        if dialect == "postgresql":
-            params: dict[str, Any] = {
-                "ids": ids,
-                "curs": [currents.get(pid) for pid in ids],
-                "offered": [pid in picked for pid in ids],
-            }
-        else:
-            params = {"rows": json.dumps([[pid, currents.get(pid), pid in picked] for pid in ids])}
-        await self.conn.execute(_ROTATION[dialect], {"now": now, **params})
+        params = rotation_values(dialect, currents, offered=offered, now=now)
+        await self.conn.execute(_ROTATION[dialect], params)
 
     async def update(self, partner_id: int, **values: Any) -> None:
         """Change a partner's availability columns (status, paused_until, capacity)."""

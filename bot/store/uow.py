@@ -26,6 +26,7 @@ from bot.store.pacing import PacingRepo
 from bot.store.partners import PartnerRepo
 from bot.store.privacy import PrivacyRepo
 from bot.store.questions import QuestionRepo
+from bot.store.rounds import RoundRepo
 from bot.store.webhook_outages import WebhookOutageRepo
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class UnitOfWork:
     questions: QuestionRepo
     privacy: PrivacyRepo
     webhook_outages: WebhookOutageRepo
+    rounds: RoundRepo
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.pacing, self.installs = PacingRepo(conn), InstallRepo(conn)
         self.chats, self.questions = ChatRepo(conn), QuestionRepo(conn)
         self.privacy, self.webhook_outages = PrivacyRepo(conn), WebhookOutageRepo(conn)
+        self.rounds = RoundRepo(conn)
         self._effects = []
         return self
 
