@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,7 +24,7 @@ from bot.metrics import Metrics
 from bot.outbox_sender import OutboxSender
 from bot.routing.policy import RoutingPolicy, WeightedRotation
 from bot.scheduler import Scheduler
-from bot.store.db import create_engine, is_sqlite
+from bot.store.db import create_engine, dispose, is_sqlite
 from bot.store.outage import database_unavailable
 from bot.store.uow import UnitOfWork
 
@@ -108,7 +109,7 @@ class Services:
         """Stop, then release everything; one part failing does not keep the others open."""
         steps: list[Callable[[], Awaitable[None]]] = [self.stop, self.sender.close, *self.closers]
         steps += [m.close for m in self.messengers.values() if hasattr(m, "close")]
-        steps.append(self.engine.dispose)
+        steps.append(partial(dispose, self.engine))
         for step in steps:
             try:
                 await step()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store.sqlite_checkpoints import settle
 from bot.store.sqlite_driver import allow_inline, mark_long, one_trip_dbapi
 
 READ_ONLY = "leadbot_read_only"  # execution option of a unit of work that only reads
@@ -57,7 +58,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        allow_inline(record.driver_connection, cursor.fetchone()[0])
+        allow_inline(record.driver_connection, cursor.fetchone()[0], write_lock(engine))
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -78,6 +79,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     _WRITE_LOCKS[engine.sync_engine] = WriteLock()
     return engine
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine's connections, once the SQLite checkpoints under way have finished."""
+    await settle()
+    await engine.dispose()
 
 
 def ping_when_idle(engine: AsyncEngine) -> None:

@@ -19,17 +19,18 @@ process's CPU for a lead. So here:
   COMMIT appends the transaction's pages to the WAL (no fsync with `synchronous=NORMAL`) and
   runs on the event loop too: SQLite's automatic checkpoint, which would copy the WAL into the
   database and sync it right there, is off, and every `CHECKPOINT_EVERY` writing commits one
-  runs on the thread instead. A statement that goes to the thread is one trip, in which the
-  cursor does all four calls, handing back the rows with the cursor's description, row count
-  and last row id. The rows are read in full, which SQLAlchemy does anyway (Leadbot never
-  streams results).
+  runs in the background instead, on a connection and thread of its own, waited for by nobody
+  (`bot/store/sqlite_checkpoints.py`). A statement that goes to the thread is one trip, in
+  which the cursor does all four calls, handing back the rows with the cursor's description,
+  row count and last row id. The rows are read in full, which SQLAlchemy does anyway (Leadbot
+  never streams results).
 
 It plugs in as the DBAPI module SQLAlchemy's own aiosqlite dialect drives (the engine's
 `module` argument), so the URL stays `sqlite+aiosqlite:///...`. It relies on two internals of
 aiosqlite, `Connection._execute` (run a function on the connection's thread) and
 `Connection._conn` (the sqlite3 connection, used by one side at a time: the event loop awaits
 the thread); the whole test suite runs on it. An uncontended writing transaction makes no trip
-at all, one in `CHECKPOINT_EVERY` makes one (the checkpoint).
+at all.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+
+from bot.store.sqlite_checkpoints import Lock, checkpoint_soon
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,9 @@ class OneTripConnection(aiosqlite.Connection):
     inline = False  # statements may run on the event loop (WAL or memory; set once connected)
     long = False  # the statement about to run was marked LONG (set by the engine)
     location = ""  # the database file
+    uri = False  # `location` is a URI
+    wal = False  # the database is in WAL mode (set once connected)
+    write_lock: Lock | None = None  # the engine's in-process writer queue (set once connected)
     _writing = False  # the transaction under way holds the write lock
     _busy_ms: int | None = None  # the busy timeout, restored after a BEGIN tried without it
     _commits: dict[str, int] = {}  # noqa: RUF012 -- shared: writing commits since a checkpoint
@@ -210,8 +216,9 @@ class OneTripConnection(aiosqlite.Connection):
             # a read has nothing to write; a write appends its pages to the WAL, without an
             # fsync (synchronous=NORMAL) and without a checkpoint (automatic ones are off)
             self._conn.commit()
-            if self._writing and self._checkpoint_due():
-                await self._execute(self._checkpoint)
+            if self._writing and self.wal and self._checkpoint_due():
+                # not awaited: it runs once this writer has let go of the write lock
+                checkpoint_soon(self.location, uri=self.uri, lock=self.write_lock)
         self._writing = False
 
     def _checkpoint_due(self) -> bool:
@@ -219,11 +226,6 @@ class OneTripConnection(aiosqlite.Connection):
         done = self._commits.get(self.location, 0) + 1
         self._commits[self.location] = done % CHECKPOINT_EVERY
         return done >= CHECKPOINT_EVERY
-
-    def _checkpoint(self) -> None:
-        """Copy the WAL's pages into the database (on the thread: it writes and syncs), as
-        SQLite's automatic checkpoint would, without waiting for readers or writers."""
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     async def rollback(self) -> None:
         if self.inline:
@@ -248,7 +250,7 @@ class _Aiosqlite:
         # once: the loop awaits every trip)
         kwargs["check_same_thread"] = False
         conn = OneTripConnection(lambda: sqlite3.connect(location, **kwargs), iter_chunk_size)
-        conn.location = location
+        conn.location, conn.uri = location, bool(kwargs.get("uri"))
         return conn
 
 
@@ -257,13 +259,16 @@ def one_trip_dbapi() -> AsyncAdapt_aiosqlite_dbapi:
     return AsyncAdapt_aiosqlite_dbapi(_Aiosqlite(), sqlite3)  # type: ignore[arg-type]
 
 
-def allow_inline(driver: Any, journal_mode: str) -> None:
+def allow_inline(driver: Any, journal_mode: str, write_lock: Lock | None = None) -> None:
     """Once connected: statements may run on the event loop if no reader ever waits. In WAL
     mode the connection then never checkpoints by itself on COMMIT (which would write and
-    sync on the event loop): every `CHECKPOINT_EVERY` commits one is run on the thread."""
+    sync on the event loop): every `CHECKPOINT_EVERY` commits one runs in the background,
+    under `write_lock`."""
     if isinstance(driver, OneTripConnection):
+        driver.write_lock = write_lock
         driver.inline = journal_mode.lower() in ("wal", "memory")
-        if journal_mode.lower() == "wal":
+        driver.wal = journal_mode.lower() == "wal"
+        if driver.wal:
             driver._conn.execute("PRAGMA wal_autocheckpoint=0")
 
 

@@ -24,7 +24,8 @@ from sqlalchemy import (
     update,
 )
 
-from bot.store.db import LONG, READ_ONLY, create_engine
+from bot.store.db import LONG, READ_ONLY, create_engine, write_lock
+from bot.store.sqlite_checkpoints import checkpoint_soon, settle
 from bot.store.sqlite_driver import CHECKPOINT_EVERY, OneTripConnection
 
 meta = MetaData()
@@ -108,16 +109,30 @@ def wal_frames(path: Path) -> int:
     return wal.stat().st_size // (4096 + 24) if wal.exists() else 0
 
 
-async def test_the_wal_is_checkpointed_on_the_thread_every_so_many_commits(
-    engine, trips, tmp_path: Path
+async def test_the_wal_is_checkpointed_in_the_background_every_so_many_commits(
+    engine, trips, tmp_path: Path, monkeypatch
 ):
-    """No COMMIT checkpoints on the event loop; every CHECKPOINT_EVERY-th runs one on the
-    thread, and the WAL's pages are then in the database file."""
+    """No COMMIT checkpoints, nor waits for one: every CHECKPOINT_EVERY-th starts one on a
+    thread and connection of its own, and the WAL's pages are then in the database file."""
     db = tmp_path / "one-trip.db"
+    started: list[str] = []
+
+    def counted(location, *, uri, lock):
+        started.append(location)
+        return checkpoint_soon(location, uri=uri, lock=lock)
+
+    monkeypatch.setattr("bot.store.sqlite_driver.checkpoint_soon", counted)
+    lock = write_lock(engine)
     for i in range(CHECKPOINT_EVERY * 2 + 5):
-        async with engine.begin() as conn:
-            await conn.execute(insert(things).values(name=f"n{i}"))
-    assert trips == ["_checkpoint", "_checkpoint"]
+        await lock.acquire()  # as a unit of work that writes does
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(things).values(name=f"n{i}"))
+        finally:
+            lock.release()
+    await settle()
+    assert trips == []  # the committing connection never went to its thread
+    assert started == [str(db), str(db)]
     reader = sqlite3.connect(db)
     try:  # what the last checkpoint copied is in the file itself, readable without the WAL
         frames = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -125,6 +140,21 @@ async def test_the_wal_is_checkpointed_on_the_thread_every_so_many_commits(
     finally:
         reader.close()
     assert wal_frames(db) <= CHECKPOINT_EVERY * 4  # the WAL is reused, not grown
+
+
+async def test_a_checkpoint_waits_for_the_writer_and_never_makes_a_database(tmp_path: Path):
+    """It runs once the write lock is free; one more for the same database meanwhile is
+    skipped; a database deleted before it ran is not created again."""
+    gone = tmp_path / "gone.db"
+    lock = asyncio.Lock()
+    await lock.acquire()  # a writer holds the lock
+    assert checkpoint_soon(str(gone), lock=lock)
+    assert not checkpoint_soon(str(gone), lock=lock)  # still waiting: skipped
+    lock.release()
+    await settle()
+    assert not gone.exists()
+    assert checkpoint_soon(str(gone), lock=lock)  # it ran (and failed quietly): the next may start
+    await settle()
 
 
 async def test_a_read_only_unit_of_work_never_goes_to_the_thread(engine, trips):
