@@ -84,7 +84,7 @@ async def queue_offer_cards(
 
     With the express lane running, the cards are drawn now and sent right after the commit.
     """
-    chats, dms = await uow.chats.offer_targets(offer.partner_id)
+    chats, dms, mentions = await uow.chats.offer_targets(offer.partner_id)
     targets = chats + dms if chats else []
     lane = ctx.hooks.express
     ready: list[ReadyCard] = []
@@ -99,6 +99,7 @@ async def queue_offer_cards(
                 offer=offer,
                 lead=lead,
                 partner_name=partner_name,
+                mentions=mentions,
             )
         card = cards.get(dest.platform)
         slot = await lane.reserve(uow, dest) if lane is not None and card is not None else None

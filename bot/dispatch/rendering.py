@@ -19,12 +19,14 @@ async def render_offer(
     offer: Offer | None = None,
     lead: Lead | None = None,
     partner_name: str | None = None,
+    mentions: list[tuple[str, str, str]] | None = None,
     reader: int | None = None,
 ) -> OfferCard | None:
     """The card for an offer as it stands; None when there is nothing to post any more.
 
-    `offer`, `lead` and `partner_name` may be passed when the caller holds them as they stand
-    in this transaction (saves the reads on the hot path). `reader`: the member whose private
+    `offer`, `lead`, `partner_name` and `mentions` (the partner's members' chat accounts, as
+    `MemberRepo.list_for_partner` gives them) may be passed when the caller holds them as they
+    stand in this transaction (saves the reads on the hot path). `reader`: the member whose private
     chat this copy is in; the contact shows there only while they belong to the partner.
     """
     if offer is None:
@@ -44,7 +46,9 @@ async def render_offer(
     taken_by = None
     if lead.partner_id is not None and not mine:
         taken_by = await uow.partners.get_name(lead.partner_id)
-    members = await uow.members.list_for_partner(offer.partner_id)
+    members = mentions
+    if members is None:
+        members = await uow.members.list_for_partner(offer.partner_id)
     here = [(name, ext) for name, plat, ext in members if plat == platform]
     responder = next((ext for name, ext in here if name == offer.responder), None) if mine else None
     return build_offer_card(

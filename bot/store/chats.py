@@ -3,17 +3,40 @@ members' private chats with the bot (the DM copies of their partner's offers).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.partners import Destination, to_destination
 from bot.store.tables import chat_accounts, destinations, members
 
 
+class OfferTargets(NamedTuple):
+    """Where a partner's offer goes, and who its cards mention."""
+
+    chats: list[Destination]  # its active declared chats, id order
+    dms: list[Destination]  # the private chats to copy them to, id order
+    mentions: list[tuple[str, str, str]]  # (name, platform, external id) of its linked members
+
+
 def _offer_targets() -> Any:
-    """A partner's declared chats and its members' private chats (built once: intake is hot)."""
+    """A partner's declared chats and its members' private chats, then its linked members for
+    the cards' mentions: one read (built once: intake is hot)."""
     partner_id: BindParameter[int] = bindparam("partner_id")
     linked = and_(
         chat_accounts.c.member_id == members.c.id,
@@ -27,8 +50,17 @@ def _offer_targets() -> Any:
         members.c.active.is_(True),
         func.coalesce(members.c.telegram_dm_choice, members.c.telegram_dm).is_(True),
     )
-    return (
-        select(destinations)
+    chats = (
+        select(
+            literal(0).label("kind"),
+            destinations.c.id,
+            destinations.c.partner_id,
+            destinations.c.platform,
+            destinations.c.team,
+            destinations.c.chat_id,
+            destinations.c.member_id,
+            cast(null(), String).label("name"),
+        )
         .outerjoin(members, members.c.id == destinations.c.member_id)
         .outerjoin(chat_accounts, linked)
         .where(
@@ -37,8 +69,23 @@ def _offer_targets() -> Any:
             destinations.c.broken_at.is_(None),
             or_(destinations.c.member_id.is_(None), private),
         )
-        .order_by(destinations.c.id)
     )
+    mentioned = (
+        select(
+            literal(1),
+            members.c.id,
+            members.c.partner_id,
+            chat_accounts.c.platform,
+            cast(null(), String),
+            chat_accounts.c.external_id,
+            cast(null(), Integer),
+            members.c.name,
+        )
+        .join(chat_accounts, chat_accounts.c.member_id == members.c.id)
+        .where(members.c.partner_id == partner_id, members.c.active.is_(True))
+    )
+    both = union_all(chats, mentioned).subquery()
+    return select(both).order_by(both.c.kind, both.c.id)
 
 
 _OFFER_TARGETS = _offer_targets()
@@ -112,14 +159,18 @@ class ChatRepo:
             )
         return True
 
-    async def offer_targets(self, partner_id: int) -> tuple[list[Destination], list[Destination]]:
-        """Where the partner's offers go, in one read: (its active declared chats, the private
-        chats to copy them to). A private chat is a Telegram DM of an active member, still
-        linked to that chat account, who wants DMs (their own choice, else leadbot.yaml's) and
-        has not blocked the bot. Each list in id order."""
-        rows = await self.conn.execute(_OFFER_TARGETS, {"partner_id": partner_id})
-        declared: list[Destination] = []
-        dms: list[Destination] = []
-        for row in rows:
-            (declared if row.member_id is None else dms).append(to_destination(row))
-        return declared, dms
+    async def offer_targets(self, partner_id: int) -> OfferTargets:
+        """Where the partner's offers go, and whom they mention, in one read: its active
+        declared chats; the private chats to copy them to (a Telegram DM of an active member,
+        still linked to that chat account, who wants DMs (their own choice, else
+        leadbot.yaml's) and has not blocked the bot), each in id order; and its active members'
+        chat accounts, in member order, as `MemberRepo.list_for_partner` gives them."""
+        targets = OfferTargets([], [], [])
+        for row in await self.conn.execute(_OFFER_TARGETS, {"partner_id": partner_id}):
+            if row.kind == 1:
+                targets.mentions.append((row.name, row.platform, row.chat_id))
+            else:
+                (targets.chats if row.member_id is None else targets.dms).append(
+                    to_destination(row)
+                )
+        return targets

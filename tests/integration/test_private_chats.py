@@ -3,7 +3,10 @@ alongside the chats declared in leadbot.yaml across `config apply`."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from bot.dispatch.direct_messages import note_private_chat, set_direct_messages
+from bot.store.tables import members
 from tests.factories import apply, config, partner
 
 BOB, CARLA = 2002, 3003
@@ -29,8 +32,9 @@ async def started(services, telegram_id: int) -> bool:
 async def dm_chats(services) -> list[str]:
     async with services.uow() as uow:
         (pid, _, _) = await uow.partners.get_by_slug("acme")
-        declared, dms = await uow.chats.offer_targets(pid)
+        declared, dms, mentions = await uow.chats.offer_targets(pid)
         assert declared == await uow.partners.list_destinations(partner_id=pid)
+        assert mentions == await uow.members.list_for_partner(pid)
         return [d.chat_id for d in dms]
 
 
@@ -70,3 +74,16 @@ async def test_a_private_chat_declared_as_the_partners_chat_is_not_doubled(servi
         (pid, _, _) = await uow.partners.get_by_slug("acme")
         declared = await uow.partners.list_destinations(partner_id=pid)
     assert [d.chat_id for d in declared] == [str(BOB)]
+
+
+async def test_a_new_cards_mentions_come_with_its_chats_and_only_active_members(services):
+    await apply(services, document())
+    async with services.uow() as uow:
+        (pid, _, _) = await uow.partners.get_by_slug("acme")
+        _, _, mentions = await uow.chats.offer_targets(pid)
+        assert mentions == [("Bob", "telegram", str(BOB)), ("Carla", "telegram", str(CARLA))]
+        # a member switched off while still linked (as a purge or a hand edit may leave one)
+        await uow.execute(update(members).where(members.c.name == "Carla").values(active=False))
+        _, _, mentions = await uow.chats.offer_targets(pid)
+        assert mentions == [("Bob", "telegram", str(BOB))]
+        assert mentions == await uow.members.list_for_partner(pid)
