@@ -1,6 +1,6 @@
 """The SQLite driver: what SQLAlchemy reads back is what plain aiosqlite gives; statements run on
-the event loop, except what may wait for a lock, write a checkpoint or run long, which goes to
-the connection's thread in one trip instead of four."""
+the event loop, except what may wait for a lock or run long, which goes to the connection's
+thread in one trip instead of four; checkpoints run in the background, waited for by nobody."""
 
 from __future__ import annotations
 
