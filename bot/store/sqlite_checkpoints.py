@@ -24,8 +24,7 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
-_pending: set[str] = set()  # databases with a checkpoint queued or running
-_tasks: set[asyncio.Task[None]] = set()
+_pending: dict[str, asyncio.Task[None]] = {}  # database -> its checkpoint, queued or running
 
 
 class Lock(Protocol):
@@ -38,32 +37,34 @@ def checkpoint_soon(location: str, *, uri: bool = False, lock: Lock | None = Non
     """Start a PASSIVE checkpoint of the database at `location` (a path, or a URI with `uri`)
     once `lock` is free, without waiting for it; False when one is already queued or running
     for that database."""
-    if location in _pending:
+    running = _pending.get(location)
+    if running is not None and not running.done() and not running.get_loop().is_closed():
         return False
-    _pending.add(location)
-    task = asyncio.get_running_loop().create_task(_run(location, uri, lock))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task = _pending[location] = asyncio.get_running_loop().create_task(_run(location, uri, lock))
+
+    def forget(done: asyncio.Task[None]) -> None:
+        if _pending.get(location) is done:
+            del _pending[location]
+
+    task.add_done_callback(forget)
     return True
 
 
 async def settle() -> None:
-    """Wait for the checkpoints started so far (an engine about to close; tests)."""
-    while _tasks:
-        await asyncio.gather(*_tasks, return_exceptions=True)
+    """Wait for this event loop's checkpoints started so far (an engine about to close)."""
+    loop = asyncio.get_running_loop()
+    while waiting := [t for t in _pending.values() if t.get_loop() is loop and not t.done()]:
+        await asyncio.gather(*waiting, return_exceptions=True)
 
 
 async def _run(location: str, uri: bool, lock: Lock | None) -> None:
+    if lock is not None:
+        await lock.acquire()
     try:
-        if lock is not None:
-            await lock.acquire()
-        try:
-            await asyncio.get_running_loop().run_in_executor(_thread, _checkpoint, location, uri)
-        finally:
-            if lock is not None:
-                lock.release()
+        await asyncio.get_running_loop().run_in_executor(_thread, _checkpoint, location, uri)
     finally:
-        _pending.discard(location)
+        if lock is not None:
+            lock.release()
 
 
 def _checkpoint(location: str, uri: bool) -> None:
