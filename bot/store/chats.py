@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.partners import Destination, to_destination
+from bot.store.partners import DESTINATION_COLUMNS, Destination, to_destination
 from bot.store.tables import chat_accounts, destinations, members
 
 
@@ -53,12 +53,7 @@ def _offer_targets() -> Any:
     chats = (
         select(
             literal(0).label("kind"),
-            destinations.c.id,
-            destinations.c.partner_id,
-            destinations.c.platform,
-            destinations.c.team,
-            destinations.c.chat_id,
-            destinations.c.member_id,
+            *DESTINATION_COLUMNS,
             cast(null(), String).label("name"),
         )
         .outerjoin(members, members.c.id == destinations.c.member_id)

@@ -29,6 +29,17 @@ class Destination:
     member_id: int | None = None  # set: a member's private chat (DM copies), not a declared chat
 
 
+# the columns `to_destination` reads
+DESTINATION_COLUMNS = (
+    destinations.c.id,
+    destinations.c.partner_id,
+    destinations.c.platform,
+    destinations.c.team,
+    destinations.c.chat_id,
+    destinations.c.member_id,
+)
+
+
 def to_destination(row: Any) -> Destination:
     return Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id, row.member_id)
 
@@ -284,14 +295,7 @@ class PartnerRepo:
                 destinations.c.broken_at.is_(None),
             )
             .values(broken_at=now, broken_reason=reason[:200])
-            .returning(
-                destinations.c.id,
-                destinations.c.partner_id,
-                destinations.c.platform,
-                destinations.c.team,
-                destinations.c.chat_id,
-                destinations.c.member_id,
-            )
+            .returning(*DESTINATION_COLUMNS)
         )
         rows = await self.conn.execute(stmt)
         found = [to_destination(r) for r in rows]

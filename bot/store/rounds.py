@@ -17,22 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import DispatchStatus, Lead
 from bot.domain.offers import Offer, OfferMode, OfferStatus
-from bot.store.leads import LeadRepo, cas_statement
+from bot.store.leads import Expected, LeadRepo, cas_statement
 from bot.store.offers import OfferRepo, to_offer
 from bot.store.partners import PartnerRepo, rotation_statement, rotation_values
 from bot.store.tables import offers
 from bot.store.types import UtcDateTime
 
-_EXPECT = (("status", False), ("round", False))  # the lead as the caller locked it
-_MOVE = ("status", "round", "held_until", "explanation")
-
 
 @cache
-def _open_round() -> Any:
-    """PostgreSQL: rotation, the lead's compare-and-set and the offers, one statement. Every
-    data-modifying CTE runs once and in full; with the lead changed, no offer is made."""
+def _open_round(expect: Expected, move: tuple[str, ...]) -> Any:
+    """PostgreSQL: rotation, the lead's compare-and-set (`LeadRepo.cas`'s statement) and the
+    offers, one statement. Every data-modifying CTE runs once and in full; with the lead
+    changed, no offer is made."""
     rotation = rotation_statement().columns().cte("rotation")
-    moved = cas_statement(_EXPECT, _MOVE).cte("moved")
+    moved = cas_statement(expect, move).cte("moved")
     chosen = (
         func.unnest(
             bindparam("o_partners", type_=postgresql.ARRAY(Integer)),
@@ -83,58 +81,41 @@ class RoundRepo:
         order, as its next round; save the rotation. None when the lead's status or round is
         no longer what `lead` says: the caller must not commit then."""
         picked = [pid for pid, _why in chosen]
+        expect = {"status": lead.status, "round": lead.round}  # the lead as the caller locked it
+        move = {
+            "status": DispatchStatus.OFFERED,
+            "round": lead.round + 1,
+            "held_until": None,
+            "explanation": explanation,
+        }
         if self.conn.dialect.name != "postgresql":
-            return await self._one_by_one(
-                lead, rotation=rotation, chosen=chosen, mode=mode, explanation=explanation, now=now
-            )
+            await PartnerRepo(self.conn).save_rotation(rotation, offered=picked, now=now)
+            if not await LeadRepo(self.conn).cas(lead.id, expect=expect, now=now, **move):
+                return None
+            repo = OfferRepo(self.conn)
+            return [
+                await repo.create(
+                    lead_id=lead.id,
+                    partner_id=pid,
+                    round=lead.round + 1,
+                    mode=mode,
+                    now=now,
+                    why=why,
+                )
+                for pid, why in chosen
+            ]
         params: dict[str, Any] = {
             **rotation_values("postgresql", rotation, offered=picked, now=now),
             "lead_id": lead.id,
-            "x_status": lead.status,
-            "x_round": lead.round,
+            **{f"x_{c}": v for c, v in expect.items()},
             "v_updated_at": now,
-            "v_status": DispatchStatus.OFFERED,
-            "v_round": lead.round + 1,
-            "v_held_until": None,
-            "v_explanation": explanation,
+            **{f"v_{c}": v for c, v in move.items()},
             "o_partners": picked,
             "o_whys": [why for _pid, why in chosen],
             "o_round": lead.round + 1,
             "o_mode": mode,
             "o_now": now,
         }
-        rows = await self.conn.execute(_open_round(), params)
-        made = {o.partner_id: o for o in map(to_offer, rows)}
+        statement = _open_round(tuple((c, False) for c in expect), tuple(move))
+        made = {o.partner_id: o for o in map(to_offer, await self.conn.execute(statement, params))}
         return [made[pid] for pid in picked] if made else None
-
-    async def _one_by_one(
-        self,
-        lead: Lead,
-        *,
-        rotation: dict[int, float],
-        chosen: list[tuple[int, str]],
-        mode: OfferMode,
-        explanation: list[Any],
-        now: datetime,
-    ) -> list[Offer] | None:
-        await PartnerRepo(self.conn).save_rotation(
-            rotation, offered=[pid for pid, _why in chosen], now=now
-        )
-        moved = await LeadRepo(self.conn).cas(
-            lead.id,
-            expect={"status": lead.status, "round": lead.round},
-            now=now,
-            status=DispatchStatus.OFFERED,
-            round=lead.round + 1,
-            held_until=None,
-            explanation=explanation,
-        )
-        if not moved:
-            return None
-        made = OfferRepo(self.conn)
-        return [
-            await made.create(
-                lead_id=lead.id, partner_id=pid, round=lead.round + 1, mode=mode, now=now, why=why
-            )
-            for pid, why in chosen
-        ]
