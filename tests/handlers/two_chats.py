@@ -27,7 +27,7 @@ from tests.e2e.serving import serve_app
 from tests.factories import apply, config, partner
 
 SLACK_SECRET, TELEGRAM_SECRET = "8f742231b10e8888abcd99yyyzzz85a5", "tg-secret-token"
-CLIENT_TIMEOUT = 0.3  # seconds: a hung platform is given up on this fast here (Slack: 30 s)
+CLIENT_TIMEOUT = 1.0  # seconds: a hung platform is given up on this fast here (Slack: 30 s)
 SLACK_CHATS = {"s1": ("C0S1", "U0BOB"), "s2": ("C0S2", "U0SAM")}
 TELEGRAM_CHATS = {"t1": (-1001000000011, 2002), "t2": (-1001000000012, 3003)}
 
