@@ -76,5 +76,6 @@ def _checkpoint(location: str, uri: bool) -> None:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             conn.close()
-    except sqlite3.Error as exc:  # the next checkpoint copies these pages too
+    except Exception as exc:  # best effort (a locked file, a vanished directory): the next
+        # checkpoint copies these pages too, and no task fails with an exception nobody reads
         log.warning("SQLite checkpoint of %s failed: %r", location, exc)

@@ -157,6 +157,26 @@ async def test_a_checkpoint_waits_for_the_writer_and_never_makes_a_database(tmp_
     await settle()
 
 
+async def test_a_checkpoint_that_fails_in_any_way_is_logged_and_leaves_the_lock_free(
+    tmp_path: Path, monkeypatch, caplog
+):
+    """Not only SQLite's own errors: whatever stops a checkpoint is a warning, the task ends
+    without an exception left unread, and the writers' lock is free again."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("the directory went away")
+
+    monkeypatch.setattr("bot.store.sqlite_checkpoints.sqlite3.connect", broken)
+    lock = asyncio.Lock()
+    with caplog.at_level(logging.WARNING, logger="bot.store.sqlite_checkpoints"):
+        assert checkpoint_soon(str(tmp_path / "any.db"), lock=lock)
+        await settle()
+    assert "the directory went away" in caplog.text
+    assert not lock.locked()
+    assert checkpoint_soon(str(tmp_path / "any.db"), lock=lock)  # and the next may start
+    await settle()
+
+
 async def test_a_read_only_unit_of_work_never_goes_to_the_thread(engine, trips):
     async with engine.begin() as conn:
         await conn.execute(insert(things).values(name="a"))
