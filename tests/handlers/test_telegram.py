@@ -236,6 +236,46 @@ async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(tele
     assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))
 
 
+async def test_an_admin_who_links_gets_their_menu_at_once_and_a_rep_gets_none(telegram_bot):
+    """The admin menu needs no restart: linking sets it in each of the partner's groups, for
+    that account only; a rep linking sets no menu (the everyone menu already applies)."""
+    fake, services, client = telegram_bot
+    rep_code = await services.run(invite_member, name="Carla", partner_slug="beta")
+    await send(client, text(5005, "Carla", 5005, f"/start {rep_code}"))
+    assert "you are Carla" in fake.sent_to(5005)[-1]["text"]
+    assert fake.called("setMyCommands") == []
+    admin_code = await services.run(invite_member, name="Bob", partner_slug="acme")
+    await send(client, text(4004, "Bob", 4004, f"/start {admin_code}"))
+    assert "you are Bob" in fake.sent_to(4004)[-1]["text"]
+    (menu,) = fake.called("setMyCommands")  # 2002, Bob's other account, already had it
+    assert json.loads(str(menu["scope"])) == {
+        "type": "chat_member",
+        "chat_id": ACME,
+        "user_id": 4004,
+    }
+    admin = [c["command"] for c in json.loads(str(menu["commands"]))]
+    assert admin == ["help", "funnel", "open", "pause", "resume", "capacity"]
+
+
+async def test_a_menu_telegram_refuses_leaves_the_link_standing(telegram_bot, monkeypatch, caplog):
+    from telegram.error import BadRequest
+
+    from bot.handlers.telegram import listeners
+
+    async def refused(*args: object, **kwargs: object) -> int:
+        raise BadRequest("Chat not found")
+
+    monkeypatch.setattr(listeners, "set_admin_menus", refused)
+    fake, services, client = telegram_bot
+    code = await services.run(invite_member, name="Bob", partner_slug="acme")
+    await send(client, text(4004, "Bob", 4004, f"/start {code}"))
+    assert "you are Bob" in fake.sent_to(4004)[-1]["text"]
+    assert "setting Bob's command menu failed" in caplog.text
+    async with services.uow() as uow:  # the link stands
+        owner = await uow.members.identity_owner(platform="telegram", team="", external_id="4004")
+    assert owner is not None
+
+
 async def test_a_press_whose_work_overruns_is_told_to_wait_and_still_counts(
     telegram_bot, monkeypatch
 ):

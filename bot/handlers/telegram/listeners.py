@@ -36,6 +36,7 @@ from bot.domain.actors import Actor, Source
 from bot.domain.offers import Outcome
 from bot.handlers.presses import Ask, back, guarded, press
 from bot.handlers.telegram.members import find_actor, member_changed, noted
+from bot.handlers.telegram.menus import set_admin_menus
 from bot.handlers.telegram.render import (
     BACK,
     CHOICE,
@@ -136,15 +137,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
         await message.reply_text(report_text(report), parse_mode=ParseMode.HTML)
         if report.image_png:
             await message.reply_photo(report.image_png, caption=report.title[:1024])
-        if verb == "start" and private and actor is None:  # just linked: DMs may come here
+        if verb in ("start", "link") and actor is None:  # linked now, perhaps
             linked = await find_actor(services, message.from_user.id)
             if linked is not None:
-                await services.run(
-                    note_private_chat,
-                    actor=linked,
-                    platform="telegram",
-                    chat_id=str(message.chat_id),
-                )
+                await _just_linked(services, context.bot, linked, message, private=private)
 
     application.add_error_handler(_failed)
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, noted(services)), group=-1)
@@ -156,6 +152,21 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], services: S
     application.add_handler(
         ChatMemberHandler(member_changed(services), ChatMemberHandler.MY_CHAT_MEMBER)
     )
+
+
+async def _just_linked(
+    services: Services, bot: Any, linked: Actor, message: Any, *, private: bool
+) -> None:
+    """A chat account linked to its member now: lead DMs may come to this private chat, and
+    a partner admin sees their own menu in the partner's groups now, not after a restart."""
+    if private:
+        await services.run(
+            note_private_chat, actor=linked, platform="telegram", chat_id=str(message.chat_id)
+        )
+    try:
+        await set_admin_menus(bot, services, user=str(message.from_user.id))
+    except TelegramError as exc:  # a menu is a convenience: the link itself stands
+        log.warning("telegram: setting %s's command menu failed: %r", linked.name, exc)
 
 
 async def _failed(_update: object, context: Any) -> None:

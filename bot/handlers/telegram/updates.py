@@ -7,27 +7,17 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat,
-    BotCommandScopeChatMember,
-    Update,
-)
+from telegram import Update
 from telegram.ext import Application
 
 from bot.bootstrap import Services
-from bot.commands import VERBS
 from bot.config import Settings
 from bot.handlers.telegram.listeners import register
+from bot.handlers.telegram.menus import set_menus
 from bot.handlers.telegram.shape import readable
 
 log = logging.getLogger(__name__)
 UPDATES = ["message", "callback_query", "my_chat_member"]  # what the handlers take
-PARTNER_MENU = ("help", "funnel", "open")
-ADMIN_MENU = (*PARTNER_MENU, "pause", "resume", "capacity")  # a partner admin, in its groups
-PRIVATE_MENU = (*PARTNER_MENU, "dm")  # /dm is answered in a private chat only
-NOT_IN_MANAGERS_MENU = ("link", "dm")  # `/start CODE` links; managers get no lead DMs
 
 
 def telegram_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -61,30 +51,9 @@ class TelegramUpdates:
                 self._ready = True
 
     async def set_menus(self) -> None:
-        """The command menus: partners see theirs (with /dm in private chats), a partner's
-        admins also availability in its groups, the managers' groups every manager command.
-        Set at start: an admin linked later gets theirs at the next start."""
+        """The command menus (bot/handlers/telegram/menus.py), at start."""
         await self._initialize()
-        bot = self.application.bot
-        everyone = [BotCommand(v, VERBS[v].does[:256]) for v in PARTNER_MENU]
-        await bot.set_my_commands(everyone)
-        private = [BotCommand(v, VERBS[v].does[:256]) for v in PRIVATE_MENU]
-        await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
-        async with self.services.uow() as uow:
-            managers = await uow.partners.list_destinations(partner_id=None)
-            admins = await uow.members.list_admins_in_chats("telegram")
-        admin_menu = [BotCommand(v, VERBS[v].does[:256]) for v in ADMIN_MENU]
-        for chat, user in admins:
-            scope = BotCommandScopeChatMember(int(chat), int(user))
-            await bot.set_my_commands(admin_menu, scope=scope)
-        every_verb = [
-            BotCommand(v, spec.does[:256])
-            for v, spec in VERBS.items()
-            if v not in NOT_IN_MANAGERS_MENU
-        ]
-        for dest in managers:
-            if dest.platform == "telegram":
-                await bot.set_my_commands(every_verb, scope=BotCommandScopeChat(int(dest.chat_id)))
+        await set_menus(self.application.bot, self.services)
 
     async def handle(self, data: dict[str, Any]) -> None:
         """Handle one update in Telegram's JSON shape; one that cannot be read is dropped with
