@@ -90,12 +90,30 @@ def _cas_where(expect: Expected) -> Any:
 
 
 @cache
-def cas_statement(expect: Expected, columns: tuple[str, ...]) -> Any:
+def _cas(expect: Expected, columns: tuple[str, ...]) -> Any:
     """The whole compare-and-set UPDATE for the columns expected and set, built once: each
     lead takes a few. Parameters: `lead_id`, `x_<column>` expected, `v_<column>` set (and
     `v_updated_at`)."""
     values = {c: bindparam(f"v_{c}", type_=leads.c[c].type) for c in ("updated_at", *columns)}
     return _cas_where(expect).values(values).returning(leads.c.id)
+
+
+def _expected(lead_id: int, expect: dict[str, Any]) -> tuple[Expected, dict[str, Any]]:
+    """A compare-and-set's WHERE shape (a None expected is IS NULL) and its parameters."""
+    shape = tuple((c, v is None) for c, v in expect.items())
+    params = {f"x_{c}": v for c, v in expect.items() if v is not None}
+    params["lead_id"] = lead_id
+    return shape, params
+
+
+def cas_call(
+    lead_id: int, *, expect: dict[str, Any], now: datetime, values: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The compare-and-set of plain `values` (`_cas`) with its parameters, for
+    `LeadRepo.cas` and for a statement that carries it (bot/store/rounds.py)."""
+    shape, params = _expected(lead_id, expect)
+    params.update({f"v_{c}": v for c, v in values.items()}, v_updated_at=now)
+    return _cas(shape, tuple(values)), params
 
 
 _GET = select(leads).where(leads.c.id == bindparam("lead_id"))
@@ -173,14 +191,11 @@ class LeadRepo:
         **values: Any,
     ) -> bool:
         """UPDATE leads SET values WHERE id AND every column in `expect` still has its value."""
-        shape = tuple((c, v is None) for c, v in expect.items())
-        params = {f"x_{c}": v for c, v in expect.items() if v is not None}
-        params["lead_id"] = lead_id
         if any(isinstance(v, ClauseElement) for v in values.values()):  # set from SQL
+            shape, params = _expected(lead_id, expect)
             stmt = _cas_where(shape).values(updated_at=now, **values).returning(leads.c.id)
         else:
-            stmt = cas_statement(shape, tuple(values))
-            params.update({f"v_{c}": v for c, v in values.items()}, v_updated_at=now)
+            stmt, params = cas_call(lead_id, expect=expect, now=now, values=values)
         return (await self.conn.execute(stmt, params)).scalar() is not None
 
     async def escalation_state(self, lead_id: int) -> tuple[int, datetime] | None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.leads import DispatchStatus, Lead
 from bot.domain.offers import Offer, OfferMode, OfferStatus
-from bot.store.leads import Expected, LeadRepo, cas_statement
+from bot.store.leads import LeadRepo, cas_call
 from bot.store.offers import OfferRepo, to_offer
 from bot.store.partners import PartnerRepo, rotation_statement, rotation_values
 from bot.store.tables import offers
@@ -25,12 +25,12 @@ from bot.store.types import UtcDateTime
 
 
 @cache
-def _open_round(expect: Expected, move: tuple[str, ...]) -> Any:
-    """PostgreSQL: rotation, the lead's compare-and-set (`LeadRepo.cas`'s statement) and the
-    offers, one statement. Every data-modifying CTE runs once and in full; with the lead
-    changed, no offer is made."""
+def _open_round(compare_and_set: Any) -> Any:
+    """PostgreSQL: rotation, the lead's compare-and-set (`LeadRepo.cas`'s statement, built
+    once a shape, so this is too) and the offers, one statement. Every data-modifying CTE runs
+    once and in full; with the lead changed, no offer is made."""
     rotation = rotation_statement().columns().cte("rotation")
-    moved = cas_statement(expect, move).cte("moved")
+    moved = compare_and_set.cte("moved")
     chosen = (
         func.unnest(
             bindparam("o_partners", type_=postgresql.ARRAY(Integer)),
@@ -104,18 +104,15 @@ class RoundRepo:
                 )
                 for pid, why in chosen
             ]
-        params: dict[str, Any] = {
-            **rotation_values("postgresql", rotation, offered=picked, now=now),
-            "lead_id": lead.id,
-            **{f"x_{c}": v for c, v in expect.items()},
-            "v_updated_at": now,
-            **{f"v_{c}": v for c, v in move.items()},
-            "o_partners": picked,
-            "o_whys": [why for _pid, why in chosen],
-            "o_round": lead.round + 1,
-            "o_mode": mode,
-            "o_now": now,
-        }
-        statement = _open_round(tuple((c, False) for c in expect), tuple(move))
+        compare_and_set, params = cas_call(lead.id, expect=expect, now=now, values=move)
+        params.update(
+            rotation_values("postgresql", rotation, offered=picked, now=now),
+            o_partners=picked,
+            o_whys=[why for _pid, why in chosen],
+            o_round=lead.round + 1,
+            o_mode=mode,
+            o_now=now,
+        )
+        statement = _open_round(compare_and_set)
         made = {o.partner_id: o for o in map(to_offer, await self.conn.execute(statement, params))}
         return [made[pid] for pid in picked] if made else None
