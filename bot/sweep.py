@@ -74,6 +74,10 @@ class Sweeper:
     async def sweep(self) -> SweepResult:
         """One pass over everything time-driven."""
         result = SweepResult()
+        async with self._uow() as uow:
+            version = await uow.config.current_version()
+        if version is not None:
+            self._ctx.hooks.applied(version)
         result.expired = await self._claimed(reminders=False)
         result.reminded = await self._claimed(reminders=True)
         result.routed = await self._route_waiting()

@@ -63,6 +63,9 @@ class Hooks:
     remind: Callable[[int, datetime], None] = _nothing  # reminder to the partner's reps
     disarm: Callable[[int], None] = _nothing  # both, once the offer is answered
     poke: Callable[[], None] = _nothing
+    # each sweep reads the newest applied configuration and tells: what depends on it (the
+    # Telegram command menus) catches up with a leadbot.yaml applied while this process runs
+    applied: Callable[[int], None] = _nothing
     express: ExpressLane | None = None  # set while the outbox sender runs
 
 

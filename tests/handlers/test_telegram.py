@@ -41,21 +41,26 @@ async def telegram_bot(database_url, clock):
     )
     services = unpaced(build(settings, clock=clock))
     port, stop = await serve_app(create_app(services))
-    acme = partner("acme", slack_channel=None, telegram_chat=ACME, priority=1)
-    acme["members"] = [{"name": "Bob", "telegram": 2002, "role": "partner_admin"}]
-    beta = partner("beta", slack_channel=None, telegram_chat=BETA, priority=2)
-    beta["members"] = [{"name": "Carla", "telegram": 3003, "role": "partner_rep"}]
-    doc = config([acme, beta])
-    doc["managers"] = {
-        "telegram_chat": MANAGERS,
-        "members": [{"name": "Ada Admin", "telegram": 1001}],
-    }
-    await apply(services, doc)
+    await apply(services, telegram_config())
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         yield fake, services, client
     await stop()
     await services.close()
     await fake.stop()
+
+
+def telegram_config(beta_role: str = "partner_rep", managers: int = MANAGERS) -> dict[str, Any]:
+    """ACME (Bob, its admin) and BETA (Carla) in their groups; the managers in theirs."""
+    acme = partner("acme", slack_channel=None, telegram_chat=ACME, priority=1)
+    acme["members"] = [{"name": "Bob", "telegram": 2002, "role": "partner_admin"}]
+    beta = partner("beta", slack_channel=None, telegram_chat=BETA, priority=2)
+    beta["members"] = [{"name": "Carla", "telegram": 3003, "role": beta_role}]
+    doc = config([acme, beta])
+    doc["managers"] = {
+        "telegram_chat": managers,
+        "members": [{"name": "Ada Admin", "telegram": 1001}],
+    }
+    return doc
 
 
 async def send(client: httpx.AsyncClient, update: dict[str, Any], secret: str = SECRET) -> int:
@@ -255,6 +260,64 @@ async def test_an_admin_who_links_gets_their_menu_at_once_and_a_rep_gets_none(te
     }
     admin = [c["command"] for c in json.loads(str(menu["commands"]))]
     assert admin == ["help", "funnel", "open", "pause", "resume", "capacity"]
+
+
+async def menus_set_again(services: Any) -> asyncio.Task[None]:
+    """The receiver sets menus again in the background after a sweep: wait (bounded) for it."""
+    task = services.ctx.hooks.applied.__self__._menus
+    assert task is not None, "no sweep started setting the menus again"
+    await asyncio.wait_for(asyncio.shield(task), timeout=10)
+    return task
+
+
+async def test_a_configuration_applied_while_running_sets_the_new_menus_at_the_next_sweep(
+    telegram_bot,
+):
+    """No restart for a leadbot.yaml applied to a running Leadbot: the sweep that sees it
+    sets the menus again, a new admin's and a new managers' group's among them."""
+    fake, services, _client = telegram_bot
+    for start in services.starters:
+        await start()
+    at_start = len(fake.called("setMyCommands"))
+    await services.scheduler.sweep()  # nothing new applied: nothing set again
+    assert len(fake.called("setMyCommands")) == at_start
+    # Carla, a rep, becomes BETA's admin; the managers move to a new group
+    await apply(services, telegram_config(beta_role="partner_admin", managers=-100777))
+    await services.scheduler.sweep()
+    await menus_set_again(services)
+    menus = fake.called("setMyCommands")[at_start:]
+    scopes = [json.loads(str(m["scope"])) for m in menus if "scope" in m]
+    assert {"type": "chat_member", "chat_id": BETA, "user_id": 3003} in scopes
+    assert {"type": "chat", "chat_id": -100777} in scopes
+    again = len(fake.called("setMyCommands"))
+    await services.scheduler.sweep()  # set once per configuration
+    assert len(fake.called("setMyCommands")) == again
+
+
+async def test_menus_refused_after_a_new_configuration_are_one_warning_not_a_retry_loop(
+    telegram_bot, monkeypatch, caplog
+):
+    from telegram.error import BadRequest
+
+    from bot.handlers.telegram import updates as telegram_updates
+
+    fake, services, _client = telegram_bot
+    for start in services.starters:
+        await start()
+    tries = []
+
+    async def refused(*args: object) -> None:
+        tries.append(args)
+        raise BadRequest("Chat not found")
+
+    monkeypatch.setattr(telegram_updates, "set_menus", refused)
+    await apply(services, telegram_config(beta_role="partner_admin"))
+    await services.scheduler.sweep()
+    tried = await menus_set_again(services)
+    assert "command menus could not be set again (Chat not found)" in caplog.text
+    await services.scheduler.sweep()
+    assert await menus_set_again(services) is tried  # no second try was started
+    assert len(tries) == 1
 
 
 async def test_a_menu_telegram_refuses_leaves_the_link_standing(telegram_bot, monkeypatch, caplog):

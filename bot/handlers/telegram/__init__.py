@@ -19,6 +19,7 @@ def telegram_updates(services: Services) -> TelegramWebhook | TelegramPolling:
     services.starters.append(receiver.start)
     services.closers.append(receiver.close)
     services.chat_states["telegram"] = receiver.state
+    services.ctx.hooks.applied = receiver.applied
     return receiver
 
 

@@ -1,8 +1,8 @@
 """Telegram's command menus (`setMyCommands`): partners see theirs (with /dm in private chats),
 a partner's admins also availability in its groups, the managers' groups every manager command.
 
-All are set at start; an admin's own menu is set again the moment they link their account, so
-they need not wait for the next start to see it.
+All are set at start and again after a newer configuration is applied (a sweep sees it:
+TelegramUpdates.applied); an admin's own menu is set again the moment they link their account.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.bootstrap import Services
@@ -43,6 +44,8 @@ class TelegramUpdates:
         register(self.application, services)
         self._started = asyncio.Lock()
         self._ready = False
+        self._menus_for: int | None = None  # the configuration the menus were last set for
+        self._menus: asyncio.Task[None] | None = None  # menus being set again, after a sweep
 
     async def _initialize(self) -> None:
         async with self._started:
@@ -51,9 +54,27 @@ class TelegramUpdates:
                 self._ready = True
 
     async def set_menus(self) -> None:
-        """The command menus (bot/handlers/telegram/menus.py), at start."""
+        """The command menus (bot/handlers/telegram/menus.py): at start, and again when a
+        sweep sees a newer configuration (`applied`)."""
         await self._initialize()
+        async with self.services.uow() as uow:
+            version = await uow.config.current_version()
+        self._menus_for = version  # tried once per configuration: a refusal is not retried
         await set_menus(self.application.bot, self.services)
+
+    def applied(self, version: int) -> None:
+        """A sweep saw `version` as the newest configuration (a hook): if the menus were set
+        for an older one, set them again in the background, so that a managers' group or a
+        partner admin added to leadbot.yaml gets its menu without a restart."""
+        stale = self._menus_for is not None and version > self._menus_for
+        if stale and (self._menus is None or self._menus.done()):
+            self._menus = asyncio.create_task(self._set_menus_again(), name="telegram-menus")
+
+    async def _set_menus_again(self) -> None:
+        try:
+            await self.set_menus()
+        except TelegramError as exc:  # cosmetic: commands work without the menu
+            log.warning("Telegram: the command menus could not be set again (%s)", exc)
 
     async def handle(self, data: dict[str, Any]) -> None:
         """Handle one update in Telegram's JSON shape; one that cannot be read is dropped with
@@ -74,6 +95,9 @@ class TelegramUpdates:
         await self.application.process_update(update)
 
     async def close(self) -> None:
+        if self._menus is not None:
+            self._menus.cancel()
+            await asyncio.gather(self._menus, return_exceptions=True)
         if self._ready:
             await self.application.shutdown()
             self._ready = False
