@@ -11,15 +11,16 @@ import asyncio
 import logging
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from bot.bootstrap import Services
+from bot.command_grammar import MAX_LINE, MAX_WORD, VERBS, WHO, Usage
 from bot.dispatch import assign_lead
 from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
 from bot.dispatch.direct_messages import set_direct_messages
 from bot.dispatch.linking import ChatIdentity, link_account
-from bot.domain.actors import Actor, Role, Source
+from bot.domain.actors import Actor, Source
 from bot.domain.errors import InvalidInput, LeadbotError
 from bot.domain.offers import Outcome
 from bot.domain.periods import PERIOD_HELP, Period, parse_period
@@ -38,44 +39,6 @@ from bot.reports.overview import standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 
 log = logging.getLogger(__name__)
-
-
-class Usage(Exception):
-    """Bad input: the message is shown to the person, with the verb's usage line."""
-
-
-@dataclass(frozen=True)
-class Verb:
-    usage: str
-    does: str
-    roles: frozenset[Role]
-
-
-MANAGERS = frozenset({Role.MANAGER, Role.SYSTEM})
-ADMINS = MANAGERS | {Role.PARTNER_ADMIN}
-EVERYONE = ADMINS | {Role.PARTNER_REP}
-PARTNER_PEOPLE = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_REP})
-
-VERBS: dict[str, Verb] = {
-    "help": Verb("help", "what you may run", EVERYONE),
-    "funnel": Verb(
-        "funnel [partner|all] [7d|30d|90d|YYYY-MM|from..to] [by source]",
-        "what happened to the leads of a period",
-        EVERYONE,
-    ),
-    "open": Verb("open", "pending offers and unassigned leads, oldest first", EVERYONE),
-    "partners": Verb("partners", "availability, capacity, acceptance, speed", MANAGERS),
-    "pause": Verb("pause [partner] [until YYYY-MM-DD]", "stop new leads to a partner", ADMINS),
-    "resume": Verb("resume [partner]", "send leads to a partner again", ADMINS),
-    "capacity": Verb("capacity [partner] N", "open leads a partner may hold", ADMINS),
-    "assign": Verb("assign LEAD PARTNER", "give a lead to a partner (logged)", MANAGERS),
-    "why": Verb("why LEAD", "how routing decided", MANAGERS),
-    "who": Verb("who [CC-]POSTCODE [specialty]", "who covers it, in rank order", MANAGERS),
-    "link": Verb("link CODE", "link this chat account to your member entry", EVERYONE),
-    "dm": Verb("dm [on|off]", "new leads also as a DM to you (Telegram)", PARTNER_PEOPLE),
-}
-MAX_LINE, MAX_WORD = 500, 64  # characters: slugs, lead ids, periods and codes are shorter
-_WHO = {MANAGERS: "managers", ADMINS: "managers and partner admins", PARTNER_PEOPLE: "partners"}
 
 
 def _text(title: str, *lines: str) -> Report:
@@ -125,7 +88,7 @@ class CommandEngine:
                 "Ask a manager for a link code, then send: link CODE",
             )
         if actor is not None and actor.role not in spec.roles:
-            return _text("Not for you", f"'{verb}' is for {_WHO.get(spec.roles, 'others')}.")
+            return _text("Not for you", f"'{verb}' is for {WHO.get(spec.roles, 'others')}.")
         args = [a for a in args if a]  # '' from quotes
         try:
             if verb == "link":

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from bot import commands
 from bot.bootstrap import build
 from bot.clock import FakeClock
-from bot.commands import VERBS, CommandEngine
+from bot.command_grammar import VERBS
+from bot.commands import CommandEngine
 from bot.config import Settings
 from bot.dispatch import accept_offer
 from bot.dispatch.linking import ChatIdentity

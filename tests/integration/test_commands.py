@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import VERBS, CommandEngine
+from bot.command_grammar import VERBS
+from bot.commands import CommandEngine
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus
 from tests.conftest import deliver_all

@@ -27,7 +27,8 @@ from telegram.ext import (
 )
 
 from bot.bootstrap import Services
-from bot.commands import VERBS, CommandEngine
+from bot.command_grammar import VERBS
+from bot.commands import CommandEngine
 from bot.dispatch.chats import is_managers_chat
 from bot.dispatch.direct_messages import note_private_chat
 from bot.dispatch.linking import ChatIdentity

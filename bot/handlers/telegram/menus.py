@@ -16,7 +16,7 @@ from telegram import (
 )
 
 from bot.bootstrap import Services
-from bot.commands import VERBS
+from bot.command_grammar import VERBS
 
 PARTNER_MENU = ("help", "funnel", "open")
 ADMIN_MENU = (*PARTNER_MENU, "pause", "resume", "capacity")  # a partner admin, in its groups
