@@ -56,9 +56,12 @@ class MemberRepo:
         rows = await self.conn.execute(_MENTIONS, {"partner_id": partner_id})
         return [(name, platform, external_id) for name, platform, external_id in rows]
 
-    async def list_admins_in_chats(self, platform: str) -> list[tuple[str, str]]:
-        """(chat id, user id) of every linked partner admin in each of its partner's declared
-        chats on `platform`: where the admin's own command menu goes."""
+    async def list_admins_in_chats(
+        self, platform: str, *, user: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(chat id, user id) of every linked partner admin (or of the account `user` alone, if
+        an admin's) in each of its partner's declared chats on `platform`: where the admin's
+        own command menu goes."""
         stmt = (
             select(destinations.c.chat_id, chat_accounts.c.external_id)
             .join(members, members.c.partner_id == destinations.c.partner_id)
@@ -71,6 +74,7 @@ class MemberRepo:
                 destinations.c.active.is_(True),
                 destinations.c.broken_at.is_(None),
                 destinations.c.member_id.is_(None),
+                *([chat_accounts.c.external_id == user] if user is not None else []),
             )
             .order_by(destinations.c.id, members.c.id)
         )

@@ -45,9 +45,8 @@ async def set_admin_menus(bot: Bot, services: Services, *, user: str | None = No
     """A partner admin's menu in each of its partner's groups, for every linked admin or for
     the Telegram `user` alone (just linked); returns how many menus were set."""
     async with services.uow() as uow:
-        admins = await uow.members.list_admins_in_chats("telegram")
-    chosen = [(chat, who) for chat, who in admins if user is None or who == user]
-    for chat, who in chosen:
+        admins = await uow.members.list_admins_in_chats("telegram", user=user)
+    for chat, who in admins:
         scope = BotCommandScopeChatMember(int(chat), int(who))
         await bot.set_my_commands(_menu(ADMIN_MENU), scope=scope)
-    return len(chosen)
+    return len(admins)
