@@ -61,7 +61,8 @@ def create_app(services: Services) -> FastAPI:
         """Database reachable, timers running, each chat connection up (else 503)."""
         broken = webhooks_down = 0
         try:
-            async with asyncio.timeout(3), services.uow() as uow:  # queues like any writer
+            # only reads: on SQLite a long write (a funnel rollup) does not make it look down
+            async with asyncio.timeout(3), services.uow(read_only=True) as uow:
                 await uow.execute(text("SELECT 1"))
                 broken = len(await uow.partners.list_broken())
                 webhooks_down = await uow.webhook_outages.count()
@@ -96,7 +97,7 @@ def create_app(services: Services) -> FastAPI:
     async def metrics() -> Response:
         """Prometheus text format: leads, offers by outcome, time to accept, intake to delivery,
         send errors, outbox depth (this instance's counters; the depth is the database's)."""
-        async with services.uow() as uow:
+        async with services.uow(read_only=True) as uow:
             depth = await uow.outbox.count(status="pending")
         return Response(services.metrics.render(outbox_depth=depth), media_type=CONTENT_TYPE_LATEST)
 
