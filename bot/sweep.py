@@ -33,6 +33,7 @@ STRANDED_AFTER = timedelta(seconds=10)
 # sent and skipped outbox items are kept a week (what went where, to look back on), then go:
 # the offers, their messages and the audit log keep the record
 KEEP_DONE = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)  # given up (a chat gone, a CRM dead for days): kept longer
 CLEAR_EVERY = timedelta(hours=1)
 CLEAR_BATCH, CLEAR_BATCHES = 5000, 10  # rows a transaction, transactions a pass
 
@@ -103,15 +104,17 @@ class Sweeper:
         return result
 
     async def _clear_outbox(self) -> int:
-        """Hourly: delete outbox items sent or skipped over `KEEP_DONE` ago, in short
-        transactions; a backlog goes on at the next pass."""
+        """Hourly: delete outbox items sent or skipped over `KEEP_DONE` ago, and those given
+        up over `KEEP_FAILED` ago, in short transactions; a backlog goes on at the next pass."""
         now = self._ctx.now()
         if not self._clearing.due(now):
             return 0
         cleared, n = 0, CLEAR_BATCH
         for _ in range(CLEAR_BATCHES):
             async with self._uow() as uow:
-                n = await uow.outbox.purge_done(before=now - KEEP_DONE, limit=CLEAR_BATCH)
+                n = await uow.outbox.purge_done(
+                    before=now - KEEP_DONE, failed_before=now - KEEP_FAILED, limit=CLEAR_BATCH
+                )
                 await uow.commit()
             cleared += n
             if n < CLEAR_BATCH:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, exists, func, or_, select, true, update
+from sqlalchemy import Integer, and_, bindparam, delete, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import outbox
@@ -55,7 +55,8 @@ def _claim_due(*, skip_chats: bool, skip_webhooks: bool) -> Any:
             outbox.c.status == "pending",
             outbox.c.next_attempt_at <= now,
             or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-            # a lead's webhook events go out in order: none while an older one waits
+            # a lead's webhook events go out in order to each endpoint: none while an older
+            # one to the same URL waits (another endpoint's outage holds up nothing here)
             or_(
                 outbox.c.kind != OutboxKind.WEBHOOK,
                 ~exists().where(
@@ -63,6 +64,7 @@ def _claim_due(*, skip_chats: bool, skip_webhooks: bool) -> Any:
                     earlier.c.lead_id == outbox.c.lead_id,
                     earlier.c.status == "pending",
                     earlier.c.id < outbox.c.id,
+                    earlier.c.payload["url"].as_string() == outbox.c.payload["url"].as_string(),
                 ),
             ),
         )
@@ -251,10 +253,14 @@ class OutboxRepo:
         stmt = select(func.count()).select_from(outbox).where(outbox.c.status == status)
         return int((await self.conn.execute(stmt)).scalar_one())
 
-    async def purge_done(self, *, before: datetime, limit: int) -> int:
+    async def purge_done(self, *, before: datetime, failed_before: datetime, limit: int) -> int:
         """Delete up to `limit` items sent or skipped before `before` (their work is done and
-        recorded elsewhere: the offer, its messages, the audit log); returns how many."""
-        done = outbox.c.status.in_(("sent", "skipped"))
+        recorded elsewhere: the offer, its messages, the audit log), and items given up before
+        `failed_before` (kept longer, to look into); returns how many."""
+        done = or_(
+            outbox.c.status.in_(("sent", "skipped")),
+            and_(outbox.c.status == "failed", outbox.c.done_at < failed_before),
+        )
         old = select(outbox.c.id).where(
             done, outbox.c.next_attempt_at < before, outbox.c.done_at < before
         )  # next_attempt_at bounds the index scan: an item is never due after it is done

@@ -37,7 +37,7 @@ async def test_items_done_over_a_week_ago_are_cleared_hourly(services, clock, mo
     async with services.uow() as uow:
         items = list((await uow.execute(select(outbox.c.id).order_by(outbox.c.id))).scalars())
         failed, waiting, recent = items[:3]
-        for item, status in ((failed, "failed"), (waiting, "pending")):  # never cleared
+        for item, status in ((failed, "failed"), (waiting, "pending")):  # not after a week
             await uow.execute(update(outbox).where(outbox.c.id == item).values(status=status))
         await uow.commit()
     assert len(items) >= 5 and (await statuses(services))["sent"] == len(items) - 2
@@ -52,6 +52,12 @@ async def test_items_done_over_a_week_ago_are_cleared_hourly(services, clock, mo
     assert (await services.scheduler.sweep()).cleared == 1
     left = await statuses(services)
     assert "sent" not in left and left["failed"] == 1
+    await done_ago(services, [failed, waiting], timedelta(days=31))
+    clock.advance(timedelta(minutes=61))
+    assert (await services.scheduler.sweep()).cleared == 1  # given up a month ago
+    async with services.uow() as uow:
+        kept = (await uow.execute(select(outbox.c.id, outbox.c.status))).all()
+    assert failed not in {i for i, _ in kept} and (waiting, "pending") in kept  # pending: never
     async with services.uow() as uow:  # what the cards were stays recorded
         shown = (await uow.execute(select(func.count()).select_from(offer_messages))).scalar()
     assert shown == 5
