@@ -5,7 +5,9 @@ every card undeliverable: a transient failure is given up only after `attempts` 
 once the item has waited its patience (an offer card half an hour, about one offer window; an
 edit or a notice a day). Between tries the wait doubles up to `chat_backoff`, so a recovered
 platform is noticed within a minute. A rate limit is never a failure: its Retry-After is waited
-out, however often. Webhooks keep their own, longer budget (a CRM down for hours).
+out, however often. Webhooks keep their own, longer budget: a CRM down for a weekend still
+gets every event when it is back (tried every `webhook_backoff` at most, for
+`webhook_patience`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class RetryPolicy:
     patience: timedelta = timedelta(hours=24)
     chat_backoff: float = 60.0
     webhook_attempts: int = 32
+    webhook_patience: timedelta = timedelta(days=3)
     webhook_backoff: float = 300.0
 
     def gives_up(self, item: OutboxItem, exc: DeliveryError, *, now: datetime) -> bool:
@@ -36,10 +39,13 @@ class RetryPolicy:
             return False  # a rate limit says "later", not "broken"
         tries = item.attempts + 1
         if item.kind is OutboxKind.WEBHOOK:
-            return tries >= self.webhook_attempts
-        patience = self.offer_patience if item.kind is OutboxKind.OFFER else self.patience
+            attempts, patience = self.webhook_attempts, self.webhook_patience
+        elif item.kind is OutboxKind.OFFER:
+            attempts, patience = self.attempts, self.offer_patience
+        else:
+            attempts, patience = self.attempts, self.patience
         waited = now - item.created_at if item.created_at is not None else patience
-        return tries >= self.attempts and waited >= patience
+        return tries >= attempts and waited >= patience
 
     def delay(self, item: OutboxItem, exc: DeliveryError) -> float:
         """Seconds until the next try."""

@@ -10,7 +10,7 @@ from bot.dispatch.context import Context
 from bot.messaging import DeliveryError, Notice
 from bot.store.outbox import OutboxItem, OutboxKind
 from bot.store.uow import UnitOfWork
-from bot.webhooks import WebhookPoster
+from bot.webhooks import WebhookPoster, shown
 
 DOWN_AFTER = 3  # failed tries in a row before a webhook endpoint counts as down
 
@@ -53,7 +53,7 @@ class WebhookItems:
         however many leads, instances or restarts."""
         async with self._uow() as uow:
             if await uow.webhook_outages.mark_down(url, error=reason, now=self._ctx.now()):
-                await self._tell(uow, _failing(url, reason))
+                await self._tell(uow, _failing(reason))
             await uow.commit()
 
     async def _tell(self, uow: UnitOfWork, notice: Notice) -> None:
@@ -71,10 +71,10 @@ class WebhookItems:
             self._poster = None
 
 
-def _failing(url: str, reason: str) -> Notice:
+def _failing(reason: str) -> Notice:  # the reason names the endpoint (bot.webhooks.shown)
     return Notice(
         title="The CRM webhook is failing",
-        lines=[f"{url}: {reason}", "Events are kept and sent in order once it answers again."],
+        lines=[reason, "Events are kept and sent in order once it answers again."],
     )
 
 
@@ -83,7 +83,7 @@ def _back(url: str, since: datetime, now: datetime) -> Notice:
     return Notice(
         title="The CRM webhook answers again",
         lines=[
-            f"{url} was failing for about {minutes} min.",
+            f"{shown(url)} was failing for about {minutes} min.",
             "The events kept meanwhile go out in order now.",
         ],
     )

@@ -14,10 +14,22 @@ import json
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from bot.messaging import DeliveryError
+
+
+def shown(url: str) -> str:
+    """`url` as logs, errors and notices show it: scheme, host and port only. Webhook URLs
+    often carry a token (in the query, the path or the user part), and none is ever logged."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: nothing of it is shown
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}"
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -45,10 +57,11 @@ class WebhookPoster:
         self._client = httpx.AsyncClient(timeout=timeout)
 
     async def post(self, payload: dict[str, Any]) -> None:
+        where = shown(payload["url"])  # every reason names the endpoint, without its token
         secret = os.environ.get(payload["secret_env"], "")
         if not secret:
             raise DeliveryError(
-                f"the webhook secret {payload['secret_env']} is not set", permanent=False
+                f"webhook {where}: its secret {payload['secret_env']} is not set", permanent=False
             )
         body = json.dumps(payload["body"], separators=(",", ":")).encode()
         headers = {
@@ -59,9 +72,7 @@ class WebhookPoster:
         try:
             response = await self._client.post(payload["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryError(
-                f"webhook {payload['url']}: {type(exc).__name__}", permanent=False
-            ) from None
+            raise DeliveryError(f"webhook {where}: {type(exc).__name__}", permanent=False) from None
         if response.status_code == 429:
             retry = response.headers.get("retry-after", "")
             raise DeliveryError(
@@ -74,9 +85,7 @@ class WebhookPoster:
         if response.status_code >= 300:
             # a receiver that is down or failing answers 5xx: keep trying; 4xx too, since a
             # CRM misconfiguration is fixed by people, and the events must still arrive after
-            raise DeliveryError(
-                f"webhook {payload['url']} answered {response.status_code}", permanent=False
-            )
+            raise DeliveryError(f"webhook {where} answered {response.status_code}", permanent=False)
 
     async def close(self) -> None:
         await self._client.aclose()

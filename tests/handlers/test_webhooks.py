@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import get_args
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.dispatch import accept_offer, decline_offer, set_stage
 from bot.domain.leads import Stage
 from bot.policy_file import WebhookEvent
+from bot.store.tables import outbox
 from bot.webhooks import sign, verify
 from tests.conftest import deliver_all
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
@@ -36,9 +40,8 @@ class Receiver:
         return web.Response(status=204)
 
 
-@pytest.fixture
-async def receiver(monkeypatch):
-    monkeypatch.setenv("CRM_WEBHOOK_SECRET", SECRET)
+@asynccontextmanager
+async def listening() -> AsyncIterator[Receiver]:
     rec = Receiver()
     app = web.Application()
     app.router.add_post("/hooks/leadbot", rec.handle)
@@ -48,8 +51,17 @@ async def receiver(monkeypatch):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     rec.url = f"http://127.0.0.1:{port}/hooks/leadbot"  # type: ignore[attr-defined]
-    yield rec
-    await runner.cleanup()
+    try:
+        yield rec
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver(monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", SECRET)
+    async with listening() as rec:
+        yield rec
 
 
 async def _configure(services, receiver) -> None:
@@ -99,12 +111,35 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once(services, recei
         assert await uow.webhook_outages.count() == 0  # back: no longer reported
 
 
-async def test_a_dead_endpoint_is_reported_once_not_per_lead(services, receiver, slack, clock):
+async def test_a_receiver_down_over_a_weekend_still_gets_every_event(services, receiver, clock):
+    """Tried at most every five minutes for three days, however many tries that takes; a
+    try an hour here, so well over the 32 tries that alone once meant giving up."""
+    await _configure(services, receiver)
+    receiver.down = 10**6
+    await services.submit_lead(lead("wh-w"), actor=SYSTEM, source=SRC)
+    for _ in range(60):  # two and a half days
+        await deliver_all(services)
+        clock.advance(timedelta(hours=1))
+    receiver.down = 0
+    await deliver_all(services)
+    clock.advance(timedelta(minutes=5))
+    await deliver_all(services)
+    assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
+    async with services.uow() as uow:
+        assert await uow.outbox.count(status="failed") == 0
+
+
+async def test_a_dead_endpoint_is_reported_once_not_per_lead_and_its_token_nowhere(
+    services, receiver, slack, clock, caplog
+):
     import httpx
 
     from bot.handlers.http import create_app
 
-    await _configure(services, receiver)
+    doc = config([partner("acme")])
+    url = f"{receiver.url}?token=t0ken-in-the-url"
+    doc["webhooks"] = [{"url": url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
+    await apply(services, doc)
     receiver.down = 1000
     for i in range(3):
         await services.submit_lead(lead(f"wh-x{i}"), actor=SYSTEM, source=SRC)
@@ -113,11 +148,16 @@ async def test_a_dead_endpoint_is_reported_once_not_per_lead(services, receiver,
         clock.advance(timedelta(minutes=1))
     await deliver_all(services)
     alerts = [n for n in slack.notices_to("C0MANAGERS") if n.title == "The CRM webhook is failing"]
-    assert len(alerts) == 1 and receiver.url in alerts[0].lines[0]
+    host = receiver.url.removesuffix("/hooks/leadbot")
+    assert len(alerts) == 1 and alerts[0].lines[0] == f"webhook {host} answered 503"
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
         health = (await client.get("/healthz")).json()
     assert health["webhooks"] == "1 failing" and receiver.url not in str(health)
+    async with services.uow() as uow:
+        errors = (await uow.execute(select(outbox.c.last_error))).scalars().all()
+    shown = json.dumps([n.lines for n in slack.notices_to("C0MANAGERS")]) + str(errors)
+    assert "t0ken" not in shown + caplog.text and "/hooks/leadbot" not in shown
 
 
 async def test_two_instances_report_an_outage_once_and_its_end_once(
@@ -176,6 +216,25 @@ async def test_one_failed_event_does_not_let_the_next_one_overtake_it(services, 
     clock.advance(timedelta(seconds=5))
     await deliver_all(services)
     assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
+
+
+async def test_a_dead_endpoint_holds_up_nothing_sent_to_another(services, receiver, clock):
+    """Order is kept per lead and endpoint: a second CRM's events do not wait behind the
+    first one's outage."""
+    async with listening() as dead:
+        dead.down = 10**6
+        doc = config([partner("acme")])
+        doc["webhooks"] = [
+            {"url": u, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}
+            for u in (dead.url, receiver.url)  # type: ignore[attr-defined]
+        ]
+        await apply(services, doc)
+        await services.submit_lead(lead("wh-2"), actor=SYSTEM, source=SRC)
+        for _ in range(3):
+            await deliver_all(services)
+            clock.advance(timedelta(minutes=1))
+        assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
+        assert dead.events == []
 
 
 async def test_a_lead_nobody_takes_reports_each_step_to_the_crm(services, receiver, clock):
