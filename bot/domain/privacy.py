@@ -15,6 +15,10 @@ ERASED = "[erased]"
 MIN_PHONE_DIGITS = 6  # fewer would match strangers' numbers
 AREA_LENGTH = 3  # what an offer card shows of a postcode (bot.cards.area), kept after erasure
 _PHONE_CHARACTERS = re.compile(r"^[+0-9 ()/.-]+$")
+# JSON keys whose values are never a person's data but addresses, names of things and times:
+# scrubbing them would only break them (a webhook's port equal to the postcode, a year in a
+# timestamp equal to it)
+NOT_PERSONAL = frozenset({"url", "secret_env", "event", "at", "kind"})
 
 
 class ErasedBy(StrEnum):
@@ -110,7 +114,12 @@ class Scrubber:
         )
         area = postcode_area(postcode) if postcode else None
         self._postcode = (
-            re.compile(rf"(?<![0-9A-Za-z]){re.escape(postcode)}(?![0-9A-Za-z])", re.IGNORECASE)
+            # standing alone: not inside a word, a number, a time or port (:3000), a date
+            # (2026-03-02, 02.03.2026); "DE-80331" and "80331 München" are found
+            re.compile(
+                rf"(?<![0-9A-Za-z:.]){re.escape(postcode)}(?![0-9A-Za-z]|[-.:][0-9])",
+                re.IGNORECASE,
+            )
             if postcode and area != postcode
             else None
         )
@@ -128,11 +137,15 @@ class Scrubber:
         return text
 
     def json(self, value: Any) -> Any:
-        """A copy of a JSON value with every string in it scrubbed."""
+        """A copy of a JSON value with every string in it scrubbed (but under `NOT_PERSONAL`
+        keys and keys ending in `_at`)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
             return [self.json(v) for v in value]
         if isinstance(value, dict):
-            return {k: self.json(v) for k, v in value.items()}
+            return {
+                k: v if k in NOT_PERSONAL or k.endswith("_at") else self.json(v)
+                for k, v in value.items()
+            }
         return value

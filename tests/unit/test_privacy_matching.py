@@ -61,3 +61,22 @@ def test_scrubbing_replaces_values_and_the_full_postcode_everywhere_in_json():
         "ab": "about",
     }
     assert scrub.holds("crm-4989123456") and not scrub.holds("crm-17")
+
+
+def test_scrubbing_leaves_addresses_times_and_dates_that_look_like_the_postcode():
+    """A Belgian 3000 or a Danish 2026 is also a port and a year: only the postcode goes."""
+    scrub = Scrubber(["Max Kunde"], postcode="2026")
+    value = {
+        "url": "http://crm.internal:2026/hooks?lead=2026",
+        "event": "lead.created",
+        "at": "2026-03-02T09:00:00+00:00",
+        "body": {"lead": {"postcode": "2026"}, "created_at": "2026-03-02T09:00:00+00:00"},
+        "lines": ["2026 København, Max Kunde", "since 02.03.2026", "port :2026", "DK-2026"],
+    }
+    assert scrub.json(value) == {
+        "url": "http://crm.internal:2026/hooks?lead=2026",
+        "event": "lead.created",
+        "at": "2026-03-02T09:00:00+00:00",
+        "body": {"lead": {"postcode": "202"}, "created_at": "2026-03-02T09:00:00+00:00"},
+        "lines": ["202 København, [erased]", "since 02.03.2026", "port :2026", "DK-202"],
+    }
