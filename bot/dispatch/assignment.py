@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.dispatch.common import pending_offers, queue_offer_cards, settle_offer
 from bot.dispatch.context import Context
+from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead, Stage
@@ -86,6 +87,10 @@ async def assign_to(
         offer_id=offer.id,
         partner=partner_slug,
         previous=lead.status,
+    )
+    # to a CRM it is an offer accepted on the partner's behalf: who holds the lead now
+    await emit(
+        uow, ctx, "offer.accepted", lead=lead, offer=offer.id, partner=partner_slug, mode="manual"
     )
     await queue_offer_cards(uow, ctx, offer, partner_name=partner_name)
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner_name}.", lead.id)

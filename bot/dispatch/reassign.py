@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.dispatch.assignment import assign_to
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
+from bot.dispatch.events_out import emit
 from bot.dispatch.offering import offer_next
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
@@ -64,6 +65,8 @@ async def reassign_lead(
         partner_id=lead.partner_id,
         previous=holder,
     )
+    gone = {"from": lead.stage, "to": Stage.NONE, "partner_id": lead.partner_id}
+    await emit(uow, ctx, "lead.stage_changed", lead=lead, **gone, reason="taken back")
     fresh = await uow.leads.get(lead.id)
     assert fresh is not None
     if partner_slug is not None:

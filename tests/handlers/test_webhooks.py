@@ -12,13 +12,14 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.dispatch import accept_offer, decline_offer, set_stage
+from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
+from bot.dispatch.reassign import reassign_lead
 from bot.domain.leads import Stage
 from bot.policy_file import WebhookEvent
 from bot.store.tables import outbox
 from bot.webhooks import sign, verify
 from tests.conftest import deliver_all
-from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
+from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
 
 SECRET = "s3cret-for-tests"
 ALL = list(get_args(WebhookEvent))
@@ -235,6 +236,42 @@ async def test_a_dead_endpoint_holds_up_nothing_sent_to_another(services, receiv
             clock.advance(timedelta(minutes=1))
         assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
         assert dead.events == []
+
+
+async def test_a_manager_assigning_or_taking_back_a_lead_tells_the_crm(services, receiver):
+    """Who holds the lead is never a surprise to the CRM: a manager's assign is an
+    offer.accepted (mode manual); taking it back is a stage change to none, then the next
+    partner's offer.created."""
+    doc = config([partner("acme", priority=1), partner("beta", priority=2)])
+    doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
+    await apply(services, doc)
+    stored, _, (offer_id,) = await services.submit_lead(lead("wh-m"), actor=SYSTEM, source=SRC)
+    acme = await actor_for(services, "UACME")
+    await services.run(accept_offer, offer_id=offer_id, actor=acme, source=SRC)
+    await services.run(set_stage, lead_id=stored.id, stage=Stage.CONTACTED, actor=acme, source=SRC)
+    await deliver_all(services)
+    seen = len(receiver.events)
+    taken = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
+    assert taken.ok, taken.message
+    await deliver_all(services)
+    back, offered = receiver.events[seen:]
+    assert (back["event"], back["data"]) == (
+        "lead.stage_changed",
+        {"from": "contacted", "to": "none", "partner": "acme", "reason": "taken back"},
+    )
+    assert (offered["event"], offered["data"]["partner"]) == ("offer.created", "beta")
+    seen = len(receiver.events)
+    given = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="acme", actor=MANAGER, source=SRC
+    )
+    assert given.ok, given.message
+    await deliver_all(services)
+    (assigned,) = receiver.events[seen:]
+    assert assigned["event"] == "offer.accepted"
+    assert {k: assigned["data"][k] for k in ("partner", "mode")} == {
+        "partner": "acme",
+        "mode": "manual",
+    }
 
 
 async def test_a_lead_nobody_takes_reports_each_step_to_the_crm(services, receiver, clock):
