@@ -13,6 +13,7 @@ from bot.store.uow import UnitOfWork
 from bot.webhooks import WebhookPoster, shown
 
 DOWN_AFTER = 3  # failed tries in a row before a webhook endpoint counts as down
+GONE = "the webhook is no longer in leadbot.yaml"
 
 Failed = Callable[[OutboxItem, DeliveryError], Awaitable[object]]
 
@@ -26,14 +27,24 @@ class WebhookItems:
     async def post(
         self, item: OutboxItem, lease_until: Callable[[], datetime], failed: Failed
     ) -> None:
-        """Post one event; `failed` records a failed try (and its retry)."""
+        """Post one event; `failed` records a failed try (and its retry). An event for an
+        endpoint no longer in leadbot.yaml is skipped: it was taken out, or moved."""
+        url = str(item.payload.get("url"))
         async with self._uow() as uow:
             if not await uow.outbox.renew(item, until=lease_until()):
                 return  # not ours any more
             await uow.commit()
+            # the newest configuration, read now: an event queued by an instance that saw it
+            # first must not be judged by an older one cached here
+            _version, config = await self._ctx.policies.current_config(uow)
+        if url not in {w.url for w in config.webhooks}:
+            async with self._uow() as uow:
+                await uow.outbox.finish(item, status="skipped", now=self._ctx.now(), error=GONE)
+                await uow.webhook_outages.mark_up(url)  # if it was down: nobody waits for it
+                await uow.commit()
+            return
         if self._poster is None:
             self._poster = WebhookPoster()
-        url = str(item.payload.get("url"))
         try:
             await self._poster.post(item.payload)
         except DeliveryError as exc:

@@ -127,10 +127,15 @@ class PolicyBook:
         return self._directory
 
     async def current(self, uow: UnitOfWork) -> tuple[int, Policy]:
+        version, config = await self.current_config(uow)
+        return version, config.policy
+
+    async def current_config(self, uow: UnitOfWork) -> tuple[int, LeadbotConfig]:
+        """The newest applied configuration, its version read now (not cached)."""
         version = await uow.config.current_version()
         if version is None:
             raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
-        return version, await self.get(uow, version)
+        return version, await self.config(uow, version)
 
 
 class Observer(Protocol):

@@ -22,8 +22,10 @@ async def emit(
 ) -> None:
     """One outbox row per webhook subscribed to `event`; no personal data in the body. A
     `partner_id` is sent as the partner's slug (`partner`), the name a CRM knows it by."""
-    # the directory's version is checked at most once a second: no query per event
-    directory = await ctx.policies.directory(uow)
+    # the directory's version is checked at most once a second: no query per event; but a
+    # lead stored on a newer configuration than the cached one brings it up to date, so a new
+    # lead's events all go to the webhooks of the configuration it was stored on
+    directory = await ctx.policies.directory(uow, at_least=lead.policy_version if lead else 0)
     config = await ctx.policies.config(uow, directory.version)
     hooks = [w for w in config.webhooks if event in w.events]
     if not hooks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.dispatch.assignment import assign_to
 from bot.dispatch.common import queue_card_edits
 from bot.dispatch.context import Context
@@ -65,7 +67,7 @@ async def reassign_lead(
         partner_id=lead.partner_id,
         previous=holder,
     )
-    gone = {"from": lead.stage, "to": Stage.NONE, "partner_id": lead.partner_id}
+    gone: dict[str, Any] = {"from": lead.stage, "to": Stage.NONE, "partner_id": lead.partner_id}
     await emit(uow, ctx, "lead.stage_changed", lead=lead, **gone, reason="taken back")
     fresh = await uow.leads.get(lead.id)
     assert fresh is not None

@@ -22,6 +22,7 @@ from bot.store.tables import (
     partners,
     policy_versions,
     territories,
+    webhook_outages,
 )
 
 
@@ -85,6 +86,11 @@ class ConfigRepo:
         m = config.managers
         await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
         await self._sync_members(None, m.members, default_role="manager", slack_team=m.slack_team)
+        # an endpoint no longer configured is no outage any more (/healthz stops counting it)
+        configured = [w.url for w in config.webhooks]
+        await self.conn.execute(
+            delete(webhook_outages).where(webhook_outages.c.url.not_in(configured))
+        )
         return version
 
     async def _upsert_partner(self, p: Partner, pid: int | None, now: datetime) -> int:

@@ -238,6 +238,42 @@ async def test_a_dead_endpoint_holds_up_nothing_sent_to_another(services, receiv
         assert dead.events == []
 
 
+async def test_a_webhook_moved_to_a_new_url_leaves_no_outage_and_splits_no_lead(
+    services, receiver, clock
+):
+    """The old endpoint was down: once leadbot.yaml names the new one, the old outage is no
+    longer reported, its queued events are skipped (not retried for days), and a lead that
+    arrives the moment the change is applied has all its events at the new endpoint."""
+    async with listening() as old:
+        old.down = 10**6
+        doc = config([partner("acme")])
+        hook = {"url": old.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}  # type: ignore[attr-defined]
+        doc["webhooks"] = [hook]
+        await apply(services, doc)
+        await services.submit_lead(lead("wh-old"), actor=SYSTEM, source=SRC)
+        for _ in range(4):
+            await deliver_all(services)
+            clock.advance(timedelta(minutes=1))
+        async with services.uow() as uow:
+            assert await uow.webhook_outages.count() == 1
+        doc["webhooks"] = [{**hook, "url": receiver.url}]
+        await apply(services, doc)
+        async with services.uow() as uow:
+            assert await uow.webhook_outages.count() == 0
+        await services.submit_lead(lead("wh-new"), actor=SYSTEM, source=SRC)  # at once
+        clock.advance(timedelta(minutes=10))
+        await deliver_all(services)
+        assert [(e["lead"]["external_id"], e["event"]) for e in receiver.events] == [
+            ("wh-new", "lead.created"),
+            ("wh-new", "offer.created"),
+        ]
+        async with services.uow() as uow:
+            assert await uow.outbox.count(status="pending") == 0
+            assert await uow.outbox.count(status="skipped") == 2  # the old lead's two events
+            assert await uow.webhook_outages.count() == 0
+        assert old.events == []
+
+
 async def test_a_manager_assigning_or_taking_back_a_lead_tells_the_crm(services, receiver):
     """Who holds the lead is never a surprise to the CRM: a manager's assign is an
     offer.accepted (mode manual); taking it back is a stage change to none, then the next
