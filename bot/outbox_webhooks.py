@@ -54,9 +54,12 @@ class WebhookItems:
             return
         async with self._uow() as uow:
             await uow.outbox.finish(item, status="sent", now=self._ctx.now())
-            since = await uow.webhook_outages.mark_up(url)
-            if since is not None:
-                await self._tell(uow, _back(url, since, self._ctx.now()))
+            # back once no event for it is still failing: one CRM refusing one lead's event
+            # while taking the others is one outage, not a notice each way at every retry
+            if not await uow.outbox.count_failing_webhooks(url, tried=DOWN_AFTER):
+                since = await uow.webhook_outages.mark_up(url)
+                if since is not None:
+                    await self._tell(uow, _back(url, since, self._ctx.now()))
             await uow.commit()
 
     async def _down(self, url: str, reason: str) -> None:

@@ -249,6 +249,20 @@ class OutboxRepo:
         )
         return int((await self.conn.execute(stmt)).scalar_one())
 
+    async def count_failing_webhooks(self, url: str, *, tried: int) -> int:
+        """Events for the webhook at `url` still waiting after `tried` failed tries or more."""
+        stmt = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.kind == OutboxKind.WEBHOOK,
+                outbox.c.status == "pending",
+                outbox.c.attempts >= tried,
+                outbox.c.payload["url"].as_string() == url,
+            )
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
     async def count(self, *, status: str) -> int:
         stmt = select(func.count()).select_from(outbox).where(outbox.c.status == status)
         return int((await self.conn.execute(stmt)).scalar_one())

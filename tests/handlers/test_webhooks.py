@@ -29,6 +29,7 @@ class Receiver:
     def __init__(self) -> None:
         self.events: list[dict] = []
         self.down = 0  # answer 503 to this many requests first
+        self.refused: set[str] = set()  # leads (external ids) whose events it answers 400
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -37,7 +38,10 @@ class Receiver:
             return web.Response(status=503)
         if not verify(SECRET, request.headers.get("X-Leadbot-Signature", ""), body):
             return web.Response(status=401)
-        self.events.append(json.loads(body))
+        event = json.loads(body)
+        if event["lead"]["external_id"] in self.refused:
+            return web.Response(status=400)
+        self.events.append(event)
         return web.Response(status=204)
 
 
@@ -159,6 +163,30 @@ async def test_a_dead_endpoint_is_reported_once_not_per_lead_and_its_token_nowhe
         errors = (await uow.execute(select(outbox.c.last_error))).scalars().all()
     shown = json.dumps([n.lines for n in slack.notices_to("C0MANAGERS")]) + str(errors)
     assert "t0ken" not in shown + caplog.text and "/hooks/leadbot" not in shown
+
+
+async def test_a_crm_refusing_one_leads_events_is_one_outage_not_a_notice_each_retry(
+    services, receiver, slack, clock
+):
+    """The CRM answers 400 to one lead's events and takes every other lead's: the managers
+    hear it is failing once, and not that it answers again while that event still fails."""
+    await _configure(services, receiver)
+    receiver.refused = {"wh-poison"}
+    await services.submit_lead(lead("wh-poison"), actor=SYSTEM, source=SRC)
+    for i in range(12):  # a good lead every ten minutes, for two hours
+        await services.submit_lead(lead(f"wh-good-{i}"), actor=SYSTEM, source=SRC)
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=10))
+        await deliver_all(services)
+    titles = [n.title for n in slack.notices_to("C0MANAGERS")]
+    assert titles.count("The CRM webhook is failing") == 1
+    assert titles.count("The CRM webhook answers again") == 0
+    assert len(receiver.events) == 24  # every good lead's two events
+    receiver.refused = set()  # fixed on the CRM's side: the held event goes, then it is back
+    clock.advance(timedelta(minutes=10))
+    await deliver_all(services)
+    titles = [n.title for n in slack.notices_to("C0MANAGERS")]
+    assert titles.count("The CRM webhook answers again") == 1
 
 
 async def test_two_instances_report_an_outage_once_and_its_end_once(
