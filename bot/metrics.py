@@ -33,10 +33,13 @@ class Metrics:
             registry=r,
         )
         self.send_errors = Counter(
-            "leadbot_send_errors", "Chat sends that failed", ["platform", "permanent"], registry=r
+            "leadbot_send_errors",
+            "Sends that failed: a chat platform's, or platform=webhook for a CRM",
+            ["platform", "permanent"],
+            registry=r,
         )
         self.outbox_depth = Gauge(
-            "leadbot_outbox_depth", "Chat effects waiting to be sent", registry=r
+            "leadbot_outbox_depth", "Items waiting to be sent: chat effects, webhooks", registry=r
         )
 
     def lead_received(self, source: str) -> None:
