@@ -49,7 +49,7 @@ class WebhookItems:
             await self._poster.post(item.payload)
         except DeliveryError as exc:
             await failed(item, exc)
-            if item.attempts + 1 >= DOWN_AFTER:
+            if exc.retry_after is None and item.attempts + 1 >= DOWN_AFTER:  # 429: busy, not down
                 await self._down(url, exc.reason)
             return
         async with self._uow() as uow:

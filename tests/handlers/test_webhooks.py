@@ -30,12 +30,16 @@ class Receiver:
         self.events: list[dict] = []
         self.down = 0  # answer 503 to this many requests first
         self.refused: set[str] = set()  # leads (external ids) whose events it answers 400
+        self.busy = 0  # then answer 429 (Retry-After: 1) to this many
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         if self.down:
             self.down -= 1
             return web.Response(status=503)
+        if self.busy:
+            self.busy -= 1
+            return web.Response(status=429, headers={"Retry-After": "1"})
         if not verify(SECRET, request.headers.get("X-Leadbot-Signature", ""), body):
             return web.Response(status=401)
         event = json.loads(body)
@@ -187,6 +191,21 @@ async def test_a_crm_refusing_one_leads_events_is_one_outage_not_a_notice_each_r
     await deliver_all(services)
     titles = [n.title for n in slack.notices_to("C0MANAGERS")]
     assert titles.count("The CRM webhook answers again") == 1
+
+
+async def test_a_crm_asking_to_slow_down_is_waited_for_not_reported(
+    services, receiver, slack, clock
+):
+    """Two failed tries, then 429s: a CRM that says "later" is not down."""
+    await _configure(services, receiver)
+    receiver.down, receiver.busy = 2, 6
+    await services.submit_lead(lead("wh-busy"), actor=SYSTEM, source=SRC)
+    for _ in range(12):
+        await deliver_all(services)
+        clock.advance(timedelta(seconds=2))
+    assert [e["event"] for e in receiver.events] == ["lead.created", "offer.created"]
+    titles = [n.title for n in slack.notices_to("C0MANAGERS")]
+    assert "The CRM webhook is failing" not in titles
 
 
 async def test_two_instances_report_an_outage_once_and_its_end_once(
