@@ -9,11 +9,8 @@ click, a reload that posts again) is the same lead.
 (No `from __future__ import annotations`: FastAPI resolves these annotations at runtime.)
 """
 
-import hashlib
 import html
-import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,17 +19,19 @@ from pydantic import ValidationError
 
 from bot.bootstrap import Services
 from bot.domain.actors import Actor, Role, Source
-from bot.domain.leads import FORM_ID_PREFIX
+from bot.handlers.form_post import (
+    HONEYPOT,
+    LOADED_AT,
+    MIN_FILL_SECONDS,
+    form_document,
+    seconds,
+    submission_id,
+)
 from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn, field_errors
 from bot.policy_file import Form
 
-HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
-MIN_FILL_SECONDS = 3.0
-# a public form may not choose its source or external id: that could hijack a CRM's lead
-LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
-CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
 # the schema of what a form posts: any fields, as strings (the form's `fields` map them)
 _FIELDS = {"type": "object", "additionalProperties": {"type": "string"}}
 BODY = {
@@ -57,41 +56,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     429: {"model": Problem, "description": "five posts a minute per address; see Retry-After"},
 }
-
-
-def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
-    """Map posted fields onto the lead's shape with the form's `fields` mapping."""
-    doc: dict[str, Any] = {"source": form.source}
-    for name, values in data.items():
-        target = form.fields.get(name, name)
-        value = ", ".join(v for v in values if v.strip())
-        if not value:
-            continue
-        if target.startswith("contact."):
-            if target[8:] in CONTACT_FIELDS:
-                doc.setdefault("contact", {})[target[8:]] = value
-        elif target == "specialties":
-            doc[target] = [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-        elif target in LEAD_FIELDS:
-            doc[target] = value
-    return doc
-
-
-def submission_id(form: Form, data: dict[str, list[str]], loaded_at: str) -> str:
-    """One id for one submission: digested from the form and what was posted, with the page's
-    load time when the form sends it (a new visit is a new lead), else the day."""
-    when = loaded_at.strip() or f"{datetime.now(UTC):%Y-%m-%d}"
-    posted = json.dumps([form.key, sorted(data.items()), when], ensure_ascii=False)
-    return FORM_ID_PREFIX + hashlib.sha256(posted.encode()).hexdigest()[:40]
-
-
-def _seconds(text: str) -> float:
-    """The page's load time as posted; 0 (not timed) when missing or not a number."""
-    try:
-        value = float(text)
-    except ValueError:
-        return 0.0
-    return value if value == value and value < 1e12 else 0.0  # NaN and nonsense: not timed
 
 
 def _wants_json(request: Request) -> bool:
@@ -132,7 +96,7 @@ def router(services: Services) -> APIRouter:
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
         loaded_at = data.pop(LOADED_AT, [""])[0]
-        if time.time() - _seconds(loaded_at) < MIN_FILL_SECONDS:
+        if time.time() - seconds(loaded_at) < MIN_FILL_SECONDS:
             return done(request, form, None)  # filled faster than a person can
         headers = {"Access-Control-Allow-Origin": origin} if origin else {}
         document = form_document(form, data)

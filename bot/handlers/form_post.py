@@ -1,0 +1,56 @@
+"""What a web form posts, read as a lead: the field mapping, the spam timing, the submission id.
+
+Kept apart from the route (`bot/handlers/forms.py`), which only checks, calls and answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain.leads import FORM_ID_PREFIX
+from bot.intake_schema import LeadIn
+from bot.policy_file import Form
+
+HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
+MIN_FILL_SECONDS = 3.0
+# a public form may not choose its source or external id: that could hijack a CRM's lead
+LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
+CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
+
+
+def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
+    """Map posted fields onto the lead's shape with the form's `fields` mapping."""
+    doc: dict[str, Any] = {"source": form.source}
+    for name, values in data.items():
+        target = form.fields.get(name, name)
+        value = ", ".join(v for v in values if v.strip())
+        if not value:
+            continue
+        if target.startswith("contact."):
+            if target[8:] in CONTACT_FIELDS:
+                doc.setdefault("contact", {})[target[8:]] = value
+        elif target == "specialties":
+            doc[target] = [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
+        elif target in LEAD_FIELDS:
+            doc[target] = value
+    return doc
+
+
+def submission_id(form: Form, data: dict[str, list[str]], loaded_at: str) -> str:
+    """One id for one submission: digested from the form and what was posted, with the page's
+    load time when the form sends it (a new visit is a new lead), else the day."""
+    when = loaded_at.strip() or f"{datetime.now(UTC):%Y-%m-%d}"
+    posted = json.dumps([form.key, sorted(data.items()), when], ensure_ascii=False)
+    return FORM_ID_PREFIX + hashlib.sha256(posted.encode()).hexdigest()[:40]
+
+
+def seconds(text: str) -> float:
+    """The page's load time as posted; 0 (not timed) when missing or not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if value == value and value < 1e12 else 0.0  # NaN and nonsense: not timed
