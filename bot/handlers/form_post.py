@@ -14,7 +14,7 @@ from bot.domain.leads import FORM_ID_PREFIX
 from bot.intake_schema import LeadIn
 from bot.policy_file import Form
 
-HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
+HONEYPOT, LOADED_AT, SENT_AT = "leadbot_hp", "leadbot_ts", "leadbot_sent"
 MIN_FILL_SECONDS = 3.0
 # a public form may not choose its source or external id: that could hijack a CRM's lead
 LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
@@ -54,3 +54,16 @@ def seconds(text: str) -> float:
     except ValueError:
         return 0.0
     return value if value == value and value < 1e12 else 0.0  # NaN and nonsense: not timed
+
+
+def too_fast(loaded_at: str, sent_at: str, *, now: float) -> bool:
+    """Filled faster than a person can. Timed by the browser's clock alone when the page sends
+    both its load and its submit time; with the load time only (older snippets), against our
+    clock, unless that time is in our future: then the clocks disagree and it is not timed
+    (a visitor whose clock runs fast is a person, not a bot)."""
+    loaded, sent = seconds(loaded_at), seconds(sent_at)
+    if not loaded:
+        return False
+    if sent:
+        return 0 <= sent - loaded < MIN_FILL_SECONDS  # a clock set back meanwhile: not timed
+    return loaded <= now and now - loaded < MIN_FILL_SECONDS

@@ -2,10 +2,11 @@
 
 No secret in the page. Defences: an allowed-origins list, a honeypot field (`leadbot_hp`,
 hidden, must stay empty), a minimum fill time (`leadbot_ts`, the page's load time in Unix
-seconds, set by one line of JavaScript; forms without it are not timed), and a per-IP rate
-limit. A bot that trips the honeypot or the timer gets the same answer as a person, and
-nothing is stored. Errors never show internals. The same submission posted again (a double
-click, a reload that posts again) is the same lead.
+seconds, and `leadbot_sent`, its submit time, both by the browser's clock and set by
+JavaScript; forms without them are not timed), and a per-IP rate limit. A bot that trips
+the honeypot or the timer gets the same answer as a person, and nothing is stored. Errors
+never show internals. The same submission posted again (a double click, a reload that posts
+again) is the same lead.
 (No `from __future__ import annotations`: FastAPI resolves these annotations at runtime.)
 """
 
@@ -22,10 +23,10 @@ from bot.domain.actors import Actor, Role, Source
 from bot.handlers.form_post import (
     HONEYPOT,
     LOADED_AT,
-    MIN_FILL_SECONDS,
+    SENT_AT,
     form_document,
-    seconds,
     submission_id,
+    too_fast,
 )
 from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
@@ -95,8 +96,8 @@ def router(services: Services) -> APIRouter:
         data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
-        loaded_at = data.pop(LOADED_AT, [""])[0]
-        if time.time() - seconds(loaded_at) < MIN_FILL_SECONDS:
+        loaded_at, sent_at = data.pop(LOADED_AT, [""])[0], data.pop(SENT_AT, [""])[-1]
+        if too_fast(loaded_at, sent_at, now=time.time()):
             return done(request, form, None)  # filled faster than a person can
         headers = {"Access-Control-Allow-Origin": origin} if origin else {}
         document = form_document(form, data)

@@ -79,6 +79,26 @@ async def test_bots_are_dropped_silently(site, services):
     assert patient.status_code == 303 and await stored(services) == 1
 
 
+async def test_a_visitor_whose_clock_runs_fast_is_not_taken_for_a_bot(site, services):
+    """The fill time is the browser's submit time minus its load time, one clock; a page that
+    sends only its load time (an older snippet) is not timed when that is in our future."""
+    fast = time.time() + 300  # the visitor's clock is five minutes ahead of ours
+    old_snippet = {**GOOD, "leadbot_ts": str(fast - 120)}  # opened two minutes ago
+    assert (await site.post("/api/v1/forms/heat-pump-request", data=old_snippet)).status_code == 303
+    assert await stored(services) == 1
+    new_snippet = {**GOOD, "mail": "eva@example.com", "leadbot_ts": str(fast - 120)}
+    new_snippet["leadbot_sent"] = str(fast)
+    assert (await site.post("/api/v1/forms/heat-pump-request", data=new_snippet)).status_code == 303
+    assert await stored(services) == 2
+    slow = time.time() - 86400  # a clock a day behind, and a form sent one second after loading
+    hasty = {**GOOD, "mail": "bot@example.com", "leadbot_ts": str(slow - 1)}
+    hasty["leadbot_sent"] = str(slow)
+    trap = {**old_snippet, "mail": "trap@example.com", "leadbot_hp": "x"}
+    for bot in (hasty, trap):
+        assert (await site.post("/api/v1/forms/heat-pump-request", data=bot)).status_code == 303
+    assert await stored(services) == 2
+
+
 async def test_bad_input_is_explained_without_internals(site, services):
     html_page = await site.post("/api/v1/forms/heat-pump-request", data={**GOOD, "mail": "nope"})
     assert html_page.status_code == 422 and "contact.email" in html_page.text
@@ -134,10 +154,14 @@ async def test_the_same_submission_twice_is_one_lead(site, services):
     (by what was posted and the page's load time); a new visit is a new lead."""
     visit = {**GOOD, "leadbot_ts": str(int(time.time()) - 60)}
     first = await site.post(
-        "/api/v1/forms/heat-pump-request", data=visit, headers={"Accept": "application/json"}
+        "/api/v1/forms/heat-pump-request",
+        data={**visit, "leadbot_sent": str(int(time.time()) - 5)},
+        headers={"Accept": "application/json"},
     )
-    again = await site.post(
-        "/api/v1/forms/heat-pump-request", data=visit, headers={"Accept": "application/json"}
+    again = await site.post(  # the submit time differs: still the same submission
+        "/api/v1/forms/heat-pump-request",
+        data={**visit, "leadbot_sent": str(int(time.time()) - 4)},
+        headers={"Accept": "application/json"},
     )
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"] and await stored(services) == 1
