@@ -15,7 +15,13 @@ from pydantic import (
     field_validator,
 )
 
-from bot.domain.leads import Contact, NewLead, Qualification, Temperature
+from bot.domain.leads import (
+    IDEMPOTENCY_PREFIX,
+    Contact,
+    NewLead,
+    Qualification,
+    Temperature,
+)
 from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize_postcode
 from bot.postcodes import country_problem, postcode_problem
 
@@ -66,6 +72,16 @@ class LeadIn(_Incoming):
         "is shown the contact (the managers still see it)"
     )  # fmt: skip
     contact: ContactIn = ContactIn()
+
+    @field_validator("external_id")
+    @classmethod
+    def _not_reserved(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(IDEMPOTENCY_PREFIX):
+            raise ValueError(
+                f"must not start with '{IDEMPOTENCY_PREFIX}': Leadbot keeps those for leads sent"
+                " with an Idempotency-Key"
+            )
+        return v
 
     @field_validator("country")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -100,6 +102,16 @@ def check_stage_move(
 
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"
+# external ids Leadbot makes of an API key and its Idempotency-Key; clients may not send one
+IDEMPOTENCY_PREFIX = "idem:"
+
+
+def idempotency_id(api_key: str, header: str) -> str:
+    """The external id of a lead sent with an Idempotency-Key and no id of its own: a digest
+    of the key's name and the header, so no two (key, header) pairs share one, however long
+    or whatever characters they hold."""
+    pair = json.dumps([api_key, header], ensure_ascii=False)  # unambiguous, unlike a join
+    return IDEMPOTENCY_PREFIX + hashlib.sha256(pair.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.errors import KeyReused
-from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.leads import DispatchStatus, Stage, idempotency_id
 from bot.handlers.problems import (
     INVALID,
     KEYED,
@@ -106,7 +106,7 @@ def router(services: Services) -> APIRouter:
         if lead.external_id is None and idempotency_key:
             # scoped to the key, so two clients (or an external id "1") never collide; the
             # digest is of the lead as validated, so the order of its fields does not matter
-            scoped = f"idem:{key}:{idempotency_key.strip()}"[:128]
+            scoped = idempotency_id(key, idempotency_key.strip())
             digest = hashlib.sha256(lead.model_dump_json().encode()).hexdigest()
             new = replace(new, external_id=scoped, request_digest=digest)
         try:

@@ -119,6 +119,39 @@ async def test_an_idempotency_key_reused_for_a_different_lead_is_refused(api, se
     assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
 
 
+async def test_idempotency_keys_never_share_a_lead_with_another_key_or_a_clients_id(api, services):
+    """The stored id is a digest of (API key name, header): not a client's external id, not
+    another key whose name holds a ':', not another long header with the same beginning."""
+    lead = {k: v for k, v in LEAD.items() if k != "external_id"}
+    mine = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "eu:1"})
+    assert mine.status_code == 201
+    async with services.uow() as uow:
+        colon = await uow.apikeys.create("website:eu", now=services.ctx.now())
+        await uow.commit()
+    theirs = await api.post(
+        "/api/v1/leads",
+        json=lead,
+        headers={"Idempotency-Key": "1", "Authorization": f"Bearer {colon}"},
+    )
+    assert theirs.status_code == 201 and theirs.json()["id"] != mine.json()["id"]
+    long = "k" * 120
+    one = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": long + "-1"})
+    two = await api.post(
+        "/api/v1/leads",
+        json={**lead, "postcode": "80469"},
+        headers={"Idempotency-Key": long + "-2"},
+    )
+    assert (one.status_code, two.status_code) == (201, 201)
+    assert one.json()["id"] != two.json()["id"]
+    # a client may not write into that space: its lead would be lost behind another's
+    for reserved in ("idem:website:eu:1", mine.json()["external_id"]):
+        refused = await api.post("/api/v1/leads", json={**lead, "external_id": reserved})
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["external_id"]
+    async with services.uow(read_only=True) as uow:
+        assert len(await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC))) == 4
+
+
 async def test_missing_or_wrong_key_is_401(api):
     no_key = await api.post("/api/v1/leads", json=LEAD, headers={"Authorization": ""})
     assert no_key.status_code == 401 and "Bearer" in no_key.json()["detail"]
