@@ -158,7 +158,8 @@ def router(services: Services) -> APIRouter:
         """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
         if since is not None and since.tzinfo is None:
             raise bad_field("since", "give a time zone, like 2026-03-01T00:00:00Z")
-        if since is not None and not MIN_SINCE <= since.astimezone(UTC) <= MAX_SINCE:
+        # compared as they are: converting year 1 or 9999 to UTC would overflow
+        if since is not None and not MIN_SINCE <= since <= MAX_SINCE:
             raise bad_field("since", "give a date between the years 2000 and 2100")
         async with services.uow() as uow:
             rows, cursor = await list_leads(

@@ -281,6 +281,15 @@ async def test_get_list_and_stage(api, services):
     assert no_value.status_code == 409 and "needs a value" in no_value.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "since", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "1999-12-31T23:59:59Z"]
+)
+async def test_a_since_out_of_range_is_named_in_a_422(api, since):
+    response = await api.get("/api/v1/leads", params={"since": since})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["since"]
+
+
 async def test_bad_json_is_a_422(api):
     response = await api.post(
         "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
