@@ -32,6 +32,7 @@ from bot.handlers.ratelimit import KeyCache, RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, get_lead_summary, lead_view, list_leads
 from bot.store.apikeys import hash_key
+from bot.store.tables import MAX_ROW_ID
 
 MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -153,7 +154,7 @@ def router(services: Services) -> APIRouter:
         partner: Annotated[str | None, Query(max_length=63)] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        after: Annotated[int, Query(ge=0, le=2**62, description="cursor from `next`")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="cursor from `next`")] = 0,
     ) -> dict[str, Any]:
         """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
         if since is not None and since.tzinfo is None:

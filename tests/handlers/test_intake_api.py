@@ -290,6 +290,19 @@ async def test_a_since_out_of_range_is_named_in_a_422(api, since):
     assert [e["field"] for e in response.json()["errors"]] == ["since"]
 
 
+async def test_numbers_past_the_id_column_are_no_lead_and_a_bad_cursor(api):
+    """Row ids are 32-bit on PostgreSQL: a larger number is no lead (404), not a 500."""
+    for ref in ("99999999999999999999", "9223372036854775808", str(2**31)):
+        assert (await api.get(f"/api/v1/leads/{ref}")).status_code == 404
+        anonymous = await api.get(f"/api/v1/leads/{ref}", headers={"Authorization": ""})
+        assert anonymous.status_code == 404
+        stage = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "contacted"})
+        assert stage.status_code == 404
+    beyond = await api.get("/api/v1/leads", params={"after": 2**31})
+    assert beyond.status_code == 422
+    assert [e["field"] for e in beyond.json()["errors"]] == ["after"]
+
+
 async def test_bad_json_is_a_422(api):
     response = await api.post(
         "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
