@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -26,6 +27,22 @@ from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize
 from bot.postcodes import country_problem, postcode_problem
 
 Text = Annotated[str, Field(max_length=200)]
+# what the leads table holds (VARCHAR(16)); checked on the postcode as stored, upper-cased and
+# without spaces: some letters grow when upper-cased ('ﬃ' is 'FFI', 'ß' is 'SS')
+POSTCODE_LENGTH = (2, 16)
+SPECIALTY_LENGTH = 40
+
+
+def _specialty(v: str) -> str:
+    # stored lower-cased, which can also grow a letter ('İ' is 'i̇'): the limit is on that
+    if len(v.lower()) > SPECIALTY_LENGTH:
+        raise ValueError(f"is longer than {SPECIALTY_LENGTH} characters in lower case")
+    return v
+
+
+Specialty = Annotated[
+    str, Field(min_length=1, max_length=SPECIALTY_LENGTH), AfterValidator(_specialty)
+]
 
 
 class _Incoming(BaseModel):
@@ -61,7 +78,7 @@ class LeadIn(_Incoming):
     city: Annotated[str, Field(max_length=100)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = Field(None, validate_default=True)
-    specialties: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field([], max_length=20)
+    specialties: list[Specialty] = Field([], max_length=20)
     need: Annotated[str, Field(max_length=2000)] | None = None
     temperature: Temperature | None = None
     qualification: Qualification | None = None
@@ -96,6 +113,15 @@ class LeadIn(_Incoming):
     def _postcode_format(cls, v: str, info: ValidationInfo) -> str:
         country = info.data.get("country")
         code = normalize_postcode(v)
+        shortest, longest = POSTCODE_LENGTH
+        if len(code) < shortest:
+            raise ValueError(f"'{v}' is too short for a postcode")
+        if len(code) > longest:
+            shown = code if len(code) <= 24 else code[:24] + "…"
+            raise ValueError(
+                f"'{v}' is too long: as a postcode it reads '{shown}', {len(code)} characters"
+                f" (at most {longest})"
+            )
         numeric = country in NUMERIC_POSTCODE_COUNTRIES
         if not (is_digits(code) if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
             raise ValueError(

@@ -188,6 +188,9 @@ async def test_missing_or_wrong_key_is_401(api):
         ({"consent": "perhaps"}, "consent"),
         ({"external_id": ""}, "external_id"),
         ({"estimated_value": 1e13}, "estimated_value"),
+        # checked as stored: upper-cased, 'ﬃ' is 'FFI', 48 characters for a VARCHAR(16)
+        ({"country": "AE", "postcode": "\ufb03" * 16}, "postcode"),
+        ({"specialties": ["\u0130" * 40]}, "specialties.0"),  # 'İ' is two in lower case
     ],
 )
 async def test_bad_fields_are_named_in_a_422(api, change, field):
