@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -33,6 +34,16 @@ POSTCODE_LENGTH = (2, 16)
 SPECIALTY_LENGTH = 40
 
 
+def _plain(v: Any) -> Any:
+    """Refuse control characters in text: C0 but tab and line breaks, DEL and C1 (U+007F to
+    U+009F), which no person types and which PostgreSQL (NUL) or a chat may choke on."""
+    if isinstance(v, str) and any(
+        (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F for c in v
+    ):
+        raise ValueError("contains control characters")
+    return v
+
+
 def _specialty(v: str) -> str:
     # stored lower-cased, which can also grow a letter ('İ' is 'i̇'): the limit is on that
     if len(v.lower()) > SPECIALTY_LENGTH:
@@ -41,7 +52,10 @@ def _specialty(v: str) -> str:
 
 
 Specialty = Annotated[
-    str, Field(min_length=1, max_length=SPECIALTY_LENGTH), AfterValidator(_specialty)
+    str,
+    BeforeValidator(_plain),  # in each item: the model's check sees only the list
+    Field(min_length=1, max_length=SPECIALTY_LENGTH),
+    AfterValidator(_specialty),
 ]
 
 
@@ -53,9 +67,7 @@ class _Incoming(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, v: Any) -> Any:
-        if isinstance(v, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in v):
-            raise ValueError("contains control characters")
-        return v
+        return _plain(v)
 
 
 class ContactIn(_Incoming):

@@ -185,6 +185,10 @@ async def test_missing_or_wrong_key_is_401(api):
         ({"specialties": [f"s{i}" for i in range(21)]}, "specialties"),
         ({"specialties": [""]}, "specialties.0"),
         ({"city": "Mün\x00chen"}, "city"),
+        ({"city": "Mün\x7fchen"}, "city"),  # DEL, and C1 below, are control characters too
+        ({"contact": {"name": "Max\x85Kunde"}}, "contact.name"),
+        ({"specialties": ["heat\x00pump"]}, "specialties.0"),  # in a list's items as well
+        ({"specialties": ["heat-pump", "solar\x9b"]}, "specialties.1"),
         ({"consent": "perhaps"}, "consent"),
         ({"external_id": ""}, "external_id"),
         ({"estimated_value": 1e13}, "estimated_value"),
