@@ -211,7 +211,10 @@ class Form(_Strict):
     redirect: str | None = None
     """The thank-you page a browser is sent to after posting."""
     fields: dict[str, str] = {}
-    """Form field name to lead field (`mail: contact.email`, `plz: postcode`)."""
+    """Form field name to lead field (`mail: contact.email`, `plz: postcode`). Unmapped, only
+    what a person can say passes under its own name (contact, country, postcode, city, need,
+    specialties, language, consent); `estimated_value`, `temperature`, `qualification`, `lat`
+    and `lon` only when mapped here."""
 
 
 WebhookEvent = Literal[

@@ -11,30 +11,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.leads import FORM_ID_PREFIX
-from bot.intake_schema import LeadIn
+from bot.intake_schema import ContactIn, LeadIn
 from bot.policy_file import Form
 
 HONEYPOT, LOADED_AT, SENT_AT = "leadbot_hp", "leadbot_ts", "leadbot_sent"
 MIN_FILL_SECONDS = 3.0
-# a public form may not choose its source or external id: that could hijack a CRM's lead
-LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
-CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
+# what a visitor may post under the lead's own names, unmapped: what a person can honestly
+# say about themselves and what they need
+OPEN_FIELDS = {
+    *("country", "postcode", "city", "need", "specialties", "language", "consent"),
+    *(f"contact.{name}" for name in ContactIn.model_fields),
+}
+# what a form's `fields` may map to besides: the site's own judgement (value, temperature...);
+# never the source or the external id, which could hijack a CRM's lead
+MAPPABLE_FIELDS = OPEN_FIELDS | (set(LeadIn.model_fields) - {"contact", "source", "external_id"})
 
 
 def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
-    """Map posted fields onto the lead's shape with the form's `fields` mapping."""
+    """Map posted fields onto the lead's shape with the form's `fields` mapping; a name it does
+    not map passes only when it is one of OPEN_FIELDS, and the rest is left out silently (a
+    site may post inputs of its own)."""
     doc: dict[str, Any] = {"source": form.source}
     for name, values in data.items():
-        target = form.fields.get(name, name)
+        target = form.fields.get(name) or (name if name in OPEN_FIELDS else "")
         value = ", ".join(v for v in values if v.strip())
-        if not value:
+        if not value or target not in MAPPABLE_FIELDS:
             continue
         if target.startswith("contact."):
-            if target[8:] in CONTACT_FIELDS:
-                doc.setdefault("contact", {})[target[8:]] = value
+            doc.setdefault("contact", {})[target.removeprefix("contact.")] = value
         elif target == "specialties":
             doc[target] = [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-        elif target in LEAD_FIELDS:
+        else:
             doc[target] = value
     return doc
 

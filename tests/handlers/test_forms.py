@@ -26,6 +26,12 @@ FORM = {
         "wish": "need",
     },
 }
+QUOTE = {  # a site that rates its own leads, and says so in its mapping
+    "key": "quote",
+    "source": "website",
+    "allowed_origins": [SITE],
+    "fields": {"budget": "estimated_value", "urgency": "temperature"},
+}
 GOOD = {
     "name": "Max Kunde",
     "mail": "max@example.com",
@@ -40,7 +46,7 @@ GOOD = {
 @pytest.fixture
 async def site(services):
     doc = config([partner("acme")])
-    doc["forms"] = [FORM]
+    doc["forms"] = [FORM, QUOTE]
     await apply(services, doc)
     transport = httpx.ASGITransport(app=create_app(services), client=("203.0.113.7", 5555))
     async with httpx.AsyncClient(
@@ -147,6 +153,41 @@ async def test_a_form_cannot_pick_its_source_or_external_id_and_needs_its_origin
         "/api/v1/forms/heat-pump-request", data={**GOOD, "leadbot_ts": "²", "mail": "t@example.com"}
     )
     assert odd_time.status_code == 303
+
+
+async def test_a_visitor_cannot_rate_their_own_lead(site, services):
+    """Unmapped, only what a person can say passes (contact, place, need, consent); the site's
+    judgement of a lead (value, temperature, qualification, coordinates) only when the form's
+    `fields` maps it. The rest is left out, not refused: a site may post inputs of its own."""
+    rated = {
+        "estimated_value": "1000000000000",
+        "temperature": "hot",
+        "qualification": "sql",
+        "lat": "48.1",
+        "lon": "11.5",
+        "contact.phone": "+49 89 1234",
+        "city": "München",
+        "newsletter": "yes",
+    }
+    posted = await site.post(
+        "/api/v1/forms/heat-pump-request",
+        data={**GOOD, **rated},
+        headers={"Accept": "application/json"},
+    )
+    assert posted.status_code == 201, posted.text
+    quote = {"country": "DE", "postcode": "80331", "budget": "25000", "urgency": "hot"}
+    mapped = await site.post(
+        "/api/v1/forms/quote", data=quote, headers={"Accept": "application/json"}
+    )
+    assert mapped.status_code == 201, mapped.text
+    async with services.uow() as uow:
+        visitor = await uow.leads.get_by_public_id(posted.json()["id"])
+        contact = await uow.leads.get_contact(visitor.id)
+        site_rated = await uow.leads.get_by_public_id(mapped.json()["id"])
+    assert visitor.estimated_value is visitor.temperature is visitor.qualification is None
+    assert visitor.city == "München" and contact.phone == "+49 89 1234"
+    assert visitor.lat != 48.1  # located from the postcode, if at all, not as posted
+    assert (site_rated.estimated_value, site_rated.temperature) == (25000, "hot")
 
 
 async def test_the_same_submission_twice_is_one_lead(site, services):
