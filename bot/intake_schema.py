@@ -19,6 +19,8 @@ from pydantic import (
 
 from bot.domain.leads import (
     IDEMPOTENCY_PREFIX,
+    SOURCE_MAX_LENGTH,
+    SOURCE_PATTERN,
     Contact,
     NewLead,
     Qualification,
@@ -81,9 +83,9 @@ class ContactIn(_Incoming):
 class LeadIn(_Incoming):
     """A lead as a form, CRM or CSV file sends it."""
 
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = (
-        "api"
-    )
+    source: Annotated[
+        str, Field(min_length=1, max_length=SOURCE_MAX_LENGTH, pattern=SOURCE_PATTERN)
+    ] = "api"
     external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
     postcode: Annotated[str, Field(min_length=2, max_length=16)]

@@ -85,7 +85,7 @@ class PolicyBook:
             document = await uow.config.get_document(version)
             if document is None:
                 raise LeadbotError(f"policy version {version} is missing from the database")
-            self._cache[version] = validate_document(document)
+            self._cache[version] = validate_document(document, stored=True)
         return self._cache[version]
 
     def known(self) -> bool:

@@ -100,6 +100,10 @@ def check_stage_move(
         raise InvalidInput(f"lost needs a reason, one of: {', '.join(lost_reasons)}")
 
 
+# a lead's source: the intake API's rule, and a form's `source` in leadbot.yaml
+SOURCE_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+SOURCE_MAX_LENGTH = 64
+
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"
 # external ids Leadbot makes of an API key and its Idempotency-Key; clients may not send one

@@ -135,6 +135,19 @@ async def test_unknown_forms_foreign_sites_and_floods(site):
     assert codes[:4] == [303] * 4 and codes[-1] == 429  # five a minute per address
 
 
+async def test_allowed_origins_match_as_browsers_send_them(services):
+    """`https://www.example.com/` in leadbot.yaml is the Origin `https://www.example.com`."""
+    doc = config([partner("acme")])
+    doc["forms"] = [{**FORM, "allowed_origins": [SITE.upper().replace("HTTPS", "https") + "/"]}]
+    await apply(services, doc)
+    transport = httpx.ASGITransport(app=create_app(services), client=("203.0.113.8", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        response = await client.post(
+            "/api/v1/forms/heat-pump-request", data=GOOD, headers={"Origin": SITE}
+        )
+    assert response.status_code == 303 and await stored(services) == 1
+
+
 async def test_a_form_cannot_pick_its_source_or_external_id_and_needs_its_origin(site, services):
     response = await site.post(
         "/api/v1/forms/heat-pump-request",
