@@ -34,7 +34,9 @@ def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
     doc: dict[str, Any] = {"source": form.source}
     for name, values in data.items():
         target = form.fields.get(name) or (name if name in OPEN_FIELDS else "")
-        value = ", ".join(v for v in values if v.strip())
+        given = [v for v in values if v.strip()]
+        # a consent box after a hidden "false" of the same name: the box, when ticked, wins
+        value = given[-1] if target == "consent" and given else ", ".join(given)
         if not value or target not in MAPPABLE_FIELDS:
             continue
         if target.startswith("contact."):

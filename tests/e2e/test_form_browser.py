@@ -42,6 +42,8 @@ PAGE = """<!doctype html>
   <label>PLZ <input name="plz" id="plz" required></label>
   <input type="hidden" name="land" value="DE">
   <label>Wunsch <textarea name="wish" id="wish"></textarea></label>
+  <input type="hidden" name="consent" value="false">
+  <label><input type="checkbox" name="consent" value="true" id="consent"> Anruf erlaubt</label>
   <div style="position:absolute;left:-5000px" aria-hidden="true">
     <input name="leadbot_hp" id="leadbot_hp" tabindex="-1" autocomplete="off">
   </div>
@@ -73,14 +75,14 @@ async def website() -> AsyncIterator[tuple[str, dict[str, str]]]:
         await runner.cleanup()
 
 
-async def stored_leads(database_url: str) -> list[tuple[str, str | None, str | None]]:
+async def stored_leads(database_url: str) -> list[tuple[str, str | None, str | None, bool]]:
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                select(leads.c.postcode, lead_contacts.c.name, leads.c.need).join(
-                    lead_contacts, lead_contacts.c.lead_id == leads.c.id
-                )
+                select(
+                    leads.c.postcode, lead_contacts.c.name, leads.c.need, lead_contacts.c.consent
+                ).join(lead_contacts, lead_contacts.c.lead_id == leads.c.id)
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
     finally:
@@ -132,6 +134,7 @@ async def test_a_browser_submits_the_html_form_and_a_bot_is_dropped(
                 await person.fill("#mail", "max@example.com")
                 await person.fill("#plz", "80331")
                 await person.fill("#wish", "Neue Wärmepumpe, bitte anrufen")
+                await person.check("#consent")  # posted after the hidden "false": it wins
                 await person.clock.set_fixed_time(ahead)
                 await person.click("#send")
                 await person.wait_for_url(f"{site}/thanks")
@@ -153,5 +156,5 @@ async def test_a_browser_submits_the_html_form_and_a_bot_is_dropped(
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert await stored_leads(database_url) == [
-        ("80331", "Max Kunde", "Neue Wärmepumpe, bitte anrufen")
+        ("80331", "Max Kunde", "Neue Wärmepumpe, bitte anrufen", True)
     ]

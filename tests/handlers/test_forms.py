@@ -203,6 +203,28 @@ async def test_a_visitor_cannot_rate_their_own_lead(site, services):
     assert (site_rated.estimated_value, site_rated.temperature) == (25000, "hot")
 
 
+async def test_a_consent_checkbox_after_a_hidden_false_says_yes_or_no(site, services):
+    """`<input type=hidden name=consent value=false>` then `<input type=checkbox name=consent
+    value=true>`: ticked, both are posted and the box (the last) wins; unticked, the hidden
+    "false" is all there is. Without the hidden input an unticked box posts nothing: unknown."""
+    said = {}
+    for mail, consent in (
+        ("yes@example.com", ["false", "true"]),
+        ("no@example.com", ["false"]),
+        ("unsaid@example.com", []),
+    ):
+        posted = await site.post(
+            "/api/v1/forms/heat-pump-request",
+            data={**GOOD, "mail": mail, "consent": consent},
+            headers={"Accept": "application/json"},
+        )
+        assert posted.status_code == 201, posted.text
+        async with services.uow() as uow:
+            lead = await uow.leads.get_by_public_id(posted.json()["id"])
+            said[mail] = (await uow.leads.get_contact(lead.id)).consent
+    assert said == {"yes@example.com": True, "no@example.com": False, "unsaid@example.com": None}
+
+
 async def test_the_same_submission_twice_is_one_lead(site, services):
     """A double click, or a reload that posts again: the same page's post twice is one lead
     (by what was posted and the page's load time); a new visit is a new lead."""
