@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.bootstrap import Services
 from bot.handlers import forms, intake
 from bot.handlers.limits import BodyLimit
+from bot.handlers.problems import named_errors
 from bot.handlers.unavailable import DatabaseAway
 
 if TYPE_CHECKING:
@@ -45,14 +46,7 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def field_errors(_request: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming each bad field: `contact.email: value is not a valid email address`."""
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"] if p not in ("body", "query", "header", "path")]
-            field = ".".join(loc) or "body"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "is not a known field"
-            errors.append({"field": field, "message": message})
+        errors = named_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 

@@ -310,11 +310,19 @@ async def test_numbers_past_the_id_column_are_no_lead_and_a_bad_cursor(api):
     assert [e["field"] for e in beyond.json()["errors"]] == ["after"]
 
 
-async def test_bad_json_is_a_422(api):
+async def test_bad_json_is_a_422_on_the_body(api):
     response = await api.post(
         "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 422 and response.json()["errors"]
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "body" and error["message"].startswith("is not JSON")
+    not_text = await api.post(
+        "/api/v1/leads",
+        content='{"country": "DE", "postcode": "80331", "city": "München"}'.encode("latin-1"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert not_text.status_code == 400  # not UTF-8: unreadable, as docs/bad-input.md says
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(services):
