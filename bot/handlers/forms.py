@@ -28,7 +28,7 @@ from bot.handlers.form_post import (
     submission_id,
     too_fast,
 )
-from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
+from bot.handlers.problems import INVALID, TOO_BIG, UNCONFIGURED, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn, field_errors
 from bot.policy_file import Form
@@ -56,6 +56,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "bad fields, each named (a page for people, JSON with Accept)",
     },
     429: {"model": Problem, "description": "five posts a minute per address; see Retry-After"},
+    **UNCONFIGURED,
 }
 
 

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from bot.bootstrap import Services
+from bot.domain.errors import NotConfigured
 from bot.handlers import forms, intake
 from bot.handlers.limits import BodyLimit
 from bot.handlers.problems import named_errors
@@ -49,6 +50,11 @@ def create_app(services: Services) -> FastAPI:
         errors = named_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    @app.exception_handler(NotConfigured)
+    async def not_configured(_request: Request, exc: NotConfigured) -> JSONResponse:
+        """503 until a leadbot.yaml is applied: nothing to route by, nothing stored."""
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

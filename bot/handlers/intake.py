@@ -24,6 +24,7 @@ from bot.handlers.problems import (
     KEYED,
     NOT_FOUND,
     TOO_BIG,
+    UNCONFIGURED,
     UNREADABLE,
     Problem,
     bad_field,
@@ -91,7 +92,14 @@ def router(services: Services) -> APIRouter:
     @api.post(
         "/leads",
         status_code=201,
-        responses={200: {"description": "a repeat"}, **UNREADABLE, **KEYED, **TOO_BIG, **INVALID},
+        responses={
+            200: {"description": "a repeat"},
+            **UNREADABLE,
+            **KEYED,
+            **TOO_BIG,
+            **INVALID,
+            **UNCONFIGURED,
+        },
     )
     async def create_lead(
         lead: LeadIn,
@@ -177,6 +185,7 @@ def router(services: Services) -> APIRouter:
             409: {"model": Problem, "description": "refused by the funnel rules"},
             **TOO_BIG,
             **INVALID,
+            **UNCONFIGURED,
         },
     )
     async def report_stage(

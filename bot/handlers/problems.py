@@ -69,3 +69,4 @@ KEYED: Responses = {
     429: _problem("too many requests for this key; see Retry-After"),
 }
 NOT_FOUND: Responses = {404: _problem("no such lead")}
+UNCONFIGURED: Responses = {503: _problem("no configuration has been applied yet")}

@@ -310,6 +310,24 @@ async def test_numbers_past_the_id_column_are_no_lead_and_a_bad_cursor(api):
     assert [e["field"] for e in beyond.json()["errors"]] == ["after"]
 
 
+async def test_before_any_configuration_posts_get_503_and_nothing_is_stored(services):
+    """No leadbot.yaml applied yet: nothing to route by. Said plainly, not a 500."""
+    async with services.uow() as uow:
+        key = await uow.apikeys.create("website", now=services.ctx.now())
+        await uow.commit()
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        api = await client.post(
+            "/api/v1/leads", json=LEAD, headers={"Authorization": f"Bearer {key}"}
+        )
+        form = await client.post("/api/v1/forms/contact", data={"postcode": "80331"})
+    for response in (api, form):
+        assert response.status_code == 503, response.text
+        assert "run `leadbot config apply`" in response.json()["detail"]
+    async with services.uow(read_only=True) as uow:
+        assert await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
 async def test_bad_json_is_a_422_on_the_body(api):
     response = await api.post(
         "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
