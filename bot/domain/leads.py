@@ -51,6 +51,7 @@ STAGE_ORDER = [
     Stage.WON,
 ]
 CLOSING_STAGES = frozenset({Stage.WON, Stage.LOST})
+VALUED_STAGES = frozenset({Stage.OPPORTUNITY, Stage.WON})  # the stages that carry a value
 
 
 def _rank(stage: Stage) -> int:
@@ -91,7 +92,7 @@ def check_stage_move(
         raise InvalidInput(f"the lead is already closed as '{current}'; ask a manager to reopen it")
     if current is not Stage.NONE and _rank(new) < _rank(current) and not may_go_back:
         raise InvalidInput(f"'{current}' cannot go back to '{new}'; ask a manager")
-    if new in (Stage.OPPORTUNITY, Stage.WON):
+    if new in VALUED_STAGES:
         if value is None:
             raise InvalidInput(f"'{new}' needs a value")
         if value < 0:

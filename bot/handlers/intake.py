@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.errors import KeyReused
-from bot.domain.leads import DispatchStatus, Stage, idempotency_id
+from bot.domain.leads import VALUED_STAGES, DispatchStatus, Stage, idempotency_id
 from bot.handlers.problems import (
     INVALID,
     KEYED,
@@ -46,6 +46,22 @@ class StageIn(BaseModel):
     stage: Stage
     value: Annotated[float, Field(ge=0, le=1e12)] | None = None
     reason: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _valued_stage(cls, v: float | None, info: ValidationInfo) -> float | None:
+        stage = info.data.get("stage")  # as the chat, which asks for a value only there
+        if v is not None and stage is not None and stage not in VALUED_STAGES:
+            raise ValueError(f"only opportunity and won take a value, not {stage}")
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _lost_stage(cls, v: str | None, info: ValidationInfo) -> str | None:
+        stage = info.data.get("stage")
+        if v is not None and stage is not None and stage is not Stage.LOST:
+            raise ValueError(f"only lost takes a reason, not {stage}")
+        return v
 
 
 def router(services: Services) -> APIRouter:

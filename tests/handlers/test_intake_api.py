@@ -286,6 +286,16 @@ async def test_get_list_and_stage(api, services):
     assert back.status_code == 409 and "cannot go back" in back.json()["detail"]
     no_value = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "won"})
     assert no_value.status_code == 409 and "needs a value" in no_value.json()["detail"]
+    # a value only with opportunity or won, a reason only with lost: as the chat asks
+    for body, field in (
+        ({"stage": "won", "value": 5, "reason": "price"}, "reason"),
+        ({"stage": "lost", "value": 5, "reason": "price"}, "value"),
+    ):
+        refused = await api.post(f"/api/v1/leads/{ref}/stage", json=body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    events = (await api.get(f"/api/v1/leads/{ref}")).json()["events"]
+    assert [e["data"].get("to") for e in events if e["kind"] == "stage_changed"] == ["qualified"]
 
 
 @pytest.mark.parametrize(
