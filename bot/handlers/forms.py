@@ -94,7 +94,8 @@ def router(services: Services) -> APIRouter:
                 headers={"Retry-After": str(round(wait) + 1)},
             )
         posted = await request.form()
-        data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
+        # text only: a file is no lead field (its str() is a description of the upload)
+        data = {k: [v for v in posted.getlist(k) if isinstance(v, str)] for k in posted}
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
         loaded_at, sent_at = data.pop(LOADED_AT, [""])[0], data.pop(SENT_AT, [""])[-1]

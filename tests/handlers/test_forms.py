@@ -225,6 +225,20 @@ async def test_a_consent_checkbox_after_a_hidden_false_says_yes_or_no(site, serv
     assert said == {"yes@example.com": True, "no@example.com": False, "unsaid@example.com": None}
 
 
+async def test_a_file_posted_in_a_form_is_not_taken_for_text(site, services):
+    """A file input (mapped or not) is left out like any input that is not a lead field."""
+    posted = await site.post(
+        "/api/v1/forms/heat-pump-request",
+        data={k: v for k, v in GOOD.items() if k != "wish"},
+        files={"wish": ("plan.txt", b"a floor plan", "text/plain")},
+        headers={"Accept": "application/json"},
+    )
+    assert posted.status_code == 201, posted.text
+    async with services.uow() as uow:
+        lead = await uow.leads.get_by_public_id(posted.json()["id"])
+    assert lead.need is None  # was "UploadFile(filename='plan.txt', ...)"
+
+
 async def test_the_same_submission_twice_is_one_lead(site, services):
     """A double click, or a reload that posts again: the same page's post twice is one lead
     (by what was posted and the page's load time); a new visit is a new lead."""
