@@ -57,7 +57,8 @@ def submission_id(form: Form, data: dict[str, list[str]], loaded_at: str) -> str
 
 
 def seconds(text: str) -> float:
-    """The page's load time as posted; 0 (not timed) when missing or not a number."""
+    """A time posted in Unix seconds (`leadbot_ts`, `leadbot_sent`); 0 (not timed) when
+    missing or not a number."""
     try:
         value = float(text)
     except ValueError:
