@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,10 +36,11 @@ class Settings(BaseSettings):
     leadbot_log_level: str = "INFO"
     """Log level: DEBUG, INFO, WARNING or ERROR. DEBUG is Leadbot's own lines only: libraries
     stay at INFO or above, so no SQL parameters, request bodies or tokens are logged."""
-    leadbot_api_rate: float = 20.0
-    """Intake API requests per second per API key, on average (429 with `Retry-After` past it)."""
-    leadbot_api_burst: int = 100
-    """Intake API requests per API key allowed in a burst above the average rate."""
+    leadbot_api_rate: float = Field(20.0, gt=0, allow_inf_nan=False)
+    """Intake API requests per second per API key, on average (429 with `Retry-After` past it);
+    more than 0."""
+    leadbot_api_burst: int = Field(100, ge=1)
+    """Intake API requests per API key allowed in a burst above the average rate; at least 1."""
     leadbot_public_url: str | None = None
     """The address browsers and Slack reach this server at (`https://leads.example.com`): for
     `leadbot partners invite --slack` links and the OAuth redirect."""

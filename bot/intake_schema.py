@@ -6,7 +6,9 @@ import re
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -15,11 +17,48 @@ from pydantic import (
     field_validator,
 )
 
-from bot.domain.leads import Contact, NewLead, Qualification, Temperature
+from bot.domain.leads import (
+    IDEMPOTENCY_PREFIX,
+    SOURCE_MAX_LENGTH,
+    SOURCE_PATTERN,
+    Contact,
+    NewLead,
+    Qualification,
+    Temperature,
+)
 from bot.domain.partners import NUMERIC_POSTCODE_COUNTRIES, is_digits, normalize_postcode
 from bot.postcodes import country_problem, postcode_problem
 
 Text = Annotated[str, Field(max_length=200)]
+# what the leads table holds (VARCHAR(16)); checked on the postcode as stored, upper-cased and
+# without spaces: some letters grow when upper-cased ('ﬃ' is 'FFI', 'ß' is 'SS')
+POSTCODE_LENGTH = (2, 16)
+SPECIALTY_LENGTH = 40
+
+
+def _plain(v: Any) -> Any:
+    """Refuse control characters in text: C0 but tab and line breaks, DEL and C1 (U+007F to
+    U+009F), which no person types and which PostgreSQL (NUL) or a chat may choke on."""
+    if isinstance(v, str) and any(
+        (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F for c in v
+    ):
+        raise ValueError("contains control characters")
+    return v
+
+
+def _specialty(v: str) -> str:
+    # stored lower-cased, which can also grow a letter ('İ' is 'i̇'): the limit is on that
+    if len(v.lower()) > SPECIALTY_LENGTH:
+        raise ValueError(f"is longer than {SPECIALTY_LENGTH} characters in lower case")
+    return v
+
+
+Specialty = Annotated[
+    str,
+    BeforeValidator(_plain),  # in each item: the model's check sees only the list
+    Field(min_length=1, max_length=SPECIALTY_LENGTH),
+    AfterValidator(_specialty),
+]
 
 
 class _Incoming(BaseModel):
@@ -30,9 +69,7 @@ class _Incoming(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, v: Any) -> Any:
-        if isinstance(v, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in v):
-            raise ValueError("contains control characters")
-        return v
+        return _plain(v)
 
 
 class ContactIn(_Incoming):
@@ -46,16 +83,16 @@ class ContactIn(_Incoming):
 class LeadIn(_Incoming):
     """A lead as a form, CRM or CSV file sends it."""
 
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = (
-        "api"
-    )
+    source: Annotated[
+        str, Field(min_length=1, max_length=SOURCE_MAX_LENGTH, pattern=SOURCE_PATTERN)
+    ] = "api"
     external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
     postcode: Annotated[str, Field(min_length=2, max_length=16)]
     city: Annotated[str, Field(max_length=100)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     lon: Annotated[float, Field(ge=-180, le=180)] | None = Field(None, validate_default=True)
-    specialties: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field([], max_length=20)
+    specialties: list[Specialty] = Field([], max_length=20)
     need: Annotated[str, Field(max_length=2000)] | None = None
     temperature: Temperature | None = None
     qualification: Qualification | None = None
@@ -66,6 +103,16 @@ class LeadIn(_Incoming):
         "is shown the contact (the managers still see it)"
     )  # fmt: skip
     contact: ContactIn = ContactIn()
+
+    @field_validator("external_id")
+    @classmethod
+    def _not_reserved(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(IDEMPOTENCY_PREFIX):
+            raise ValueError(
+                f"must not start with '{IDEMPOTENCY_PREFIX}': Leadbot keeps those for leads sent"
+                " with an Idempotency-Key"
+            )
+        return v
 
     @field_validator("country")
     @classmethod
@@ -80,6 +127,15 @@ class LeadIn(_Incoming):
     def _postcode_format(cls, v: str, info: ValidationInfo) -> str:
         country = info.data.get("country")
         code = normalize_postcode(v)
+        shortest, longest = POSTCODE_LENGTH
+        if len(code) < shortest:
+            raise ValueError(f"'{v}' is too short for a postcode")
+        if len(code) > longest:
+            shown = code if len(code) <= 24 else code[:24] + "…"
+            raise ValueError(
+                f"'{v}' is too long: as a postcode it reads '{shown}', {len(code)} characters"
+                f" (at most {longest})"
+            )
         numeric = country in NUMERIC_POSTCODE_COUNTRIES
         if not (is_digits(code) if numeric else re.fullmatch(r"[A-Z0-9]+", code)):
             raise ValueError(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -15,11 +17,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
 )
 
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
+from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
 from bot.domain.partners import parse_territory
 from bot.policy_checks import cross_check
 
@@ -69,6 +73,51 @@ def parse_location(text: str) -> tuple[float, float]:
 def _hours(spec: dict[str, Any]) -> dict[str, Any]:
     parse_hours(spec)
     return spec
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Whether this is an applied configuration read back: rules added since it was applied
+    must not make it unreadable (the running policy would stop), so they apply when applying."""
+    return bool(info.context and info.context.get("stored"))
+
+
+def _source(name: str, info: ValidationInfo) -> str:
+    if not _stored(info) and not (
+        len(name) <= SOURCE_MAX_LENGTH and re.fullmatch(SOURCE_PATTERN, name)
+    ):
+        raise ValueError(
+            f"'{name}' is not a source name: 1 to {SOURCE_MAX_LENGTH} letters, digits and"
+            " _ . : - (the intake API's rule; its leads would all be refused)"
+        )
+    return name
+
+
+def as_origin(text: str) -> str | None:
+    """'HTTPS://WWW.Example.com:443/' -> 'https://www.example.com': as a browser's Origin
+    header reads (scheme and host in lower case, no default port, no trailing slash); None
+    when it is not one (no http(s) scheme or host, or a path, query or user)."""
+    try:
+        parts = urlsplit(text.strip())
+        port, host = parts.port, (parts.hostname or "").encode("idna").decode()  # as browsers
+    except (ValueError, UnicodeError):
+        return None
+    scheme = parts.scheme.lower()
+    extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
+    if scheme not in ("http", "https") or not host or extra:
+        return None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    default = (scheme, port) in (("https", 443), ("http", 80))
+    return f"{scheme}://{host}" + (f":{port}" if port and not default else "")
+
+
+def _origin(text: str, info: ValidationInfo) -> str:
+    origin = as_origin(text)
+    if origin is None and not _stored(info):
+        raise ValueError(
+            f"'{text}' is not an origin: write a scheme and host, like https://www.example.com"
+            " (no path)"
+        )
+    return origin or text
 
 
 class _Strict(BaseModel):
@@ -204,14 +253,18 @@ class SourceCost(_Strict):
 class Form(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     """The form's address: `POST /api/v1/forms/<key>`."""
-    source: str
-    """The source its leads are recorded under."""
-    allowed_origins: list[str] = []
-    """The web pages allowed to post to it (`https://www.example.com`); others are refused."""
+    source: Annotated[str, AfterValidator(_source)]
+    """The source its leads are recorded under (letters, digits and `_ . : -`, up to 64)."""
+    allowed_origins: list[Annotated[str, AfterValidator(_origin)]] = []
+    """The web pages allowed to post to it (`https://www.example.com`, as browsers send it in
+    `Origin`: scheme and host, no path); others are refused."""
     redirect: str | None = None
     """The thank-you page a browser is sent to after posting."""
     fields: dict[str, str] = {}
-    """Form field name to lead field (`mail: contact.email`, `plz: postcode`)."""
+    """Form field name to lead field (`mail: contact.email`, `plz: postcode`). Unmapped, only
+    what a person can say passes under its own name (contact, country, postcode, city, need,
+    specialties, language, consent); `estimated_value`, `temperature`, `qualification`, `lat`
+    and `lon` only when mapped here."""
 
 
 WebhookEvent = Literal[
@@ -277,8 +330,12 @@ def _message(err: Any) -> str:
     return msg
 
 
-def validate_document(document: Any, *, filename: str = "leadbot.yaml") -> LeadbotConfig:
-    """Validate a parsed YAML document; ConfigError lists every problem as 'file: path: reason'."""
+def validate_document(
+    document: Any, *, filename: str = "leadbot.yaml", stored: bool = False
+) -> LeadbotConfig:
+    """Validate a parsed YAML document; ConfigError lists every problem as 'file: path: reason'.
+    `stored`: an applied configuration read back, which the rules added since it was applied
+    leave as it is (see `_stored`)."""
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -286,7 +343,7 @@ def validate_document(document: Any, *, filename: str = "leadbot.yaml") -> Leadb
     problems: list[str] = []
     config = None
     try:
-        config = LeadbotConfig.model_validate(document)
+        config = LeadbotConfig.model_validate(document, context={"stored": stored})
     except ValidationError as exc:
         problems = [f"{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
     problems += cross_check(document)  # also when fields failed: every problem at once

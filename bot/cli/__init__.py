@@ -21,6 +21,7 @@ from bot.cli import (
     routing_cmd,
 )
 from bot.cli.common import run_with_services, settings
+from bot.config import Settings
 from bot.domain.errors import ConfigError
 from bot.logs import parse_level, setup_logging
 from bot.store.migrate import migrate as run_migrations
@@ -46,7 +47,7 @@ def _logging(ctx: typer.Context) -> None:
     # request bodies or tokens. `serve` at LEADBOT_LOG_LEVEL; the others say only warnings
     # (DEBUG still turns their debug lines on); the demo has its own view.
     try:
-        level = parse_level(settings().leadbot_log_level)
+        level = parse_level(Settings().leadbot_log_level)
     except ValidationError:
         level = logging.INFO  # the command itself reports the bad setting
     if ctx.invoked_subcommand == "demo":

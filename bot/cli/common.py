@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from bot.bootstrap import Services, build
 from bot.config import Settings
@@ -17,7 +18,15 @@ T = TypeVar("T")
 
 
 def settings() -> Settings:
-    return Settings()
+    """The settings from the environment and `.env`; a bad one is said by its variable's name
+    (`LEADBOT_API_RATE: Input should be greater than 0`), and the command stops."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            typer.echo(f"{name}: {err['msg']}", err=True)  # not the value: it may be a secret
+        raise typer.Exit(2) from None
 
 
 def run_with_services(action: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:

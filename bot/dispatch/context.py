@@ -9,7 +9,7 @@ from time import monotonic
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.domain.errors import LeadbotError
+from bot.domain.errors import LeadbotError, NotConfigured
 from bot.domain.offers import OfferStatus
 from bot.messaging import OfferCard
 from bot.policy_file import LeadbotConfig, Policy, validate_document
@@ -85,7 +85,7 @@ class PolicyBook:
             document = await uow.config.get_document(version)
             if document is None:
                 raise LeadbotError(f"policy version {version} is missing from the database")
-            self._cache[version] = validate_document(document)
+            self._cache[version] = validate_document(document, stored=True)
         return self._cache[version]
 
     def known(self) -> bool:
@@ -118,7 +118,7 @@ class PolicyBook:
         version = await uow.config.current_version()
         self._checked_at = monotonic()
         if version is None:
-            raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
+            raise NotConfigured()
         if self._directory is None or self._directory.version != version:
             config = await self.config(uow, version)
             self._directory = build_directory(
@@ -134,7 +134,7 @@ class PolicyBook:
         """The newest applied configuration, its version read now (not cached)."""
         version = await uow.config.current_version()
         if version is None:
-            raise LeadbotError("no configuration has been applied yet: run `leadbot config apply`")
+            raise NotConfigured()
         return version, await self.config(uow, version)
 
 

@@ -27,6 +27,13 @@ class KeyReused(InvalidInput):
         self.first = first
 
 
+class NotConfigured(LeadbotError):
+    """No leadbot.yaml was ever applied: there is no policy to route by."""
+
+    def __init__(self) -> None:
+        super().__init__("no configuration has been applied yet: run `leadbot config apply`")
+
+
 class ConfigError(LeadbotError):
     """A configuration file was refused; `problems` lists every reason with its path."""
 

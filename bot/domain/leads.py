@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -49,6 +51,7 @@ STAGE_ORDER = [
     Stage.WON,
 ]
 CLOSING_STAGES = frozenset({Stage.WON, Stage.LOST})
+VALUED_STAGES = frozenset({Stage.OPPORTUNITY, Stage.WON})  # the stages that carry a value
 
 
 def _rank(stage: Stage) -> int:
@@ -89,7 +92,7 @@ def check_stage_move(
         raise InvalidInput(f"the lead is already closed as '{current}'; ask a manager to reopen it")
     if current is not Stage.NONE and _rank(new) < _rank(current) and not may_go_back:
         raise InvalidInput(f"'{current}' cannot go back to '{new}'; ask a manager")
-    if new in (Stage.OPPORTUNITY, Stage.WON):
+    if new in VALUED_STAGES:
         if value is None:
             raise InvalidInput(f"'{new}' needs a value")
         if value < 0:
@@ -98,8 +101,22 @@ def check_stage_move(
         raise InvalidInput(f"lost needs a reason, one of: {', '.join(lost_reasons)}")
 
 
+# a lead's source: the intake API's rule, and a form's `source` in leadbot.yaml
+SOURCE_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+SOURCE_MAX_LENGTH = 64
+
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"
+# external ids Leadbot makes of an API key and its Idempotency-Key; clients may not send one
+IDEMPOTENCY_PREFIX = "idem:"
+
+
+def idempotency_id(api_key: str, header: str) -> str:
+    """The external id of a lead sent with an Idempotency-Key and no id of its own: a digest
+    of the key's name and the header, so no two (key, header) pairs share one, however long
+    or whatever characters they hold."""
+    pair = json.dumps([api_key, header], ensure_ascii=False)  # unambiguous, unlike a join
+    return IDEMPOTENCY_PREFIX + hashlib.sha256(pair.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,16 @@
 
 No secret in the page. Defences: an allowed-origins list, a honeypot field (`leadbot_hp`,
 hidden, must stay empty), a minimum fill time (`leadbot_ts`, the page's load time in Unix
-seconds, set by one line of JavaScript; forms without it are not timed), and a per-IP rate
-limit. A bot that trips the honeypot or the timer gets the same answer as a person, and
-nothing is stored. Errors never show internals. The same submission posted again (a double
-click, a reload that posts again) is the same lead.
+seconds, and `leadbot_sent`, its submit time, both by the browser's clock and set by
+JavaScript; forms without them are not timed), and a per-IP rate limit. A bot that trips
+the honeypot or the timer gets the same answer as a person, and nothing is stored. Errors
+never show internals. The same submission posted again (a double click, a reload that posts
+again) is the same lead.
 (No `from __future__ import annotations`: FastAPI resolves these annotations at runtime.)
 """
 
-import hashlib
 import html
-import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,17 +20,19 @@ from pydantic import ValidationError
 
 from bot.bootstrap import Services
 from bot.domain.actors import Actor, Role, Source
-from bot.domain.leads import FORM_ID_PREFIX
-from bot.handlers.problems import INVALID, TOO_BIG, UNREADABLE, Problem
+from bot.handlers.form_post import (
+    HONEYPOT,
+    LOADED_AT,
+    SENT_AT,
+    form_document,
+    submission_id,
+    too_fast,
+)
+from bot.handlers.problems import INVALID, TOO_BIG, UNCONFIGURED, UNREADABLE, Problem
 from bot.handlers.ratelimit import RateLimiter
 from bot.intake_schema import LeadIn, field_errors
 from bot.policy_file import Form
 
-HONEYPOT, LOADED_AT = "leadbot_hp", "leadbot_ts"
-MIN_FILL_SECONDS = 3.0
-# a public form may not choose its source or external id: that could hijack a CRM's lead
-LEAD_FIELDS = set(LeadIn.model_fields) - {"contact", "source", "external_id"}
-CONTACT_FIELDS = {"name", "email", "phone", "company", "street"}
 # the schema of what a form posts: any fields, as strings (the form's `fields` map them)
 _FIELDS = {"type": "object", "additionalProperties": {"type": "string"}}
 BODY = {
@@ -56,42 +56,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "bad fields, each named (a page for people, JSON with Accept)",
     },
     429: {"model": Problem, "description": "five posts a minute per address; see Retry-After"},
+    **UNCONFIGURED,
 }
-
-
-def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:
-    """Map posted fields onto the lead's shape with the form's `fields` mapping."""
-    doc: dict[str, Any] = {"source": form.source}
-    for name, values in data.items():
-        target = form.fields.get(name, name)
-        value = ", ".join(v for v in values if v.strip())
-        if not value:
-            continue
-        if target.startswith("contact."):
-            if target[8:] in CONTACT_FIELDS:
-                doc.setdefault("contact", {})[target[8:]] = value
-        elif target == "specialties":
-            doc[target] = [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-        elif target in LEAD_FIELDS:
-            doc[target] = value
-    return doc
-
-
-def submission_id(form: Form, data: dict[str, list[str]], loaded_at: str) -> str:
-    """One id for one submission: digested from the form and what was posted, with the page's
-    load time when the form sends it (a new visit is a new lead), else the day."""
-    when = loaded_at.strip() or f"{datetime.now(UTC):%Y-%m-%d}"
-    posted = json.dumps([form.key, sorted(data.items()), when], ensure_ascii=False)
-    return FORM_ID_PREFIX + hashlib.sha256(posted.encode()).hexdigest()[:40]
-
-
-def _seconds(text: str) -> float:
-    """The page's load time as posted; 0 (not timed) when missing or not a number."""
-    try:
-        value = float(text)
-    except ValueError:
-        return 0.0
-    return value if value == value and value < 1e12 else 0.0  # NaN and nonsense: not timed
 
 
 def _wants_json(request: Request) -> bool:
@@ -128,11 +94,12 @@ def router(services: Services) -> APIRouter:
                 headers={"Retry-After": str(round(wait) + 1)},
             )
         posted = await request.form()
-        data = {k: [str(v) for v in posted.getlist(k)] for k in posted}
+        # text only: a file is no lead field (its str() is a description of the upload)
+        data = {k: [v for v in posted.getlist(k) if isinstance(v, str)] for k in posted}
         if any(v.strip() for v in data.pop(HONEYPOT, [])):
             return done(request, form, None)  # a bot: same answer, nothing stored
-        loaded_at = data.pop(LOADED_AT, [""])[0]
-        if time.time() - _seconds(loaded_at) < MIN_FILL_SECONDS:
+        loaded_at, sent_at = data.pop(LOADED_AT, [""])[0], data.pop(SENT_AT, [""])[-1]
+        if too_fast(loaded_at, sent_at, now=time.time()):
             return done(request, form, None)  # filled faster than a person can
         headers = {"Access-Control-Allow-Origin": origin} if origin else {}
         document = form_document(form, data)

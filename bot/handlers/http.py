@@ -13,8 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from bot.bootstrap import Services
+from bot.domain.errors import NotConfigured
 from bot.handlers import forms, intake
 from bot.handlers.limits import BodyLimit
+from bot.handlers.problems import named_errors
 from bot.handlers.unavailable import DatabaseAway
 
 if TYPE_CHECKING:
@@ -45,16 +47,14 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def field_errors(_request: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming each bad field: `contact.email: value is not a valid email address`."""
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"] if p not in ("body", "query", "header", "path")]
-            field = ".".join(loc) or "body"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "is not a known field"
-            errors.append({"field": field, "message": message})
+        errors = named_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+    @app.exception_handler(NotConfigured)
+    async def not_configured(_request: Request, exc: NotConfigured) -> JSONResponse:
+        """503 until a leadbot.yaml is applied: nothing to route by, nothing stored."""
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -12,18 +12,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from bot.bootstrap import Services
 from bot.dispatch import set_stage
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.errors import KeyReused
-from bot.domain.leads import DispatchStatus, Stage
+from bot.domain.leads import VALUED_STAGES, DispatchStatus, Stage, idempotency_id
 from bot.handlers.problems import (
     INVALID,
     KEYED,
     NOT_FOUND,
     TOO_BIG,
+    UNCONFIGURED,
     UNREADABLE,
     Problem,
     bad_field,
@@ -32,6 +33,7 @@ from bot.handlers.ratelimit import KeyCache, RateLimiter
 from bot.intake_schema import LeadIn
 from bot.reports.history import get_lead_history, get_lead_summary, lead_view, list_leads
 from bot.store.apikeys import hash_key
+from bot.store.tables import MAX_ROW_ID
 
 MIN_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SINCE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -44,6 +46,22 @@ class StageIn(BaseModel):
     stage: Stage
     value: Annotated[float, Field(ge=0, le=1e12)] | None = None
     reason: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _valued_stage(cls, v: float | None, info: ValidationInfo) -> float | None:
+        stage = info.data.get("stage")  # as the chat, which asks for a value only there
+        if v is not None and stage is not None and stage not in VALUED_STAGES:
+            raise ValueError(f"only opportunity and won take a value, not {stage}")
+        return v
+
+    @field_validator("reason")
+    @classmethod
+    def _lost_stage(cls, v: str | None, info: ValidationInfo) -> str | None:
+        stage = info.data.get("stage")
+        if v is not None and stage is not None and stage is not Stage.LOST:
+            raise ValueError(f"only lost takes a reason, not {stage}")
+        return v
 
 
 def router(services: Services) -> APIRouter:
@@ -90,7 +108,14 @@ def router(services: Services) -> APIRouter:
     @api.post(
         "/leads",
         status_code=201,
-        responses={200: {"description": "a repeat"}, **UNREADABLE, **KEYED, **TOO_BIG, **INVALID},
+        responses={
+            200: {"description": "a repeat"},
+            **UNREADABLE,
+            **KEYED,
+            **TOO_BIG,
+            **INVALID,
+            **UNCONFIGURED,
+        },
     )
     async def create_lead(
         lead: LeadIn,
@@ -106,7 +131,7 @@ def router(services: Services) -> APIRouter:
         if lead.external_id is None and idempotency_key:
             # scoped to the key, so two clients (or an external id "1") never collide; the
             # digest is of the lead as validated, so the order of its fields does not matter
-            scoped = f"idem:{key}:{idempotency_key.strip()}"[:128]
+            scoped = idempotency_id(key, idempotency_key.strip())
             digest = hashlib.sha256(lead.model_dump_json().encode()).hexdigest()
             new = replace(new, external_id=scoped, request_digest=digest)
         try:
@@ -153,12 +178,13 @@ def router(services: Services) -> APIRouter:
         partner: Annotated[str | None, Query(max_length=63)] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        after: Annotated[int, Query(ge=0, le=2**62, description="cursor from `next`")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="cursor from `next`")] = 0,
     ) -> dict[str, Any]:
         """Leads, newest last, `limit` at a time; pass `next` back as `after` for more."""
         if since is not None and since.tzinfo is None:
             raise bad_field("since", "give a time zone, like 2026-03-01T00:00:00Z")
-        if since is not None and not MIN_SINCE <= since.astimezone(UTC) <= MAX_SINCE:
+        # compared as they are: converting year 1 or 9999 to UTC would overflow
+        if since is not None and not MIN_SINCE <= since <= MAX_SINCE:
             raise bad_field("since", "give a date between the years 2000 and 2100")
         async with services.uow() as uow:
             rows, cursor = await list_leads(
@@ -175,6 +201,7 @@ def router(services: Services) -> APIRouter:
             409: {"model": Problem, "description": "refused by the funnel rules"},
             **TOO_BIG,
             **INVALID,
+            **UNCONFIGURED,
         },
     )
     async def report_stage(

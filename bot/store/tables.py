@@ -19,6 +19,10 @@ from sqlalchemy import (
 
 from bot.store.types import UtcDateTime
 
+# the largest row id: ids are INTEGER, which is 32 bits on PostgreSQL; a larger number from
+# outside (a URL, a cursor) names no row, and binding it would fail
+MAX_ROW_ID = 2**31 - 1
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",

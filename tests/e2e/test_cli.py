@@ -152,6 +152,14 @@ def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
     assert invoke("apikey", "revoke", "website").exit_code == 1
 
 
+def test_a_bad_setting_is_named_and_nothing_runs(env, monkeypatch):
+    monkeypatch.setenv("LEADBOT_API_RATE", "0")
+    result = runner.invoke(app, ["migrate"])  # any command that reads the settings
+    assert result.exit_code == 2
+    assert "LEADBOT_API_RATE: Input should be greater than 0" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_migrate(env):
     from bot.store.migrate import head_revision
 

@@ -36,16 +36,19 @@ PAGE = """<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><title>Wärmepumpe anfragen</title></head>
 <body>
 <h1>Wärmepumpe anfragen</h1>
-<form method="post" action="{action}">
+<form method="post" action="{action}" onsubmit="this.leadbot_sent.value = Date.now() / 1000">
   <label>Name <input name="name" id="name" required></label>
   <label>E-Mail <input name="mail" id="mail" type="email" required></label>
   <label>PLZ <input name="plz" id="plz" required></label>
   <input type="hidden" name="land" value="DE">
   <label>Wunsch <textarea name="wish" id="wish"></textarea></label>
+  <input type="hidden" name="consent" value="false">
+  <label><input type="checkbox" name="consent" value="true" id="consent"> Anruf erlaubt</label>
   <div style="position:absolute;left:-5000px" aria-hidden="true">
     <input name="leadbot_hp" id="leadbot_hp" tabindex="-1" autocomplete="off">
   </div>
   <input type="hidden" name="leadbot_ts" id="leadbot_ts">
+  <input type="hidden" name="leadbot_sent">
   <button type="submit" id="send">Anfrage senden</button>
 </form>
 <script>document.getElementById("leadbot_ts").value = Date.now() / 1000;</script>
@@ -72,14 +75,14 @@ async def website() -> AsyncIterator[tuple[str, dict[str, str]]]:
         await runner.cleanup()
 
 
-async def stored_leads(database_url: str) -> list[tuple[str, str | None, str | None]]:
+async def stored_leads(database_url: str) -> list[tuple[str, str | None, str | None, bool]]:
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                select(leads.c.postcode, lead_contacts.c.name, leads.c.need).join(
-                    lead_contacts, lead_contacts.c.lead_id == leads.c.id
-                )
+                select(
+                    leads.c.postcode, lead_contacts.c.name, leads.c.need, lead_contacts.c.consent
+                ).join(lead_contacts, lead_contacts.c.lead_id == leads.c.id)
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
     finally:
@@ -121,14 +124,18 @@ async def test_a_browser_submits_the_html_form_and_a_bot_is_dropped(
             browser = await pw.chromium.launch(executable_path=CHROMIUM)
             try:
                 person = await browser.new_page()
-                # the browser's clock says the page was opened a minute ago: a person's pace,
-                # without the test sleeping through the minimum fill time
-                await person.clock.set_fixed_time(time.time() - 60)
+                # the visitor's clock runs five minutes fast, and says the form was sent a
+                # minute after the page opened: a person's pace, without the test sleeping
+                # through the minimum fill time
+                ahead = time.time() + 300
+                await person.clock.set_fixed_time(ahead - 60)
                 await person.goto(f"{site}/")
                 await person.fill("#name", "Max Kunde")
                 await person.fill("#mail", "max@example.com")
                 await person.fill("#plz", "80331")
                 await person.fill("#wish", "Neue Wärmepumpe, bitte anrufen")
+                await person.check("#consent")  # posted after the hidden "false": it wins
+                await person.clock.set_fixed_time(ahead)
                 await person.click("#send")
                 await person.wait_for_url(f"{site}/thanks")
                 assert await person.inner_text("h1") == "Danke!"
@@ -149,5 +156,5 @@ async def test_a_browser_submits_the_html_form_and_a_bot_is_dropped(
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert await stored_leads(database_url) == [
-        ("80331", "Max Kunde", "Neue Wärmepumpe, bitte anrufen")
+        ("80331", "Max Kunde", "Neue Wärmepumpe, bitte anrufen", True)
     ]

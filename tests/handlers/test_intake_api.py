@@ -119,6 +119,39 @@ async def test_an_idempotency_key_reused_for_a_different_lead_is_refused(api, se
     assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
 
 
+async def test_idempotency_keys_never_share_a_lead_with_another_key_or_a_clients_id(api, services):
+    """The stored id is a digest of (API key name, header): not a client's external id, not
+    another key whose name holds a ':', not another long header with the same beginning."""
+    lead = {k: v for k, v in LEAD.items() if k != "external_id"}
+    mine = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "eu:1"})
+    assert mine.status_code == 201
+    async with services.uow() as uow:
+        colon = await uow.apikeys.create("website:eu", now=services.ctx.now())
+        await uow.commit()
+    theirs = await api.post(
+        "/api/v1/leads",
+        json=lead,
+        headers={"Idempotency-Key": "1", "Authorization": f"Bearer {colon}"},
+    )
+    assert theirs.status_code == 201 and theirs.json()["id"] != mine.json()["id"]
+    long = "k" * 120
+    one = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": long + "-1"})
+    two = await api.post(
+        "/api/v1/leads",
+        json={**lead, "postcode": "80469"},
+        headers={"Idempotency-Key": long + "-2"},
+    )
+    assert (one.status_code, two.status_code) == (201, 201)
+    assert one.json()["id"] != two.json()["id"]
+    # a client may not write into that space: its lead would be lost behind another's
+    for reserved in ("idem:website:eu:1", mine.json()["external_id"]):
+        refused = await api.post("/api/v1/leads", json={**lead, "external_id": reserved})
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["external_id"]
+    async with services.uow(read_only=True) as uow:
+        assert len(await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC))) == 4
+
+
 async def test_missing_or_wrong_key_is_401(api):
     no_key = await api.post("/api/v1/leads", json=LEAD, headers={"Authorization": ""})
     assert no_key.status_code == 401 and "Bearer" in no_key.json()["detail"]
@@ -152,9 +185,16 @@ async def test_missing_or_wrong_key_is_401(api):
         ({"specialties": [f"s{i}" for i in range(21)]}, "specialties"),
         ({"specialties": [""]}, "specialties.0"),
         ({"city": "Mün\x00chen"}, "city"),
+        ({"city": "Mün\x7fchen"}, "city"),  # DEL, and C1 below, are control characters too
+        ({"contact": {"name": "Max\x85Kunde"}}, "contact.name"),
+        ({"specialties": ["heat\x00pump"]}, "specialties.0"),  # in a list's items as well
+        ({"specialties": ["heat-pump", "solar\x9b"]}, "specialties.1"),
         ({"consent": "perhaps"}, "consent"),
         ({"external_id": ""}, "external_id"),
         ({"estimated_value": 1e13}, "estimated_value"),
+        # checked as stored: upper-cased, 'ﬃ' is 'FFI', 48 characters for a VARCHAR(16)
+        ({"country": "AE", "postcode": "\ufb03" * 16}, "postcode"),
+        ({"specialties": ["\u0130" * 40]}, "specialties.0"),  # 'İ' is two in lower case
     ],
 )
 async def test_bad_fields_are_named_in_a_422(api, change, field):
@@ -246,13 +286,71 @@ async def test_get_list_and_stage(api, services):
     assert back.status_code == 409 and "cannot go back" in back.json()["detail"]
     no_value = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "won"})
     assert no_value.status_code == 409 and "needs a value" in no_value.json()["detail"]
+    # a value only with opportunity or won, a reason only with lost: as the chat asks
+    for body, field in (
+        ({"stage": "won", "value": 5, "reason": "price"}, "reason"),
+        ({"stage": "lost", "value": 5, "reason": "price"}, "value"),
+    ):
+        refused = await api.post(f"/api/v1/leads/{ref}/stage", json=body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    events = (await api.get(f"/api/v1/leads/{ref}")).json()["events"]
+    assert [e["data"].get("to") for e in events if e["kind"] == "stage_changed"] == ["qualified"]
 
 
-async def test_bad_json_is_a_422(api):
+@pytest.mark.parametrize(
+    "since", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "1999-12-31T23:59:59Z"]
+)
+async def test_a_since_out_of_range_is_named_in_a_422(api, since):
+    response = await api.get("/api/v1/leads", params={"since": since})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["since"]
+
+
+async def test_numbers_past_the_id_column_are_no_lead_and_a_bad_cursor(api):
+    """Row ids are 32-bit on PostgreSQL: a larger number is no lead (404), not a 500."""
+    for ref in ("99999999999999999999", "9223372036854775808", str(2**31)):
+        assert (await api.get(f"/api/v1/leads/{ref}")).status_code == 404
+        anonymous = await api.get(f"/api/v1/leads/{ref}", headers={"Authorization": ""})
+        assert anonymous.status_code == 404
+        stage = await api.post(f"/api/v1/leads/{ref}/stage", json={"stage": "contacted"})
+        assert stage.status_code == 404
+    beyond = await api.get("/api/v1/leads", params={"after": 2**31})
+    assert beyond.status_code == 422
+    assert [e["field"] for e in beyond.json()["errors"]] == ["after"]
+
+
+async def test_before_any_configuration_posts_get_503_and_nothing_is_stored(services):
+    """No leadbot.yaml applied yet: nothing to route by. Said plainly, not a 500."""
+    async with services.uow() as uow:
+        key = await uow.apikeys.create("website", now=services.ctx.now())
+        await uow.commit()
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leadbot") as client:
+        api = await client.post(
+            "/api/v1/leads", json=LEAD, headers={"Authorization": f"Bearer {key}"}
+        )
+        form = await client.post("/api/v1/forms/contact", data={"postcode": "80331"})
+    for response in (api, form):
+        assert response.status_code == 503, response.text
+        assert "run `leadbot config apply`" in response.json()["detail"]
+    async with services.uow(read_only=True) as uow:
+        assert await uow.leads.list_since(datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
+async def test_bad_json_is_a_422_on_the_body(api):
     response = await api.post(
         "/api/v1/leads", content=b'{"country": "DE",', headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 422 and response.json()["errors"]
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "body" and error["message"].startswith("is not JSON")
+    not_text = await api.post(
+        "/api/v1/leads",
+        content='{"country": "DE", "postcode": "80331", "city": "München"}'.encode("latin-1"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert not_text.status_code == 400  # not UTF-8: unreadable, as docs/bad-input.md says
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(services):

@@ -70,3 +70,13 @@ def test_control_characters_are_refused_everywhere():
     assert errors(country="DE", postcode="80331", contact={"name": "Max\x07"}) == [
         "contact.name: contains control characters"
     ]
+    assert errors(country="DE", postcode="80331", specialties=["ok", "heat\x00pump"]) == [
+        "specialties.1: contains control characters"
+    ]
+    assert errors(country="DE", postcode="80331", city="a\x7fb", need="c\x9fd") == [
+        "city: contains control characters",
+        "need: contains control characters",
+    ]
+    # what people do type stays: line breaks and tabs in what they need
+    need = LeadIn.model_validate({"country": "DE", "postcode": "80331", "need": "one\r\n\ttwo"})
+    assert need.need == "one\r\n\ttwo"

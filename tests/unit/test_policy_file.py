@@ -111,3 +111,35 @@ def test_telegram_dm_is_true_by_default_and_only_true_or_false():
         assert caught.value.problems == [
             f"leadbot.yaml: partners[0].members[0].telegram_dm: must be true or false, not {bad!r}"
         ]
+
+
+def test_a_forms_source_and_origins_follow_the_rules_they_meet_later():
+    """The source as the intake API would take it; the origins as browsers send them."""
+    doc = config([partner("acme")])
+    doc["forms"] = [
+        {"key": "f", "source": "web site", "allowed_origins": ["https://x.com/contact", "x.com"]}
+    ]
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert [p.split(": ")[1] for p in problems] == [
+        "forms[0].source",
+        "forms[0].allowed_origins[0]",
+        "forms[0].allowed_origins[1]",
+    ]
+    assert "'web site' is not a source name" in problems[0]
+    # applied before these rules, it still reads back: the running policy must not stop
+    stored = validate_document(doc, stored=True).forms[0]
+    assert stored.source == "web site" and stored.allowed_origins == [
+        "https://x.com/contact",
+        "x.com",
+    ]
+    doc["forms"] = [
+        {
+            "key": "f",
+            "source": "website",
+            "allowed_origins": ["HTTPS://WWW.Example.com:443/", "http://127.0.0.1:8080/"],
+        }
+    ]
+    origins = validate_document(doc).forms[0].allowed_origins
+    assert origins == ["https://www.example.com", "http://127.0.0.1:8080"]

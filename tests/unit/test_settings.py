@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +38,16 @@ def test_rate_limiter_refills_over_time():
     assert limiter.take("other") == 0.0  # buckets are per key
     now[0] += 0.5
     assert limiter.take("k") == 0.0
+
+
+@pytest.mark.parametrize(
+    "variable,value",
+    [("LEADBOT_API_RATE", "0"), ("LEADBOT_API_RATE", "nan"), ("LEADBOT_API_BURST", "0")],
+)
+def test_a_rate_limit_that_cannot_work_is_refused_at_start(monkeypatch, tmp_path, variable, value):
+    """A rate of 0 divided by zero at the first request; a burst of 0 refused every request."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert [e["loc"] for e in caught.value.errors()] == [(variable.lower(),)]
