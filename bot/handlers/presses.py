@@ -24,6 +24,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.leads import DispatchStatus, Stage, check_stage_move
 from bot.domain.offers import OfferStatus, Outcome
 from bot.store.outage import database_unavailable
+from bot.store.tables import MAX_ROW_ID
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,11 @@ async def guarded(work: Awaitable[Outcome | Ask]) -> Outcome | Ask:
 
 
 def _ints(parts: list[str]) -> list[int] | None:
-    ok = all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts)  # fits a bigint
-    return [int(p) for p in parts] if ok else None
+    """The row ids a button value carries; None unless each is one (a forged value with an id
+    past the column's range would fail binding on PostgreSQL)."""
+    ok = all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts)
+    ids = [int(p) for p in parts] if ok else []
+    return ids if ok and all(i <= MAX_ROW_ID for i in ids) else None
 
 
 async def press(

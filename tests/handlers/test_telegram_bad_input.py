@@ -85,6 +85,8 @@ CASES = [
     alert("non-numeric offer id", BOB, "o:abc:a", "not one of ours"),
     alert("overlong offer id", BOB, "o:" + "9" * 40 + ":a", "not one of ours"),
     alert("huge callback data", BOB, lambda i: offer(i) + "x" * 5000, "not one of ours"),
+    alert("an offer id past the id column", BOB, "o:2147483648:a", "not one of ours"),
+    alert("a lead id past the id column", BOB, "l:9999999999:c", "not one of ours"),
     alert("an offer that does not exist", BOB, "o:987654:a", "does not exist"),
     alert("another partner's offer", CARLA, offer, "Not for you"),
     alert("a stranger", EVE, offer, "not linked"),
