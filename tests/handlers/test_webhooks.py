@@ -73,8 +73,8 @@ async def receiver(monkeypatch):
         yield rec
 
 
-async def _configure(services, receiver) -> None:
-    doc = config([partner("acme")])
+async def _configure(services, receiver, partners=None, **policy) -> None:
+    doc = config(partners or [partner("acme")], **policy)
     doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
     await apply(services, doc)
 
@@ -325,9 +325,7 @@ async def test_a_manager_assigning_or_taking_back_a_lead_tells_the_crm(services,
     """Who holds the lead is never a surprise to the CRM: a manager's assign is an
     offer.accepted (mode manual); taking it back is a stage change to none, then the next
     partner's offer.created."""
-    doc = config([partner("acme", priority=1), partner("beta", priority=2)])
-    doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
-    await apply(services, doc)
+    await _configure(services, receiver, [partner("acme", priority=1), partner("beta", priority=2)])
     stored, _, (offer_id,) = await services.submit_lead(lead("wh-m"), actor=SYSTEM, source=SRC)
     acme = await actor_for(services, "UACME")
     await services.run(accept_offer, offer_id=offer_id, actor=acme, source=SRC)
@@ -360,9 +358,8 @@ async def test_a_manager_assigning_or_taking_back_a_lead_tells_the_crm(services,
 async def test_a_lead_nobody_takes_reports_each_step_to_the_crm(services, receiver, clock):
     """ACME declines, Beta lets the window pass, nobody is left: the CRM hears offer.declined,
     offer.expired and lead.unassigned, in that order, each with what it needs."""
-    doc = config([partner("acme", priority=1), partner("beta", priority=2)], max_rounds=2)
-    doc["webhooks"] = [{"url": receiver.url, "secret_env": "CRM_WEBHOOK_SECRET", "events": ALL}]
-    await apply(services, doc)
+    both = [partner("acme", priority=1), partner("beta", priority=2)]
+    await _configure(services, receiver, both, max_rounds=2)
     stored, _, (first,) = await services.submit_lead(lead("wh-n"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     acme = await actor_for(services, "UACME")
