@@ -83,6 +83,14 @@ class ConfigRepo:
                 .where(destinations.c.partner_id.in_(retired))
                 .values(active=False)
             )
+            # its people go with it, as a member taken out of the file does (_sync_members)
+            gone = select(members.c.id).where(members.c.partner_id.in_(retired))
+            await self.conn.execute(
+                delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone))
+            )
+            await self.conn.execute(
+                update(members).where(members.c.partner_id.in_(retired)).values(active=False)
+            )
         m = config.managers
         await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
         await self._sync_members(None, m.members, default_role="manager", slack_team=m.slack_team)

@@ -77,6 +77,15 @@ async def test_other_partners_and_strangers_change_nothing(services):
     assert kinds == ["received", "offered"]
 
 
+async def test_the_people_of_a_partner_taken_out_of_leadbot_yaml_are_unlinked(services):
+    """As a member taken out of the file: they can press and ask nothing any more."""
+    stored, _offer_id, _bob = await _accepted_lead(services)
+    await apply(services, config([partner("beta", territories=["DE:1"])]))  # ACME is gone
+    async with services.uow() as uow:
+        assert await uow.members.find_actor(platform="slack", external_id="UACME") is None
+        assert await uow.members.find_actor(platform="slack", external_id="UBETA") is not None
+
+
 async def test_a_manager_may_answer_for_a_partner_and_bad_reasons_are_refused(services):
     await apply(services, config([partner("acme")]))
     _, _, (offer_id,) = await services.submit_lead(lead("m-1"), actor=SYSTEM, source=SRC)
