@@ -79,7 +79,12 @@ class Delivery:
             if offer is None or (item.kind is OutboxKind.OFFER and offer.status not in SENDABLE):
                 return dest, None, None, None  # answered before it was ever shown: nothing to post
             card = await render_offer(
-                uow, self._ctx, offer_id=offer.id, platform=dest.platform, reader=dest.member_id
+                uow,
+                self._ctx,
+                offer_id=offer.id,
+                platform=dest.platform,
+                reader=dest.member_id,
+                chat_active=dest.active,
             )
             return dest, ref, card, offer.status
 

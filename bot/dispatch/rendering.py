@@ -21,6 +21,7 @@ async def render_offer(
     partner_name: str | None = None,
     mentions: list[tuple[str, str, str]] | None = None,
     reader: int | None = None,
+    chat_active: bool = True,
 ) -> OfferCard | None:
     """The card for an offer as it stands; None when there is nothing to post any more.
 
@@ -28,6 +29,8 @@ async def render_offer(
     `MemberRepo.list_for_partner` gives them) may be passed when the caller holds them as they
     stand in this transaction (saves the reads on the hot path). `reader`: the member whose private
     chat this copy is in; the contact shows there only while they belong to the partner.
+    `chat_active`: whether the chat is still one of the partner's (leadbot.yaml may have taken
+    it away, or given it to another partner): the contact never shows in one that is not.
     """
     if offer is None:
         offer = await uow.offers.get(offer_id)
@@ -36,7 +39,9 @@ async def render_offer(
     if lead is None:
         lead = await uow.leads.get(offer.lead_id)
         assert lead is not None
-    mine = lead.partner_id == offer.partner_id and offer.status is OfferStatus.ACCEPTED
+    mine = (
+        lead.partner_id == offer.partner_id and offer.status is OfferStatus.ACCEPTED and chat_active
+    )
     if mine and reader is not None:  # a DM copy: its reader may have left the partner since
         mine = await uow.members.belongs(reader, partner_id=offer.partner_id)
     deadline = offer.expires_at

@@ -27,6 +27,7 @@ class Destination:
     team: str
     chat_id: str
     member_id: int | None = None  # set: a member's private chat (DM copies), not a declared chat
+    active: bool = True  # false: leadbot.yaml no longer has it (cards there are edited only)
 
 
 # the columns `to_destination` reads
@@ -41,7 +42,10 @@ DESTINATION_COLUMNS = (
 
 
 def to_destination(row: Any) -> Destination:
-    return Destination(row.id, row.partner_id, row.platform, row.team, row.chat_id, row.member_id)
+    active = row._mapping.get("active", True)  # the hot reads take active chats only
+    return Destination(
+        row.id, row.partner_id, row.platform, row.team, row.chat_id, row.member_id, active
+    )
 
 
 def _state(*, lock: bool) -> Any:

@@ -86,6 +86,24 @@ async def test_the_people_of_a_partner_taken_out_of_leadbot_yaml_are_unlinked(se
         assert await uow.members.find_actor(platform="slack", external_id="UBETA") is not None
 
 
+async def test_the_contact_never_shows_in_a_chat_the_partner_no_longer_has(services, slack):
+    """ACME's card is in C-acme; leadbot.yaml then gives that channel to Beta (ACME moves to
+    C-acme-new). ACME accepts: the old card is edited, without the contact."""
+    await apply(services, config([partner("acme"), partner("beta", territories=["DE:1"])]))
+    _stored, _, (offer_id,) = await services.submit_lead(lead("f-h"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    moved = [partner("acme", slack_channel="C-acme-new")]
+    await apply(
+        services, config([*moved, partner("beta", territories=["DE:1"], slack_channel="C-acme")])
+    )
+    bob = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)).ok
+    await deliver_all(services)
+    edits = [s.content for s in slack.sent if s.target.chat_id == "C-acme" and s.kind == "edit"]
+    assert edits and edits[-1].state is CardState.WON
+    assert all(getattr(card, "contact", None) is None for card in edits)
+
+
 async def test_a_manager_may_answer_for_a_partner_and_bad_reasons_are_refused(services):
     await apply(services, config([partner("acme")]))
     _, _, (offer_id,) = await services.submit_lead(lead("m-1"), actor=SYSTEM, source=SRC)
