@@ -61,7 +61,15 @@ async def chat_back(
     return bool(back)
 
 
-async def is_managers_chat(uow: UnitOfWork, _ctx: Context, *, platform: str, chat_id: str) -> bool:
-    """Whether `chat_id` is one of the managers' declared chats on `platform`."""
-    chats = await uow.partners.list_destinations(partner_id=None)
+async def is_declared_chat(
+    uow: UnitOfWork, _ctx: Context, *, partner_id: int | None, platform: str, chat_id: str
+) -> bool:
+    """Whether `chat_id` is one of the partner's declared chats on `platform` (the managers'
+    when `partner_id` is None)."""
+    chats = await uow.partners.list_destinations(partner_id=partner_id)
     return any(d.platform == platform and d.chat_id == chat_id for d in chats)
+
+
+async def is_managers_chat(uow: UnitOfWork, ctx: Context, *, platform: str, chat_id: str) -> bool:
+    """Whether `chat_id` is one of the managers' declared chats on `platform`."""
+    return await is_declared_chat(uow, ctx, partner_id=None, platform=platform, chat_id=chat_id)

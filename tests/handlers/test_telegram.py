@@ -154,6 +154,22 @@ async def test_funnel_in_the_managers_group_and_linking_by_deep_link(telegram_bo
     assert "you are Bob" in fake.sent_to(4004)[-1]["text"]
 
 
+async def test_a_partner_is_answered_in_its_own_group_not_in_another_partners(telegram_bot):
+    """A group reply is public: Bob (ACME) asking in Beta's group is told where to ask, and
+    Beta's group sees none of ACME's numbers."""
+    fake, services, client = telegram_bot
+    await services.submit_lead(lead("t-g"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    before = len(fake.sent_to(BETA))
+    for command in ("/funnel", "/open", "/pause"):
+        assert await send(client, text(2002, "Bob", BETA, command)) == 200
+    answers = [m["text"] for m in fake.sent_to(BETA)[before:]]
+    assert answers == ["Ask me in your own group or in a private chat."] * 3
+    assert fake.called("sendPhoto") == []
+    assert await send(client, text(2002, "Bob", ACME, "/funnel")) == 200
+    assert "Funnel: Acme" in fake.sent_to(ACME)[-1]["text"]
+
+
 async def test_a_blocked_bot_moves_the_lead_on(telegram_bot):
     fake, services, _client = telegram_bot
     fake.fail[str(ACME)] = payload("send_error_blocked.json")

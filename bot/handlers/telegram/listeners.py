@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.bootstrap import Services
 from bot.command_grammar import VERBS
 from bot.commands import CommandEngine
-from bot.dispatch.chats import is_managers_chat
+from bot.dispatch.chats import is_declared_chat, is_managers_chat
 from bot.dispatch.direct_messages import note_private_chat
 from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
@@ -193,4 +193,14 @@ async def _refusal(
         and not await services.run(is_managers_chat, platform="telegram", chat_id=str(chat_id))
     ):  # a group reply is public: a partner's group must not see the others' numbers
         return "Ask me in a private chat or in the managers' group."
+    if (
+        actor is not None
+        and actor.partner_id is not None
+        and verb not in ("help", "start", "link")
+        and not private
+        and not await services.run(
+            is_declared_chat, partner_id=actor.partner_id, platform="telegram", chat_id=str(chat_id)
+        )
+    ):  # nor another partner's group, or any other, see this partner's
+        return "Ask me in your own group or in a private chat."
     return None
