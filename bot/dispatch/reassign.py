@@ -24,9 +24,12 @@ async def reassign_lead(
     actor: Actor,
     source: Source,
     partner_slug: str | None = None,
+    from_partner: int | None = None,
 ) -> Outcome:
     """Withdraw the lead from its partner (the card loses the contact details), then give it to
-    `partner_slug`, or route it on to the next partner (to the managers if none is left)."""
+    `partner_slug`, or route it on to the next partner (to the managers if none is left).
+    `from_partner`: only from this partner (a notice's button is about the partner it names;
+    pressed after the lead moved on, it must not take it from the next one)."""
     if not actor.is_manager:
         return Outcome.refused("Only managers can take a lead back.")
     lead = await uow.leads.lock(lead_id)
@@ -37,6 +40,12 @@ async def reassign_lead(
             f"Lead {lead.public_id} is {lead.status}, not with a partner.", lead.id
         )
     holder = await uow.partners.get_name(lead.partner_id)
+    if from_partner is not None and lead.partner_id != from_partner:
+        was = await uow.partners.get_name(from_partner)
+        return Outcome.refused(
+            f"Lead {lead.public_id} is no longer with {was} but with {holder}; nothing changed.",
+            lead.id,
+        )
     now = ctx.now()
     for offer in await uow.offers.list_for_lead(lead.id):
         if offer.status is OfferStatus.ACCEPTED and offer.partner_id == lead.partner_id:

@@ -73,7 +73,7 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
                 f"Take it back with the button, or: leadbot leads reassign {lead.public_id}",
             ],
             lead_ref=lead.public_id,
-            buttons=[Button("Take it back", f"r:{lead.id}", "danger")],
+            buttons=[Button("Take it back", f"r:{lead.id}:{lead.partner_id}", "danger")],
         )
         await notify_managers(uow, ctx, notice, lead_id=lead.id)
         await uow.events.append(

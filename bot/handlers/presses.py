@@ -103,8 +103,14 @@ async def press(
         return await services.run(
             assign_lead, lead_id=ids[0], partner_slug=slug, actor=actor, source=source
         )
-    if kind == "r" and (ids := _ints(parts)) and len(ids) == 1:
-        return await services.run(reassign_lead, lead_id=ids[0], actor=actor, source=source)
+    if kind == "r" and (ids := _ints(parts)) and len(ids) in (1, 2):  # 1: before the holder
+        return await services.run(
+            reassign_lead,
+            lead_id=ids[0],
+            actor=actor,
+            source=source,
+            from_partner=ids[1] if len(ids) == 2 else None,
+        )
     return UNKNOWN
 
 

@@ -8,6 +8,7 @@ from bot.dispatch import accept_offer, set_stage
 from bot.dispatch.reassign import reassign_lead
 from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferStatus
+from bot.handlers.presses import press
 from bot.messaging import CardState
 from tests.conftest import deliver_all
 from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
@@ -145,9 +146,10 @@ async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, cl
     nudge = slack.notices_to(f"C-{slug}")[-1]
     assert nudge.title == f"Lead {stored.public_id}: any news?"
     alert = slack.notices_to("C0MANAGERS")[-1]
-    assert [b.value for b in alert.buttons] == [f"r:{stored.id}"]
+    (take_back,) = [b.value for b in alert.buttons]
+    assert take_back == f"r:{stored.id}:{holder}"  # about this holder only
 
-    outcome = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
+    outcome = await press(services, MANAGER, take_back, source=SRC)
     assert outcome.ok, outcome.message
     await deliver_all(services)
     card = slack.latest_card(offer_id)
@@ -158,6 +160,12 @@ async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, cl
     assert fresh.status is DispatchStatus.OFFERED and fresh.partner_id is None
     assert [o.status for o in offers] == [OfferStatus.WITHDRAWN, OfferStatus.PENDING]
     assert offers[1].partner_id != holder  # passed on to the other partner
+    other = await actor_for(services, "UBETA" if slug == "acme" else "UACME")
+    assert (await services.run(accept_offer, offer_id=offers[1].id, actor=other, source=SRC)).ok
+    again = await press(services, MANAGER, take_back, source=SRC)  # the old notice's button
+    assert not again.ok and "is no longer with" in again.message
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).partner_id == offers[1].partner_id
 
 
 async def test_a_stage_change_resets_the_stale_clock(services, clock):
