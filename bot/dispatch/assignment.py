@@ -92,5 +92,10 @@ async def assign_to(
     await emit(
         uow, ctx, "offer.accepted", lead=lead, offer=offer.id, partner=partner_slug, mode="manual"
     )
-    await queue_offer_cards(uow, ctx, offer, partner_name=partner_name)
+    if not await queue_offer_cards(uow, ctx, offer, partner_name=partner_name):
+        return Outcome.refused(  # the caller rolls it all back: the lead stays as it was
+            f"{partner_name} has no chat Leadbot can reach (none declared, or each broken): "
+            f"lead {lead.public_id} was not assigned.",
+            lead.id,
+        )
     return Outcome.done(f"Lead {lead.public_id} assigned to {partner_name}.", lead.id)

@@ -11,7 +11,7 @@ from bot.dispatch.workspaces import passed_on_line, tell_workspace_broken
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import Lead
-from bot.domain.offers import OfferStatus
+from bot.domain.offers import OfferMode, OfferStatus
 from bot.messaging import MessageRef, Notice
 from bot.store.outbox import OutboxItem, OutboxKind
 from bot.store.partners import Destination
@@ -155,6 +155,11 @@ async def record_failure(
             if not gone:  # a chat gone is told once, below; one known broken was told before
                 await _tell_undelivered(uow, ctx, lead, offer.partner_id, destination, reason)
             await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+        elif offer.mode is OfferMode.MANUAL and offer.status is OfferStatus.ACCEPTED:
+            # a manager gave them the lead: it stays theirs, but they may not know it
+            lead = await uow.leads.get(offer.lead_id)
+            assert lead is not None
+            await _tell_unseen_assignment(uow, ctx, lead, offer.partner_id, destination, reason)
     if newly_broken:  # the other cards only those chats were showing move on too
         moved += await pass_on_pending(uow, ctx, broken, reason, besides=offer.id)
         await _tell(uow, ctx, broken, reason, passed_on=moved, team_wide=team_wide)
@@ -174,6 +179,27 @@ async def _tell_undelivered(
     notice = Notice(
         title=f"Lead {lead.public_id} could not reach {partner}",
         lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
+        lead_ref=lead.public_id,
+    )
+    await notify_managers(uow, ctx, notice, lead_id=lead.id)
+
+
+async def _tell_unseen_assignment(
+    uow: UnitOfWork,
+    ctx: Context,
+    lead: Lead,
+    partner_id: int,
+    destination: Destination | None,
+    reason: str,
+) -> None:
+    partner = await uow.partners.get_name(partner_id)
+    where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+    notice = Notice(
+        title=f"Lead {lead.public_id}, assigned to {partner}, did not reach them",
+        lines=[
+            f"Sending to {where} failed: {reason}",
+            f"The lead is {partner}'s, but they may not know it: tell them, or take it back.",
+        ],
         lead_ref=lead.public_id,
     )
     await notify_managers(uow, ctx, notice, lead_id=lead.id)

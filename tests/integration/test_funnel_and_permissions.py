@@ -6,7 +6,7 @@ from bot.dispatch import accept_offer, assign_lead, decline_offer, set_stage
 from bot.domain.actors import Actor, Role
 from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferStatus
-from bot.messaging import CardState
+from bot.messaging import CardState, DeliveryError
 from tests.conftest import deliver_all
 from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
 
@@ -139,6 +139,39 @@ async def test_manual_assign_withdraws_the_offer_and_sends_the_partner_the_lead(
         assign_lead, lead_id=stored.id, partner_slug="nope", actor=MANAGER, source=SRC
     )
     assert not unknown.ok
+
+
+async def test_a_partner_leadbot_cannot_reach_is_not_given_a_lead(services, slack):
+    """Its only chat is broken: assigning is refused and changes nothing."""
+    await apply(services, config([partner("acme")], max_rounds=1))
+    async with services.uow() as uow:
+        acme = (await uow.partners.ids_by_slug())["acme"]
+        (dest,) = await uow.partners.list_destinations(partner_id=acme)
+        await uow.partners.mark_broken(dest.id, reason="channel_not_found", now=services.ctx.now())
+        await uow.commit()
+    stored, _, _ = await services.submit_lead(lead("a-u"), actor=SYSTEM, source=SRC)
+    out = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="acme", actor=MANAGER, source=SRC
+    )
+    assert not out.ok and "has no chat Leadbot can reach" in out.message
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.UNASSIGNED
+        assert [o.status for o in await uow.offers.list_for_lead(stored.id)] == ["undeliverable"]
+
+
+async def test_an_assignment_whose_card_fails_for_good_is_told_to_the_managers(services, slack):
+    await apply(services, config([partner("acme"), partner("beta", territories=["DE:1"])]))
+    stored, _, _ = await services.submit_lead(lead("a-f"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    slack.fail["C-beta"] = DeliveryError("invalid_blocks", permanent=True)
+    out = await services.run(
+        assign_lead, lead_id=stored.id, partner_slug="beta", actor=MANAGER, source=SRC
+    )
+    assert out.ok, out.message
+    await deliver_all(services)
+    (told,) = [n for n in slack.notices_to("C0MANAGERS") if "did not reach" in n.title]
+    assert told.title == f"Lead {stored.public_id}, assigned to Beta, did not reach them"
+    assert "invalid_blocks" in told.lines[0] and "take it back" in told.lines[1]
 
 
 async def test_broadcast_withdraws_every_other_copy(services, slack, telegram):
