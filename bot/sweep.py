@@ -17,6 +17,7 @@ from bot.dispatch import expire_offer, route_lead
 from bot.dispatch.context import Context
 from bot.dispatch.digest import send_digest
 from bot.dispatch.escalation import repeat_escalation
+from bot.dispatch.passing_on import pass_on_retired
 from bot.dispatch.reminders import remind_offer
 from bot.dispatch.stale import check_stale
 from bot.domain.actors import Actor, Source
@@ -44,6 +45,7 @@ class SweepResult:
     reminded: int = 0
     routed: int = 0
     escalated: int = 0
+    withdrawn: int = 0  # pending offers to partners taken out of leadbot.yaml, passed on
     stale: dict[str, int] = field(default_factory=dict)
     digest: bool = False
     purged: int = 0  # leads whose contact retention_days purged
@@ -55,6 +57,7 @@ class SweepResult:
             or self.reminded
             or self.routed
             or self.escalated
+            or self.withdrawn
             or self.stale
             or self.digest
             or self.purged
@@ -81,6 +84,7 @@ class Sweeper:
             self._ctx.hooks.applied(version)
         result.expired = await self._claimed(reminders=False)
         result.reminded = await self._claimed(reminders=True)
+        result.withdrawn = await self._pass_on_retired()
         result.routed = await self._route_waiting()
         result.escalated = await self._repeat_escalations()
         result.stale = await self._stale()
@@ -161,6 +165,20 @@ class Sweeper:
                     raise
                 log.exception("sweep: lead %s failed", lead_id)
         return results
+
+    async def _pass_on_retired(self) -> int:
+        async with self._uow() as uow:
+            pending = await uow.offers.list_pending_of_retired(limit=self._batch)
+        done = 0
+        for offer_id, at in pending:
+            try:
+                async with self._uow() as uow:
+                    done += await pass_on_retired(uow, self._ctx, offer_id=offer_id, lead_id=at)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise
+                log.exception("sweep: offer %s failed; the next pass retries it", offer_id)
+        return done
 
     async def _route_waiting(self) -> int:
         now = self._ctx.now()

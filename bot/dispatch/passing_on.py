@@ -1,4 +1,5 @@
-"""Chats just marked broken: the offers they alone were showing are passed on at once.
+"""Offers nobody can answer any more are passed on at once: those only chats just marked
+broken were showing, and those to a partner taken out of leadbot.yaml.
 
 "Undeliverable is not silence" (design.md §4): a card nobody can reach any more must not sit
 until its window runs out. Used when a send finds a chat gone, when Telegram says the bot was
@@ -50,3 +51,25 @@ async def pass_on_pending(
             moved.append(lead.public_id)
             await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     return moved
+
+
+async def pass_on_retired(uow: UnitOfWork, ctx: Context, *, offer_id: int, lead_id: int) -> bool:
+    """A pending offer to a partner taken out of leadbot.yaml is withdrawn and its lead moves
+    on (its people were unlinked with it: nobody could answer); True if it did."""
+    lead = await uow.leads.lock(lead_id)
+    if lead is None:
+        return False
+    settled = await settle_offer(
+        uow,
+        ctx,
+        offer_id,
+        OfferStatus.WITHDRAWN,
+        actor=Actor.system("leadbot.yaml"),
+        source=Source.SYSTEM,
+        decline_reason="partner removed from leadbot.yaml",
+    )
+    if settled is None:
+        return False  # answered or expired meanwhile
+    await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
+    await uow.commit()
+    return True

@@ -253,6 +253,17 @@ class OfferRepo:
             total += int((await self.conn.execute(stmt)).scalar_one())
         return total
 
+    async def list_pending_of_retired(self, *, limit: int) -> list[tuple[int, int]]:
+        """(offer id, lead id) of pending offers to partners taken out of leadbot.yaml."""
+        stmt = (
+            select(offers.c.id, offers.c.lead_id)
+            .join(partners, partners.c.id == offers.c.partner_id)
+            .where(offers.c.status == OfferStatus.PENDING, partners.c.status == "retired")
+            .order_by(offers.c.lead_id, offers.c.id)
+            .limit(limit)
+        )
+        return [(r.id, r.lead_id) for r in await self.conn.execute(stmt)]
+
     async def list_pending_at(self, destination_id: int) -> list[tuple[int, int]]:
         """(offer id, lead id) of pending offers shown or queued in this chat, by lead."""
         pending = offers.c.status == OfferStatus.PENDING

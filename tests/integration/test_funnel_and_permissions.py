@@ -86,6 +86,25 @@ async def test_the_people_of_a_partner_taken_out_of_leadbot_yaml_are_unlinked(se
         assert await uow.members.find_actor(platform="slack", external_id="UBETA") is not None
 
 
+async def test_an_offer_to_a_partner_taken_out_of_leadbot_yaml_moves_on_at_the_next_sweep(
+    services, slack
+):
+    """Nobody can answer it any more (its people are unlinked with it): withdrawn, and the
+    lead goes to the next partner, without waiting for the window to run out."""
+    await apply(services, config([partner("acme", priority=1), partner("beta", priority=2)]))
+    stored, _, (offer_id,) = await services.submit_lead(lead("f-r"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    await apply(services, config([partner("beta", priority=2)]))
+    assert (await services.scheduler.sweep()).withdrawn == 1
+    await deliver_all(services)
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).status is OfferStatus.WITHDRAWN
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.OFFERED
+    assert len(slack.offers_to("C-beta")) == 1
+    assert slack.latest_card(offer_id).contact is None
+    assert (await services.scheduler.sweep()).withdrawn == 0
+
+
 async def test_the_contact_never_shows_in_a_chat_the_partner_no_longer_has(services, slack):
     """ACME's card is in C-acme; leadbot.yaml then gives that channel to Beta (ACME moves to
     C-acme-new). ACME accepts: the old card is edited, without the contact."""
