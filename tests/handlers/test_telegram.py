@@ -170,6 +170,19 @@ async def test_a_partner_is_answered_in_its_own_group_not_in_another_partners(te
     assert "Funnel: Acme" in fake.sent_to(ACME)[-1]["text"]
 
 
+async def test_a_link_in_a_leads_text_shows_no_preview(telegram_bot):
+    """Whoever fills the web form chooses the link: Telegram must not draw its page under
+    the card (or under the managers' notices)."""
+    fake, services, _client = telegram_bot
+    await services.submit_lead(
+        lead("t-l", need="see https://evil.example/free-gift"), actor=SYSTEM, source=SRC
+    )
+    await deliver_all(services)
+    (card,) = fake.sent_to(ACME)
+    assert "https://evil.example/free-gift" in card["text"]
+    assert json.loads(str(card["link_preview_options"])) == {"is_disabled": True}
+
+
 async def test_a_blocked_bot_moves_the_lead_on(telegram_bot):
     fake, services, _client = telegram_bot
     fake.fail[str(ACME)] = payload("send_error_blocked.json")

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Coroutine
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -22,6 +22,8 @@ from bot.messaging import DeliveryError, MessageRef, Notice, OfferCard, Pace, Ta
 
 REFUSED = ("can't parse entities", "message to edit not found")  # retrying cannot help
 GONE = ("chat not found", "bot was kicked", "bot is not a member", "group chat was deactivated")
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # lead text is not ours to preview
 
 
 # Bot API: about one message a second per chat, 20 a minute per group, 30 a second in all
@@ -90,6 +92,7 @@ class TelegramMessenger:
                 chat_id=int(target.chat_id),
                 text=offer_text(card),
                 parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,  # a link in a lead's text shows no preview
                 reply_markup=keyboard(card.buttons),
             )
         )
@@ -102,6 +105,7 @@ class TelegramMessenger:
                 message_id=int(ref.message_id),
                 text=offer_text(card),
                 parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,  # a link in a lead's text shows no preview
                 reply_markup=keyboard(card.buttons),
             )
         )
@@ -112,6 +116,7 @@ class TelegramMessenger:
                 chat_id=int(target.chat_id),
                 text=notice_text(notice),
                 parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
                 reply_markup=keyboard(notice.buttons),
             )
         )
