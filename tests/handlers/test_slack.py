@@ -373,6 +373,13 @@ async def test_the_lead_command_answers_privately_with_the_chart_uploaded(slack_
         while len(fake.responses) < 2:  # noqa: ASYNC110 -- bounded
             await asyncio.sleep(0.02)
     assert "not linked" in fake.responses[1]["text"]
+    fields.update(user_id="U0ADA", text="funnel a&amp;b")  # Slack escapes what was typed
+    await post(client, urllib.parse.urlencode(fields))
+    async with asyncio.timeout(10):
+        while len(fake.responses) < 3:  # noqa: ASYNC110 -- bounded
+            await asyncio.sleep(0.02)
+    said = fake.responses[2]["text"]
+    assert said == "There is no partner 'a&amp;b'"  # escaped once, for Slack
 
 
 async def test_a_managers_report_asked_in_their_channel_is_answered_there(slack_bot):

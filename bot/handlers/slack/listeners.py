@@ -33,6 +33,12 @@ ACK_WITHIN = 2.0  # seconds: Slack drops a modal answer not acknowledged within 
 AGAIN = "Slack did not say where to ask the question; press the button again."
 
 
+def typed(escaped: str) -> str:
+    """A slash command's text as the person typed it: Slack sends &, < and > as &amp;, &lt; and
+    &gt; (and nothing else), so `funnel a&b` reaches us as `funnel a&amp;b`."""
+    return escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _answerable(body: dict[str, Any]) -> bool:
     return text(body, "response_url").startswith(("https://", "http://"))
 
@@ -147,7 +153,7 @@ def register(app: AsyncApp, services: Services, workspaces: Workspaces) -> None:
             services, workspaces, client, user=user, team=text(body, "team_id")
         )
         identity = ChatIdentity("slack", user, team)
-        report = await engine.run(actor, text(body, "text"), identity=identity)
+        report = await engine.run(actor, typed(text(body, "text")), identity=identity)
         channel = text(body, "channel_id")
         # a manager's report or change, asked in the managers' own channel, is for all of them;
         # anything else is answered privately (a partner's numbers stay with its people)
