@@ -20,6 +20,7 @@ from bot.dispatch.answers import too_late
 from bot.dispatch.reassign import reassign_lead
 from bot.dispatch.redraw import redraw_cards
 from bot.domain.actors import Actor, Source
+from bot.domain.amounts import parse_amount
 from bot.domain.errors import InvalidInput
 from bot.domain.leads import DispatchStatus, Stage, check_stage_move
 from bot.domain.offers import OfferStatus, Outcome
@@ -163,10 +164,7 @@ async def _stage(
         return Ask(f"Lead {lead.public_id}: lost", "Why?", value, list(policy.lost_reasons))
     amount: float | None = None
     if needs_value:
-        try:
-            amount = float((answer or "").replace(",", "").replace(" ", ""))
-        except ValueError:
-            amount = None
+        amount = parse_amount(answer or "")  # 18.000 and 18,000 are both eighteen thousand
         if amount is None or not math.isfinite(amount) or not 0 <= amount <= 1e12:
             return Outcome.refused(f"'{(answer or '')[:20]}' is not an amount.")
     return await services.run(

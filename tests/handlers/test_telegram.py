@@ -109,7 +109,8 @@ async def test_the_whole_conversation_in_telegram(telegram_bot):
     assert "Max Kunde" in mine["text"] and "Opportunity" in keyboard(mine)
 
     # Opportunity and Won ask for an amount by reply; a bad one is refused, then fixed
-    for stage, answers in (("Opportunity", ["18000"]), ("Won", ["lots", "20 000"])):
+    # (written as in Germany: a dot groups thousands, a comma starts the cents)
+    for stage, answers in (("Opportunity", ["18.000"]), ("Won", ["lots", "20.000,50"])):
         stages = keyboard(
             [a for a in fake.called("editMessageText") if int(a["message_id"]) == beta_id][-1]
         )
@@ -124,7 +125,7 @@ async def test_the_whole_conversation_in_telegram(telegram_bot):
     assert "'lots' is not an amount." in replies
     async with services.uow() as uow:
         final = await uow.leads.get(stored.id)
-    assert final.stage is Stage.WON and final.stage_value == 20000
+    assert final.stage is Stage.WON and final.stage_value == 20000.5
 
 
 async def test_a_wrong_secret_gets_403_and_changes_nothing(telegram_bot):
