@@ -7,6 +7,7 @@ All lead text is made plain (bot/handlers/inert.py) and escaped for Telegram HTM
 from __future__ import annotations
 
 import html
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -29,10 +30,20 @@ def escape(text: str) -> str:
     return html.escape(plain(text))
 
 
+def visible_length(text: str) -> int:
+    """How long Telegram counts an HTML message: its text once tags are parsed and entities
+    read (`&quot;` is one character), in UTF-16 code units."""
+    shown = html.unescape(_TAG.sub("", text))
+    return len(shown.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _fit(lines: list[str]) -> str:
     """Join finished HTML lines, dropping whole lines from the end to fit (never cutting a tag
     or an entity in half, which Telegram would refuse)."""
-    while lines and len("\n".join(lines)) > LIMIT:
+    while lines and visible_length("\n".join(lines)) > LIMIT:
         lines = lines[:-1]
     return "\n".join(lines)
 
@@ -96,7 +107,7 @@ def report_text(report: Report) -> str:
     lines = [escape(line) for line in report.aligned_lines()]
     if not lines:
         return title
-    while lines and len(title) + sum(len(x) + 1 for x in lines) + 12 > LIMIT:
+    while lines and visible_length(title + "\n" + "\n".join(lines)) > LIMIT:
         lines = lines[:-1]  # whole rows only
     return title + "\n<pre>" + "\n".join(lines) + "</pre>"
 

@@ -1,0 +1,35 @@
+"""Telegram's 4096 characters are counted as the reader sees them, not in escaped HTML."""
+
+from __future__ import annotations
+
+from bot.domain.leads import Contact
+from bot.handlers.telegram.render import LIMIT, offer_text, report_text, visible_length
+from bot.messaging import CardState, OfferCard, Report
+
+
+def test_quotes_in_a_lead_do_not_push_the_contact_off_the_accepted_card() -> None:
+    """300 quotes are 1,800 characters of HTML but 300 on the screen: nothing is dropped."""
+    quotes = '"' * 300
+    contact = Contact(
+        name='"' * 200, email="jane@example.com", phone="+49 89 1234", company='"' * 200,
+        street="Main St 1",
+    )  # fmt: skip
+    card = OfferCard(
+        offer_id=1, lead_ref="L1", partner_name="Acme", state=CardState.WON, headline="Lead L1",
+        teaser=[("Request", quotes), ("Area", '"' * 100)], contact=contact, stage="accepted",
+    )  # fmt: skip
+    text = offer_text(card)
+    assert len(text) > LIMIT >= visible_length(text)
+    assert "jane@example.com" in text and "Main St 1" in text and "Stage:" in text
+
+
+def test_visible_length_reads_tags_and_entities_and_counts_utf16() -> None:
+    assert visible_length("<b>a&amp;b</b> &quot;") == 5
+    assert visible_length("😀") == 2  # one emoji is two UTF-16 code units to Telegram
+
+
+def test_a_long_report_is_cut_by_what_shows() -> None:
+    rows = [[f"row {i} & more"] for i in range(600)]
+    text = report_text(Report(title="T", rows=rows))
+    assert visible_length(text) <= LIMIT < visible_length(text) + len("row 599 & more") + 1
+    assert text.endswith("</pre>")
