@@ -65,7 +65,9 @@ def offer_blocks(card: OfferCard) -> tuple[str, list[Block]]:
         line = escape(card.status_line)
         if card.responder is not None and card.responder[1].isalnum():
             name, user = card.responder  # "Accepted by Bob" -> "Accepted by @Bob"
-            line = line.replace(escape(name), f"<@{user}>", 1)
+            said = f"Accepted by {escape(name)}"  # the name where it stands, not wherever it is
+            if line.startswith(said):
+                line = f"Accepted by <@{user}>" + line.removeprefix(said)
         blocks.append(_section(line))
     if card.contact is not None:
         c = card.contact

@@ -1,4 +1,5 @@
-"""Telegram's 4096 characters are counted as the reader sees them, not in escaped HTML."""
+"""Rendering for the chats: Telegram counts its 4096 characters as the reader sees them; a
+Slack mention goes where the name stands."""
 
 from __future__ import annotations
 
@@ -33,3 +34,16 @@ def test_a_long_report_is_cut_by_what_shows() -> None:
     text = report_text(Report(title="T", rows=rows))
     assert visible_length(text) <= LIMIT < visible_length(text) + len("row 599 & more") + 1
     assert text.endswith("</pre>")
+
+
+def test_the_slack_mention_replaces_the_responders_name_where_it_stands() -> None:
+    """A responder called "by" (or "Acc") must not turn "Accepted" into a mention."""
+    from bot.handlers.slack.blocks import offer_blocks
+
+    card = OfferCard(
+        offer_id=1, lead_ref="L1", partner_name="Acme", state=CardState.WON, headline="Lead L1",
+        status_line="Accepted by by at 10:00 UTC", responder=("by", "U123"),
+    )  # fmt: skip
+    _fallback, blocks = offer_blocks(card)
+    shown = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
+    assert "Accepted by <@U123> at 10:00 UTC" in shown
