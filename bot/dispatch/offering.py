@@ -12,7 +12,7 @@ from bot.dispatch.events_out import emit
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Lead
-from bot.domain.offers import OfferMode, OfferStatus
+from bot.domain.offers import OfferMode, OfferStatus, tried_it
 from bot.routing.policy import Filter
 from bot.store.uow import UnitOfWork
 
@@ -70,7 +70,7 @@ async def offer_next(
             uow, ctx, lead, f"nobody took it in {lead.round} rounds", actor=actor, source=source
         )
         return []
-    tried = {o.partner_id for o in offers}
+    tried = {o.partner_id for o in offers if tried_it(o)}
     count = 1 if policy.mode == "exclusive" else policy.broadcast_size
     now = ctx.now()
     decision = await decide(

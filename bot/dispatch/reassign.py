@@ -12,7 +12,7 @@ from bot.dispatch.offering import offer_next
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus, Stage
-from bot.domain.offers import OfferStatus, Outcome
+from bot.domain.offers import TAKEN_BACK, OfferStatus, Outcome
 from bot.store.uow import UnitOfWork
 
 
@@ -49,7 +49,7 @@ async def reassign_lead(
     now = ctx.now()
     for offer in await uow.offers.list_for_lead(lead.id):
         if offer.status is OfferStatus.ACCEPTED and offer.partner_id == lead.partner_id:
-            await uow.offers.withdraw_accepted(offer.id, now=now, reason="taken back")
+            await uow.offers.withdraw_accepted(offer.id, now=now, reason=TAKEN_BACK)
             await queue_card_edits(uow, ctx, offer.id)
     if not await uow.leads.cas(
         lead.id,
@@ -77,7 +77,7 @@ async def reassign_lead(
         previous=holder,
     )
     gone: dict[str, Any] = {"from": lead.stage, "to": Stage.NONE, "partner_id": lead.partner_id}
-    await emit(uow, ctx, "lead.stage_changed", lead=lead, **gone, reason="taken back")
+    await emit(uow, ctx, "lead.stage_changed", lead=lead, **gone, reason=TAKEN_BACK)
     fresh = await uow.leads.get(lead.id)
     assert fresh is not None
     if partner_slug is not None:

@@ -16,6 +16,18 @@ class OfferStatus(StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
+# why an offer was withdrawn: a manager took the accepted lead back from that partner (who
+# then counts as tried), as against a copy withdrawn because someone else got the lead first
+TAKEN_BACK = "taken back"
+
+
+def tried_it(offer: Offer) -> bool:
+    """Whether the offer's partner has had its go at the lead: offered it, and answered, let
+    the window pass, could not be reached, or had it taken back. A copy withdrawn because
+    another partner (or a manager's assignment) got the lead first is no go at all."""
+    return offer.status is not OfferStatus.WITHDRAWN or offer.decline_reason == TAKEN_BACK
+
+
 class OfferMode(StrEnum):
     EXCLUSIVE = "exclusive"
     BROADCAST = "broadcast"

@@ -219,3 +219,23 @@ async def test_broadcast_withdraws_every_other_copy(services, slack, telegram):
         assert card.teaser == [] and card.contact is None
     edits = [s for s in telegram.sent if s.kind == "edit"]
     assert edits and edits[-1].content.status_line == "Taken by Gamma"
+
+
+async def test_taken_back_a_broadcast_lead_goes_to_the_partner_who_never_answered(services):
+    """ACME and Beta had the lead at once; ACME was first, so Beta's copy was withdrawn. When
+    a manager takes it back from ACME, Beta (which never declined) gets it, not the managers."""
+    from bot.dispatch.reassign import reassign_lead
+
+    both = [partner("acme"), partner("beta")]
+    await apply(services, config(both, mode="broadcast", broadcast_size=2))
+    stored, _, offer_ids = await services.submit_lead(lead("b-t"), actor=SYSTEM, source=SRC)
+    acme = await actor_for(services, "UACME")
+    async with services.uow() as uow:
+        (mine,) = [i for i in offer_ids if (await uow.offers.get(i)).partner_id == acme.partner_id]
+    assert (await services.run(accept_offer, offer_id=mine, actor=acme, source=SRC)).ok
+    taken = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
+    assert taken.ok and "offered to the next partner" in taken.message
+    async with services.uow() as uow:
+        offers = await uow.offers.list_for_lead(stored.id)
+    (again,) = [o for o in offers if o.status is OfferStatus.PENDING]
+    assert again.partner_id != acme.partner_id  # Beta's turn; ACME had its go
