@@ -4,8 +4,8 @@ Slack mention goes where the name stands."""
 from __future__ import annotations
 
 from bot.domain.leads import Contact
-from bot.handlers.telegram.render import LIMIT, offer_text, report_text, visible_length
-from bot.messaging import CardState, OfferCard, Report
+from bot.handlers.telegram.render import LIMIT, offer_text, visible_length
+from bot.messaging import CardState, OfferCard
 
 
 def test_quotes_in_a_lead_do_not_push_the_contact_off_the_accepted_card() -> None:
@@ -27,13 +27,6 @@ def test_quotes_in_a_lead_do_not_push_the_contact_off_the_accepted_card() -> Non
 def test_visible_length_reads_tags_and_entities_and_counts_utf16() -> None:
     assert visible_length("<b>a&amp;b</b> &quot;") == 5
     assert visible_length("😀") == 2  # one emoji is two UTF-16 code units to Telegram
-
-
-def test_a_long_report_is_cut_by_what_shows() -> None:
-    rows = [[f"row {i} & more"] for i in range(600)]
-    text = report_text(Report(title="T", rows=rows))
-    assert visible_length(text) <= LIMIT < visible_length(text) + len("row 599 & more") + 1
-    assert text.endswith("</pre>")
 
 
 def test_the_slack_mention_replaces_the_responders_name_where_it_stands() -> None:
