@@ -10,8 +10,8 @@ from bot.dispatch.windows import offer_window
 from bot.dispatch.workspaces import passed_on_line, tell_workspace_broken
 from bot.domain.actors import Actor, Source
 from bot.domain.events import EventKind
-from bot.domain.leads import Lead
-from bot.domain.offers import OfferMode, OfferStatus
+from bot.domain.leads import Lead, Stage
+from bot.domain.offers import Offer, OfferMode, OfferStatus
 from bot.messaging import MessageRef, Notice
 from bot.store.outbox import OutboxItem, OutboxKind
 from bot.store.partners import Destination
@@ -128,6 +128,8 @@ async def record_failure(
         broken = [destination] if newly_broken else []
     if item.kind is not OutboxKind.OFFER or item.offer_id is None:
         await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
+        if item.kind is OutboxKind.UPDATE and not gone and destination is not None:
+            await _post_again(uow, ctx, item, destination)
         if newly_broken:  # an edit or a notice found the chat gone: its open cards move on
             moved = await pass_on_pending(uow, ctx, broken, reason)
             await _tell(uow, ctx, broken, reason, passed_on=moved, team_wide=team_wide)
@@ -138,7 +140,13 @@ async def record_failure(
     await uow.leads.lock(offer.lead_id)
     await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
     moved = []
-    if not await uow.offers.count_standing_copies(offer.id):  # no other copy on its way or shown
+    if offer.status is OfferStatus.ACCEPTED:
+        # theirs already (a manager's assignment, or the card posted again after Accept), but
+        # they may not know it, or not have the contact: nothing to pass on, the managers told
+        lead = await uow.leads.get(offer.lead_id)
+        assert lead is not None
+        await _tell_unseen(uow, ctx, lead, offer, destination, reason)
+    elif not await uow.offers.count_standing_copies(offer.id):  # no other copy shown or queued
         settled = await settle_offer(
             uow,
             ctx,
@@ -155,15 +163,40 @@ async def record_failure(
             if not gone:  # a chat gone is told once, below; one known broken was told before
                 await _tell_undelivered(uow, ctx, lead, offer.partner_id, destination, reason)
             await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
-        elif offer.mode is OfferMode.MANUAL and offer.status is OfferStatus.ACCEPTED:
-            # a manager gave them the lead: it stays theirs, but they may not know it
-            lead = await uow.leads.get(offer.lead_id)
-            assert lead is not None
-            await _tell_unseen_assignment(uow, ctx, lead, offer.partner_id, destination, reason)
     if newly_broken:  # the other cards only those chats were showing move on too
         moved += await pass_on_pending(uow, ctx, broken, reason, besides=offer.id)
         await _tell(uow, ctx, broken, reason, passed_on=moved, team_wide=team_wide)
     await uow.commit()
+
+
+async def _post_again(
+    uow: UnitOfWork, ctx: Context, item: OutboxItem, destination: Destination
+) -> None:
+    """The edit that brings the contact after Accept failed for good (the card was deleted,
+    say): the card is posted again, once, so that the partner has the contact."""
+    offer = await uow.offers.get(item.offer_id or 0)
+    lead = await uow.leads.get(offer.lead_id) if offer is not None else None
+    if (
+        offer is None
+        or lead is None
+        or offer.status is not OfferStatus.ACCEPTED
+        or lead.partner_id != offer.partner_id
+        or lead.stage is not Stage.ACCEPTED  # later edits only move the stage on
+        or destination.member_id is not None  # a rep's DM copy: an extra push, not the card
+        or not destination.active
+    ):
+        return
+    shown = [m for m, d in await uow.offers.list_messages(offer.id) if d == destination.id]
+    if any(m > (item.offer_message_id or 0) for m in shown):
+        return  # posted again already
+    await uow.outbox.enqueue(
+        OutboxKind.OFFER,
+        now=ctx.now(),
+        destination_id=destination.id,
+        offer_id=offer.id,
+        lead_id=lead.id,
+    )
+    uow.after_commit(ctx.hooks.poke)
 
 
 async def _tell_undelivered(
@@ -184,21 +217,23 @@ async def _tell_undelivered(
     await notify_managers(uow, ctx, notice, lead_id=lead.id)
 
 
-async def _tell_unseen_assignment(
+async def _tell_unseen(
     uow: UnitOfWork,
     ctx: Context,
     lead: Lead,
-    partner_id: int,
+    offer: Offer,
     destination: Destination | None,
     reason: str,
 ) -> None:
-    partner = await uow.partners.get_name(partner_id)
+    partner = await uow.partners.get_name(offer.partner_id)
     where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+    how = "assigned to" if offer.mode is OfferMode.MANUAL else "accepted by"
     notice = Notice(
-        title=f"Lead {lead.public_id}, assigned to {partner}, did not reach them",
+        title=f"Lead {lead.public_id}, {how} {partner}, did not reach them",
         lines=[
             f"Sending to {where} failed: {reason}",
-            f"The lead is {partner}'s, but they may not know it: tell them, or take it back.",
+            f"The lead is {partner}'s, but they may not know it or its contact: tell them, "
+            "or take it back.",
         ],
         lead_ref=lead.public_id,
     )

@@ -239,3 +239,30 @@ async def test_taken_back_a_broadcast_lead_goes_to_the_partner_who_never_answere
         offers = await uow.offers.list_for_lead(stored.id)
     (again,) = [o for o in offers if o.status is OfferStatus.PENDING]
     assert again.partner_id != acme.partner_id  # Beta's turn; ACME had its go
+
+
+async def test_a_card_deleted_before_accept_is_posted_again_with_the_contact(services, slack):
+    """The edit that brings the contact after Accept finds the card gone (someone deleted it):
+    the card is posted again, once, with the contact; later edits go to the new one."""
+    await apply(services, config([partner("acme")]))
+    stored, _, (offer_id,) = await services.submit_lead(lead("f-d"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    deleted = slack.sent[-1].ref
+    edit = slack.edit_offer
+
+    async def edit_unless_deleted(target, ref, card):  # type: ignore[no-untyped-def]
+        if ref == deleted:
+            raise DeliveryError("message_not_found", permanent=True)
+        await edit(target, ref, card)
+
+    slack.edit_offer = edit_unless_deleted  # type: ignore[method-assign]
+    bob = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)).ok
+    await deliver_all(services)
+    again = slack.offers_to("C-acme")
+    assert len(again) == 2 and again[-1].state is CardState.WON
+    assert again[-1].contact is not None and again[-1].contact.name == "Max Kunde"
+    await services.run(set_stage, lead_id=stored.id, stage=Stage.CONTACTED, actor=bob, source=SRC)
+    await deliver_all(services)
+    assert len(slack.offers_to("C-acme")) == 2  # not posted a third time
+    assert slack.latest_card(offer_id).stage == "contacted"
