@@ -12,7 +12,7 @@ import logging
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from bot.bootstrap import Services
 from bot.command_grammar import MAX_LINE, MAX_WORD, VERBS, WHO, Usage
@@ -263,15 +263,14 @@ class CommandEngine:
 
     async def _pause(self, actor: Actor, args: list[str]) -> Report:
         slug, rest = await self._partner_arg(actor, args)
-        until = None
+        until = None  # a day: it starts at midnight in the partner's own time zone
         if rest:
             if len(rest) != 2 or rest[0].lower() != "until":
                 raise Usage("Say 'until YYYY-MM-DD', or nothing")
             try:
-                day = date.fromisoformat(rest[1])
+                until = date.fromisoformat(rest[1])
             except ValueError:
                 raise Usage(f"'{rest[1][:20]}' is not a date like 2026-03-31") from None
-            until = datetime(day.year, day.month, day.day, tzinfo=UTC)
         outcome = await self.services.run(pause_partner, slug=slug, actor=actor, until=until)
         return await self._outcome(outcome)
 

@@ -8,12 +8,13 @@ sets them back to what leadbot.yaml says.)
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Role
 from bot.domain.offers import Outcome
 from bot.domain.partners import PartnerStatus
+from bot.routing.directory import start_of
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -33,23 +34,40 @@ async def _target(uow: UnitOfWork, slug: str, actor: Actor) -> tuple[int, str] |
 
 
 async def pause_partner(
-    uow: UnitOfWork, ctx: Context, *, slug: str, actor: Actor, until: datetime | None = None
+    uow: UnitOfWork, ctx: Context, *, slug: str, actor: Actor, until: date | None = None
 ) -> Outcome:
-    """Stop offering leads to the partner, for good or until `until`."""
+    """Stop offering leads to the partner, for good or until the start of the day `until` in
+    its own time zone (as `paused_until` in leadbot.yaml)."""
     target = await _target(uow, slug, actor)
     if isinstance(target, Outcome):
         return target
     partner_id, name = target
-    if until is not None and until <= ctx.now():
-        return Outcome.refused("That date is in the past.")
-    if until is None:
-        await uow.partners.update(partner_id, status=PartnerStatus.PAUSED, paused_until=None)
-    else:
-        await uow.partners.update(partner_id, status=PartnerStatus.ACTIVE, paused_until=until)
+    if until is not None:
+        facts = (await ctx.policies.directory(uow)).partners.get(partner_id)
+        zone = facts.timezone if facts is not None else "UTC"
+        return await _pause_until(uow, ctx, partner_id, name, start_of(until, zone), actor, slug)
+    await uow.partners.update(partner_id, status=PartnerStatus.PAUSED, paused_until=None)
     await uow.commit()
-    log.info("%s paused %s until %s", actor.label, slug, until or "resumed")
-    when = f" until {until:%Y-%m-%d %H:%M} UTC" if until else " until someone resumes it"
-    return Outcome.done(f"{name} gets no new leads{when}.")
+    log.info("%s paused %s", actor.label, slug)
+    return Outcome.done(f"{name} gets no new leads until someone resumes it.")
+
+
+async def _pause_until(
+    uow: UnitOfWork,
+    ctx: Context,
+    partner_id: int,
+    name: str,
+    until: datetime,
+    actor: Actor,
+    slug: str,
+) -> Outcome:
+    if until <= ctx.now():
+        return Outcome.refused("That date is in the past.")
+    await uow.partners.update(partner_id, status=PartnerStatus.ACTIVE, paused_until=until)
+    await uow.commit()
+    log.info("%s paused %s until %s", actor.label, slug, until)
+    when = f"{until:%Y-%m-%d %H:%M} ({until.tzname()})"
+    return Outcome.done(f"{name} gets no new leads until {when}.")
 
 
 async def resume_partner(uow: UnitOfWork, ctx: Context, *, slug: str, actor: Actor) -> Outcome:

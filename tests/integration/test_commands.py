@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import select
 
 from bot.command_grammar import VERBS
 from bot.commands import CommandEngine
@@ -126,8 +129,24 @@ async def test_pause_capacity_and_resume_change_routing(engine, services):
     table = await engine.run(MANAGER, "partners")
     assert table.rows[0][:3] == ["acme", "active", "0/3"]
     paused = await engine.run(MANAGER, "pause beta until 2099-01-01")
-    assert "until 2099-01-01 00:00 UTC" in said(paused)
+    assert "until 2099-01-01 00:00 (UTC)" in said(paused)
     assert "paused until 2099-01-01" in said(await engine.run(MANAGER, "partners"))
+
+
+async def test_pause_until_a_day_means_its_start_in_the_partners_time_zone(services):
+    """As `paused_until` in leadbot.yaml: midnight where the partner is, not in UTC."""
+    from bot.store.tables import partners
+
+    pacific = partner("acme", timezone="America/Los_Angeles")
+    await apply(services, config([pacific, partner("beta", paused_until="2099-01-10")]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    paused = await engine.run(MANAGER, "pause acme until 2099-01-10")
+    assert "until 2099-01-10 00:00 (PST)" in said(paused)
+    async with services.uow() as uow:
+        rows = await uow.execute(select(partners.c.slug, partners.c.paused_until))
+        until = {slug: at for slug, at in rows}
+    assert until["acme"] == datetime(2099, 1, 10, 8, tzinfo=UTC)  # 00:00 in Los Angeles
+    assert until["beta"] == datetime(2099, 1, 10, tzinfo=UTC)  # beta's own zone: UTC
 
 
 async def test_open_assign_why_and_who(engine, services):
