@@ -177,16 +177,19 @@ class PartnerRepo:
         return {pid: n for pid, n in await self.conn.execute(stmt)}
 
     async def capacity_in_use(self, partner_id: int) -> tuple[int, int]:
-        """(open accepted leads, capacity) of one partner."""
+        """(open accepted leads, capacity) of one partner, its row locked first: two Accepts for
+        its last place (on two leads) take turns, so the second counts the first's lead."""
+        capacity = (
+            await self.conn.execute(
+                select(partners.c.capacity).where(partners.c.id == partner_id).with_for_update()
+            )
+        ).scalar_one()
         used = (
             await self.conn.execute(
                 select(func.count())
                 .select_from(leads)
                 .where(leads.c.partner_id == partner_id, leads.c.status == DispatchStatus.ACCEPTED)
             )
-        ).scalar_one()
-        capacity = (
-            await self.conn.execute(select(partners.c.capacity).where(partners.c.id == partner_id))
         ).scalar_one()
         return int(used), int(capacity)
 

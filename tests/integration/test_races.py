@@ -117,3 +117,44 @@ async def test_manual_assign_racing_accept(services):
         accepted_offers = [o for o in offers if o.status is OfferStatus.ACCEPTED]
         assert len(accepted_offers) == 1
         assert final.partner_id == accepted_offers[0].partner_id
+
+
+async def test_accepts_racing_for_a_partners_last_place_take_it_once(services):
+    """Capacity 2, one lead already held: of four Accepts at once (each on its own lead), one
+    takes the last place and three are told the partner is at capacity (PostgreSQL runs them
+    side by side: the count is taken under the partner's row lock)."""
+    await apply(services, config([partner("acme", capacity=2)]))
+    offer_ids = []
+    for i in range(5):
+        _, _, (offer_id,) = await services.submit_lead(lead(f"cap-{i}"), actor=SYSTEM, source=SRC)
+        offer_ids.append(offer_id)
+    bob = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_ids[0], actor=bob, source=SRC)).ok
+    outcomes = await asyncio.gather(
+        *(services.run(accept_offer, offer_id=o, actor=bob, source=SRC) for o in offer_ids[1:])
+    )
+    assert sum(o.ok for o in outcomes) == 1, [o.message for o in outcomes]
+    assert all("at capacity (2 of 2" in o.message for o in outcomes if not o.ok)
+    async with services.uow() as uow:
+        used, capacity = await uow.partners.capacity_in_use(bob.partner_id)
+    assert (used, capacity) == (2, 2)
+
+
+async def test_a_partners_capacity_is_counted_under_its_row_lock(services):
+    """What makes the race above safe, shown without relying on timing: while one Accept holds
+    the count, another Accept for the same partner waits for it, then sees its lead."""
+    await apply(services, config([partner("acme", capacity=2)]))
+    _, _, (first,) = await services.submit_lead(lead("lock-1"), actor=SYSTEM, source=SRC)
+    bob = await actor_for(services, "UACME")
+    async with services.uow() as holding:
+        assert await holding.partners.capacity_in_use(bob.partner_id) == (0, 2)
+
+        async def second_count() -> tuple[int, int]:
+            async with services.uow() as uow:
+                return await uow.partners.capacity_in_use(bob.partner_id)
+
+        waiting = asyncio.create_task(second_count())
+        done, _ = await asyncio.wait({waiting}, timeout=0.5)  # it must not get past the lock
+        assert not done
+        assert (await accept_offer(holding, services.ctx, offer_id=first, actor=bob, source=SRC)).ok
+    assert await waiting == (1, 2)
