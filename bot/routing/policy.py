@@ -31,6 +31,7 @@ class Filter(StrEnum):
     CAPACITY = "capacity"
     DAILY_CAP = "daily_cap"
     ALREADY_OFFERED = "already_offered"
+    REACHABLE = "reachable"
     HOURS = "hours"
 
 
@@ -160,6 +161,8 @@ def describe(
         return f"daily cap reached ({p.offers_today} today)"
     if dropped_by is Filter.ALREADY_OFFERED:
         return "was already offered this lead"
+    if dropped_by is Filter.REACHABLE:
+        return "no chat to send it to: every chat of it is marked broken"
     if dropped_by is Filter.HOURS:
         return "outside its working hours"
     parts = [f"{lead.postcode} is in your area ({rule})", *lead.specialties]
@@ -232,6 +235,8 @@ class WeightedRotation:
                 dropped = Filter.DAILY_CAP
             elif p.id in exclude:
                 dropped = Filter.ALREADY_OFFERED
+            elif not p.reachable:  # its offer would be undeliverable at once, and cost a round
+                dropped = Filter.REACHABLE
             elif p.hours and enforce_hours and not is_open(p.hours, p.timezone, p.holidays, now):
                 dropped = Filter.HOURS
             else:

@@ -68,6 +68,7 @@ def test_each_filter_is_named_in_the_explanation():
         facts(5),
         facts(6),
         facts(7, paused_until=NOW + timedelta(days=1)),
+        facts(8, reachable=False),
     ]
     d = WeightedRotation().decide(LEAD, partners, exclude={5}, count=1, now=NOW)
     dropped = {v.partner.id: v.dropped_by for v in d.verdicts}
@@ -79,13 +80,23 @@ def test_each_filter_is_named_in_the_explanation():
         5: Filter.ALREADY_OFFERED,
         6: None,
         7: Filter.ACTIVE,
+        8: Filter.REACHABLE,
     }
     assert [p.id for p in d.chosen] == [6]
     reasons = {v.partner.slug: v.reason for v in d.verdicts}
     assert reasons["p3"] == "does not do heat-pump"
     assert reasons["p4"] == "at capacity (10 of 10 open)"
+    assert reasons["p8"] == "no chat to send it to: every chat of it is marked broken"
     assert d.why[6] == "80331 is in your area (DE:80) · heat-pump · 0 of 10 open"
     assert d.explanation()["considered"][1]["filter"] == "territory"
+
+
+def test_a_partner_without_a_reachable_chat_is_left_out_of_the_rotation():
+    """Its offer would be undeliverable at once: it neither wins nor gains rotation credit."""
+    partners = [facts(1, weight=5, reachable=False), facts(2), facts(3)]
+    d = WeightedRotation().decide(LEAD, partners, exclude=set(), count=2, now=NOW)
+    assert sorted(p.id for p in d.chosen) == [2, 3] and 1 not in d.rotation
+    assert sorted(run(partners, 6)) == [2, 2, 2, 3, 3, 3]
 
 
 def test_priority_tier_comes_before_rotation():
@@ -133,7 +144,9 @@ def test_the_oldest_partner_gets_no_more_than_its_share():
 @given(
     weights=st.lists(st.integers(1, 5), min_size=2, max_size=6),
     blocked=st.lists(
-        st.sampled_from(["paused", "capacity", "territory", "offered", "closed", "until"]),
+        st.sampled_from(
+            ["paused", "capacity", "territory", "offered", "closed", "until", "unreachable"]
+        ),
         max_size=6,
     ),
     count=st.integers(1, 4),
@@ -149,10 +162,8 @@ def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, c
             partners[i] = replace(p, open_leads=p.capacity)
         elif why == "territory":
             partners[i] = replace(p, territories=(parse_territory("AT:1"),))
-        elif why == "closed":  # NOW is a Monday morning; this partner only works Sundays
-            partners[i] = replace(p, hours=parse_hours({"sun": "08:00-18:00"}))
-        elif why == "until":
-            partners[i] = replace(p, paused_until=NOW + timedelta(hours=1))
+        elif why == "unreachable":
+            partners[i] = replace(p, reachable=False)
         elif why == "closed":  # NOW is a Monday morning; this partner only works Sundays
             partners[i] = replace(p, hours=parse_hours({"sun": "08:00-18:00"}))
         elif why == "until":
@@ -174,9 +185,10 @@ def test_blocked_partners_are_never_offered_and_nobody_twice(weights, blocked, c
     rr_current=st.floats(-100, 100),
     offered=st.none() | st.just(NOW - timedelta(minutes=5)),
     paused=st.none() | st.just(NOW + timedelta(days=1)),
+    reachable=st.booleans(),
 )
 def test_with_live_is_replace_of_the_live_fields(
-    status, capacity, open_leads, offers_today, rr_current, offered, paused
+    status, capacity, open_leads, offers_today, rr_current, offered, paused, reachable
 ):
     base = facts(7, daily_cap=3, languages=frozenset({"de"}), location=(48.1, 11.6))
     state = dict(
@@ -187,6 +199,7 @@ def test_with_live_is_replace_of_the_live_fields(
         rr_current=rr_current,
         last_offered_at=offered,
         paused_until=paused,
+        reachable=reachable,
     )
     assert set(state) == set(LIVE_FIELDS)
     assert with_live(base, state) == replace(base, **state)
