@@ -265,3 +265,21 @@ async def test_a_partner_whose_chats_are_all_broken_is_passed_over(services, sla
     await apply(services, document)  # the channel fixed and declared again
     stored, _, _ = await services.submit_lead(lead("br-9"), actor=SYSTEM, source=SRC)
     assert await offered_slugs(services, stored.id) == ["acme"]
+
+
+async def test_broadcast_rounds_share_the_leads_by_weight(services):
+    """Two copies of each lead: three equal partners are in two rounds of three each; with
+    weights 3, 2 and 1 the heaviest is in every round (a copy each is the most it can have)
+    and the other two share the second copy two to one."""
+    for weights, expected in (((1, 1, 1), [20, 20, 20]), ((3, 2, 1), [30, 20, 10])):
+        slugs = [f"p{n}-{''.join(map(str, weights))}" for n in range(3)]
+        partners = [partner(s, weight=w) for s, w in zip(slugs, weights, strict=True)]
+        await apply(services, config(partners, mode="broadcast", broadcast_size=2))
+        got = dict.fromkeys(slugs, 0)
+        for i in range(30):
+            stored, _, _ = await services.submit_lead(
+                lead(f"bc-{slugs[0]}-{i}"), actor=SYSTEM, source=SRC
+            )
+            for slug in await offered_slugs(services, stored.id):
+                got[slug] += 1
+        assert list(got.values()) == expected

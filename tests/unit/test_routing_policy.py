@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -39,24 +40,29 @@ def facts(pid: int, **kw) -> PartnerFacts:
     return PartnerFacts(**values)
 
 
-def run(partners: list[PartnerFacts], picks: int, lead: LeadFacts = LEAD) -> list[int]:
-    """Pick `picks` times, feeding rotation state back as the store would."""
-    policy, chosen = WeightedRotation(), []
-    now = NOW
-    for _ in range(picks):
-        d = policy.decide(lead, partners, exclude=set(), count=1, now=now)
-        winner = d.chosen[0]
-        chosen.append(winner.id)
+def turns(
+    partners: list[PartnerFacts], n: int, *, count: int = 1, lead: LeadFacts = LEAD
+) -> Iterator[list[int]]:
+    """Decide `n` times, feeding rotation state back as the store would: the ids chosen."""
+    policy, now = WeightedRotation(), NOW
+    for _ in range(n):
+        d = policy.decide(lead, partners, exclude=set(), count=count, now=now)
+        picked = [p.id for p in d.chosen]
+        yield picked
         partners = [
             replace(
                 p,
                 rr_current=d.rotation.get(p.id, p.rr_current),
-                last_offered_at=now if p.id == winner.id else p.last_offered_at,
+                last_offered_at=now if p.id in picked else p.last_offered_at,
             )
             for p in partners
         ]
         now += timedelta(seconds=1)
-    return chosen
+
+
+def run(partners: list[PartnerFacts], picks: int, lead: LeadFacts = LEAD) -> list[int]:
+    """Pick `picks` times, one partner each."""
+    return [winner for (winner,) in turns(partners, picks, lead=lead)]
 
 
 def test_each_filter_is_named_in_the_explanation():
@@ -138,6 +144,49 @@ def test_the_oldest_partner_gets_no_more_than_its_share():
     partners = [facts(i) for i in range(1, 6)]
     chosen = run(partners, 1000)
     assert {chosen.count(i) for i in range(1, 6)} == {200}
+
+
+def fair_shares(weights: list[int], count: int) -> list[float]:
+    """Each partner's share of the copies of a lead: `count * weight / total`, except that
+    nobody takes more than one copy; what that leaves over goes to the others by weight."""
+    shares = [0.0] * len(weights)
+    capped: set[int] = set()
+    while True:
+        rest = [i for i in range(len(weights)) if i not in capped]
+        left, total = count - len(capped), sum(weights[i] for i in rest)
+        over = {i for i in rest if left * weights[i] >= total}
+        if not over:
+            for i in rest:
+                shares[i] = left * weights[i] / total
+            for i in capped:
+                shares[i] = 1.0
+            return shares
+        capped |= over
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    weights=st.lists(st.integers(1, 6), min_size=2, max_size=7),
+    count=st.integers(2, 7),
+)
+def test_broadcasts_give_each_partner_its_share_of_the_copies(weights, count):
+    """Every turn hands out `count` copies to different partners; after any number of turns
+    each partner is within two copies of its fair share (the gap the rotation's state keeps
+    is about one copy: searches found at most 1.07)."""
+    partners = [facts(i + 1, weight=w) for i, w in enumerate(weights)]
+    copies = min(count, len(partners))
+    shares, got = fair_shares(weights, copies), [0] * len(weights)
+    for turn, ids in enumerate(turns(partners, 120, count=count), start=1):
+        assert len(ids) == len(set(ids)) == copies
+        for pid in ids:
+            got[pid - 1] += 1
+        for share, n in zip(shares, got, strict=True):
+            assert abs(n - share * turn) < 2
+
+
+def test_three_equal_partners_share_two_copies_of_each_lead_evenly():
+    chosen = [pid for ids in turns([facts(1), facts(2), facts(3)], 30, count=2) for pid in ids]
+    assert {pid: chosen.count(pid) for pid in (1, 2, 3)} == {1: 20, 2: 20, 3: 20}
 
 
 @settings(max_examples=60, deadline=None)
