@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.domain.partners import PartnerFacts, PartnerStatus, Territory, TerritoryKind
 from bot.routing.hours import is_open, next_opening
@@ -166,12 +167,14 @@ def describe(
     if dropped_by is Filter.REACHABLE:
         return "no chat to send it to: every chat of it is marked broken"
     if dropped_by is Filter.HOURS:
+        if now.astimezone(ZoneInfo(p.timezone)).date() in p.holidays:
+            return "closed today: one of its holidays"
         return "outside its working hours"
     parts = [f"{lead.postcode} is in your area ({rule})", *lead.specialties]
     if lead.language and p.languages:
         parts.append(f"speaks {lead.language}")
     parts.append(f"{p.open_leads} of {p.capacity} open")
-    if p.hours and not is_open(p.hours, p.timezone, p.holidays, now):
+    if not is_open(p.hours, p.timezone, p.holidays, now):
         parts.append("sent outside your working hours")
     return " · ".join(parts)
 
@@ -304,7 +307,11 @@ class WeightedRotation:
                 dropped = Filter.ALREADY_OFFERED
             elif not p.reachable:  # its offer would be undeliverable at once, and cost a round
                 dropped = Filter.REACHABLE
-            elif p.hours and enforce_hours and not is_open(p.hours, p.timezone, p.holidays, now):
+            elif (
+                enforce_hours
+                and (p.hours or p.holidays)
+                and not is_open(p.hours, p.timezone, p.holidays, now)
+            ):
                 dropped = Filter.HOURS
             else:
                 dropped = None

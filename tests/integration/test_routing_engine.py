@@ -61,6 +61,18 @@ async def test_skip_and_offer_out_of_hours(services, clock):
     assert "sent outside your working hours" in decision["why"]["closed"]
 
 
+async def test_a_holiday_closes_a_partner_that_gives_no_weekly_hours(services, clock):
+    today = clock.now().date()
+    away = partner("acme", priority=1, holidays=[today.isoformat()])
+    await apply(services, config([away, partner("beta", priority=2)]))
+    stored, _, _ = await services.submit_lead(lead("hol-1"), actor=SYSTEM, source=SRC)
+    assert await offered_slugs(services, stored.id) == ["beta"]
+    async with services.uow() as uow:
+        (decision,) = await uow.leads.get_explanation(stored.id)
+    (acme,) = [c for c in decision["considered"] if c["partner"] == "acme"]
+    assert (acme["filter"], acme["reason"]) == ("hours", "closed today: one of its holidays")
+
+
 async def test_languages_daily_cap_and_paused_until(services, clock):
     partners = [
         partner("german", languages=["de"], weight=5),

@@ -18,7 +18,7 @@ from bot.domain.partners import (
     parse_territory,
     with_live,
 )
-from bot.routing.policy import Filter, LeadFacts, WeightedRotation
+from bot.routing.policy import Filter, LeadFacts, RoutingOptions, WeightedRotation
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEAD = LeadFacts("DE", "80331", ("heat-pump",))
@@ -103,6 +103,18 @@ def test_a_partner_without_a_reachable_chat_is_left_out_of_the_rotation():
     d = WeightedRotation().decide(LEAD, partners, exclude=set(), count=2, now=NOW)
     assert sorted(p.id for p in d.chosen) == [2, 3] and 1 not in d.rotation
     assert sorted(run(partners, 6)) == [2, 2, 2, 3, 3, 3]
+
+
+def test_a_holiday_closes_a_partner_without_weekly_hours():
+    """No hours means open all day; a holiday (NOW's date) closes it all the same."""
+    away = facts(1, holidays=frozenset({NOW.date()}))
+    d = WeightedRotation().decide(LEAD, [away, facts(2)], exclude=set(), count=1, now=NOW)
+    assert [p.id for p in d.chosen] == [2]
+    assert d.reasons[1] == "closed today: one of its holidays"
+    held = WeightedRotation().decide(
+        LEAD, [away], exclude=set(), count=1, now=NOW, options=RoutingOptions(out_of_hours="hold")
+    )
+    assert held.chosen == [] and held.hold_until == datetime(2026, 3, 3, tzinfo=UTC)
 
 
 def test_priority_tier_comes_before_rotation():

@@ -21,8 +21,31 @@ def test_open_in_local_time():
     assert not is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 8, 10, 0))  # Sunday
 
 
-def test_no_hours_means_always_open():
-    assert is_open({}, BERLIN, frozenset({date(2026, 12, 24)}), utc(2026, 12, 24, 3, 0))
+def test_no_hours_means_open_all_day_except_on_holidays():
+    christmas_eve = frozenset({date(2026, 12, 24)})
+    assert is_open({}, BERLIN, frozenset(), utc(2026, 12, 24, 3, 0))
+    assert is_open({}, BERLIN, christmas_eve, utc(2026, 12, 23, 22, 59))  # 23:59 on the 23rd
+    assert not is_open({}, BERLIN, christmas_eve, utc(2026, 12, 23, 23, 0))  # 00:00 local
+    assert not is_open({}, BERLIN, christmas_eve, utc(2026, 12, 24, 22, 59))
+    assert is_open({}, BERLIN, christmas_eve, utc(2026, 12, 24, 23, 0))  # the 25th
+    # the next opening is the first moment of the next day that is not a holiday
+    both = christmas_eve | {date(2026, 12, 25)}
+    assert next_opening({}, BERLIN, both, utc(2026, 12, 24, 9, 0)) == utc(2026, 12, 25, 23, 0)
+
+
+def test_a_holiday_stops_the_sla_clock_without_weekly_hours():
+    from datetime import timedelta
+
+    from bot.routing.hours import add_working_time
+
+    christmas_eve = frozenset({date(2026, 12, 24)})
+    # 23:30 on the 23rd in Berlin plus an hour: half an hour before midnight, half after the 24th
+    assert add_working_time(
+        {}, BERLIN, christmas_eve, utc(2026, 12, 23, 22, 30), timedelta(hours=1)
+    ) == utc(2026, 12, 24, 23, 30)
+    assert add_working_time(
+        {}, BERLIN, frozenset(), utc(2026, 12, 23, 22, 30), timedelta(hours=1)
+    ) == utc(2026, 12, 23, 23, 30)
 
 
 def test_next_opening_across_a_weekend_and_a_holiday():
