@@ -222,7 +222,8 @@ class Partner(_Strict):
     """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap."""
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
     """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: open all
-    day, every day but its holidays."""
+    day, every day but its holidays. Spans that overlap (`mon-fri` and an extra `mon`) count
+    once."""
     holidays: list[date] = []
     """Days it is closed all day, whatever its `hours` (`2026-12-24`): no offers unless
     `out_of_hours: offer`, and with `business_hours_only` its offer windows do not count them."""

@@ -14,8 +14,18 @@ _ALL_DAY = [(time(0), time.max)]
 
 
 def _spans(hours: WeeklyHours, day: date) -> list[tuple[time, time]]:
-    """The day's working spans in order (all of it when no weekly hours are given)."""
-    return sorted(hours.get(day.weekday(), [])) if hours else _ALL_DAY
+    """The day's working spans in order, overlapping or touching ones merged (`mon-fri:
+    08:00-18:00` with `mon: 09:00-10:00` is 08:00-18:00 on Monday, not 11 hours); all of the
+    day when no weekly hours are given."""
+    if not hours:
+        return _ALL_DAY
+    merged: list[tuple[time, time]] = []
+    for start, end in sorted(hours.get(day.weekday(), [])):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def is_open(hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime) -> bool:
@@ -26,7 +36,8 @@ def is_open(hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime
     if local.date() in holidays:
         return False
     now = local.time()
-    return any(start <= now < end for start, end in _spans(hours, local.date()))
+    spans = hours.get(local.weekday(), []) if hours else _ALL_DAY  # overlaps do no harm here
+    return any(start <= now < end for start, end in spans)
 
 
 def next_opening(

@@ -114,3 +114,32 @@ def test_sla_clock_counts_real_time_across_daylight_saving():
     assert add_working_time(
         night, BERLIN, frozenset(), utc(2024, 3, 31, 0, 0), timedelta(hours=3)
     ) == utc(2024, 3, 31, 3, 0)
+
+
+def test_overlapping_and_touching_spans_count_once():
+    from datetime import timedelta
+
+    from bot.policy_file import validate_document
+    from bot.routing.hours import add_working_time
+    from tests.factories import config, partner
+
+    written = {"mon-fri": "08:00-18:00", "mon": ["09:00-10:00", "17:00-19:00"]}
+    validate_document(config([partner("acme", hours=written)]))  # accepted as written
+    overlapping = parse_hours(written)
+    monday_0800 = utc(2026, 3, 2, 7, 0)  # Berlin
+    # Monday 08:00-19:00 is 11 hours: 09:00-10:00 and 17:00-18:00 count once (counted twice,
+    # the window ended at 10:00 on Monday)
+    assert add_working_time(overlapping, BERLIN, frozenset(), monday_0800, timedelta(hours=11)) == (
+        utc(2026, 3, 2, 18, 0)
+    )
+    assert add_working_time(
+        overlapping, BERLIN, frozenset(), monday_0800, timedelta(hours=12)
+    ) == utc(2026, 3, 3, 8, 0)  # Tuesday 09:00
+    touching = parse_hours({"mon-fri": ["08:00-12:00", "12:00-18:00", "10:00-11:00"]})
+    assert add_working_time(
+        touching, BERLIN, frozenset(), utc(2026, 3, 2, 10, 0), timedelta(hours=8)
+    ) == utc(2026, 3, 3, 8, 0)  # 11:00-18:00 Monday is seven hours; the eighth ends Tue 09:00
+    assert is_open(overlapping, BERLIN, frozenset(), utc(2026, 3, 2, 17, 30))  # 18:30 Monday
+    assert next_opening(overlapping, BERLIN, frozenset(), utc(2026, 3, 2, 18, 0)) == utc(
+        2026, 3, 3, 7, 0
+    )
