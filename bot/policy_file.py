@@ -138,7 +138,7 @@ class Policy(_Strict):
     reminder_before: Duration = timedelta(minutes=10)
     """A push to the partner's reps this long before the window closes (`0s`: none)."""
     business_hours_only: bool = False
-    """Count offer windows only in the partner's working hours."""
+    """Count offer windows only in the partner's working hours (never on its holidays)."""
     stale_after: PositiveDuration = timedelta(hours=48)
     """An accepted lead with no stage change for this long: the partner is nudged; twice as long:
     the managers are told."""
@@ -221,10 +221,12 @@ class Partner(_Strict):
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap."""
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
-    """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: always open.
-    Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: always open."""
+    """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: open all
+    day, every day but its holidays. Spans that overlap (`mon-fri` and an extra `mon`) count
+    once."""
     holidays: list[date] = []
-    """Days it is closed (`2026-12-24`)."""
+    """Days it is closed all day, whatever its `hours` (`2026-12-24`): no offers unless
+    `out_of_hours: offer`, and with `business_hours_only` its offer windows do not count them."""
     daily_cap: int | None = Field(None, ge=1)
     """Most offers per local day."""
     location: Annotated[str, AfterValidator(_location)] | None = None

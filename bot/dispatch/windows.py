@@ -33,7 +33,7 @@ async def offer_window(
     if 0 < policy.reminder_before.total_seconds() < policy.offer_timeout.total_seconds():
         ahead = policy.offer_timeout - policy.reminder_before
         remind_at = add_working_time(hours, tz, holidays, start, ahead)
-        if hours and not is_open(hours, tz, holidays, remind_at):
+        if not is_open(hours, tz, holidays, remind_at):
             # landed on closing time: push the reps when they are back, before the window ends
             remind_at = next_opening(hours, tz, holidays, remind_at) or remind_at
     return expires_at, remind_at

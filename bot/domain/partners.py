@@ -144,6 +144,7 @@ class PartnerFacts:
     rr_current: float = 0.0
     last_offered_at: datetime | None = None
     paused_until: datetime | None = None
+    reachable: bool = True  # it has a declared chat that is not marked broken
 
 
 # what load_state reads fresh for every decision (status and capacity can be changed from the chat)
@@ -155,6 +156,7 @@ LIVE_FIELDS = (
     "rr_current",
     "last_offered_at",
     "paused_until",
+    "reachable",
 )
 _STANDING = tuple(f.name for f in fields(PartnerFacts) if f.name not in LIVE_FIELDS)
 _standing_of = attrgetter(*_STANDING)

@@ -1,4 +1,7 @@
-"""Working hours in a partner's own time zone, with holidays (pure)."""
+"""Working hours in a partner's own time zone, with holidays (pure).
+
+No weekly hours means open all day, every day; a holiday is closed all day, hours or not.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,34 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.hours import WeeklyHours
 
+_ALL_DAY = [(time(0), time.max)]
+
+
+def _spans(hours: WeeklyHours, day: date) -> list[tuple[time, time]]:
+    """The day's working spans in order, overlapping or touching ones merged (`mon-fri:
+    08:00-18:00` with `mon: 09:00-10:00` is 08:00-18:00 on Monday, not 11 hours); all of the
+    day when no weekly hours are given."""
+    if not hours:
+        return _ALL_DAY
+    merged: list[tuple[time, time]] = []
+    for start, end in sorted(hours.get(day.weekday(), [])):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
 
 def is_open(hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime) -> bool:
-    """True when `at` falls inside the weekly hours (no hours given = always open)."""
-    if not hours:
+    """True when `at` falls inside the weekly hours (none given: all day) and not on a holiday."""
+    if not hours and not holidays:
         return True
     local = at.astimezone(ZoneInfo(tz))
     if local.date() in holidays:
         return False
     now = local.time()
-    return any(start <= now < end for start, end in hours.get(local.weekday(), []))
+    spans = hours.get(local.weekday(), []) if hours else _ALL_DAY  # overlaps do no harm here
+    return any(start <= now < end for start, end in spans)
 
 
 def next_opening(
@@ -31,7 +52,7 @@ def next_opening(
         day = local.date() + timedelta(days=offset)
         if day in holidays:
             continue
-        for start, _end in sorted(hours.get(day.weekday(), [])):
+        for start, _end in _spans(hours, day):
             opening = datetime.combine(day, start, tzinfo=zone)
             if opening >= local:
                 return opening.astimezone(at.tzinfo)
@@ -43,10 +64,10 @@ def add_working_time(
 ) -> datetime:
     """`start` plus `delta` counted only inside working hours (the SLA clock).
 
-    Friday 17:50 plus 30 minutes on mon-fri 08:00-18:00 is Monday 08:20. No hours given: plain
-    addition.
+    Friday 17:50 plus 30 minutes on mon-fri 08:00-18:00 is Monday 08:20. Holidays do not count,
+    with weekly hours or without; neither given: plain addition.
     """
-    if not hours:
+    if not hours and not holidays:
         return start + delta
     zone = ZoneInfo(tz)
     local = start.astimezone(zone)
@@ -54,7 +75,7 @@ def add_working_time(
     day = local.date()
     for _ in range(366 * 2):
         if day not in holidays:
-            for begin, end in sorted(hours.get(day.weekday(), [])):
+            for begin, end in _spans(hours, day):
                 # in UTC: aware datetimes in one zone subtract as wall-clock time, wrong across
                 # a daylight-saving change
                 span_start = max(

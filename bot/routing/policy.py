@@ -3,16 +3,19 @@
 Smooth weighted round robin (as in nginx): each pick adds every candidate's weight to its
 running score, takes the highest, and subtracts the total from the winner. Over time a partner
 with weight 2 gets twice the offers of weight 1, interleaved rather than in a row. Ties go to
-the partner offered least recently, never to the oldest partner.
+the partner offered least recently, never to the oldest partner. A broadcast picks several
+partners in one turn: each is credited its share of the turn once, and the highest scores win.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.domain.partners import PartnerFacts, PartnerStatus, Territory, TerritoryKind
 from bot.routing.hours import is_open, next_opening
@@ -31,6 +34,7 @@ class Filter(StrEnum):
     CAPACITY = "capacity"
     DAILY_CAP = "daily_cap"
     ALREADY_OFFERED = "already_offered"
+    REACHABLE = "reachable"
     HOURS = "hours"
 
 
@@ -160,13 +164,17 @@ def describe(
         return f"daily cap reached ({p.offers_today} today)"
     if dropped_by is Filter.ALREADY_OFFERED:
         return "was already offered this lead"
+    if dropped_by is Filter.REACHABLE:
+        return "no chat to send it to: every chat of it is marked broken"
     if dropped_by is Filter.HOURS:
+        if now.astimezone(ZoneInfo(p.timezone)).date() in p.holidays:
+            return "closed today: one of its holidays"
         return "outside its working hours"
     parts = [f"{lead.postcode} is in your area ({rule})", *lead.specialties]
     if lead.language and p.languages:
         parts.append(f"speaks {lead.language}")
     parts.append(f"{p.open_leads} of {p.capacity} open")
-    if p.hours and not is_open(p.hours, p.timezone, p.holidays, now):
+    if not is_open(p.hours, p.timezone, p.holidays, now):
         parts.append("sent outside your working hours")
     return " · ".join(parts)
 
@@ -180,6 +188,71 @@ def _distance(p: PartnerFacts, lead: LeadFacts) -> float:
     if p.location is None or lead.lat is None or lead.lon is None:
         return float("inf")
     return distance_km(lead.lat, lead.lon, *p.location)
+
+
+def _credits(tier: list[PartnerFacts], picks: int, total: int) -> dict[int, float]:
+    """What each partner of `tier` earns in a turn that hands out `picks` offers, in weight
+    units: its fair share of the picks times the tier's total weight.
+
+    A fair share is `picks * weight / total`, but a partner takes at most one copy of a lead:
+    a share that would be more is one, and the rest is shared among the others by weight.
+    """
+    credits: dict[int, float] = {}
+    left, rest = picks, total
+    for p in sorted(tier, key=lambda p: -p.weight):
+        if left * p.weight < rest:
+            break
+        credits[p.id] = total
+        left, rest = left - 1, rest - p.weight
+    for p in tier:
+        if p.id not in credits:
+            credits[p.id] = left * p.weight * total / rest
+    return credits
+
+
+def _turn(
+    tier: list[PartnerFacts],
+    picks: int,
+    currents: dict[int, float],
+    lead: LeadFacts,
+    *,
+    nearest: bool,
+) -> list[PartnerFacts]:
+    """One turn of smooth weighted round robin over a priority tier: `picks` partners.
+
+    Every partner is credited once per turn (its weight, for one pick) and each winner pays the
+    tier's total weight, so credits and payments balance. Crediting once per pick instead, as
+    broadcasts once did, put one of three equal partners in every round, the others in half.
+    """
+    total = sum(p.weight for p in tier)
+    if picks == 1:  # the usual case, and the hot one: nginx's rule as it is
+        winner: PartnerFacts | None = None
+        best: Any = None
+        for p in tier:
+            current = currents[p.id] = p.rr_current + p.weight
+            rank = (-_distance(p, lead), current) if nearest else current
+            if winner is None or rank > best or (rank == best and _tiebreak(p) > _tiebreak(winner)):
+                winner, best = p, rank
+        assert winner is not None
+        winners = [winner]
+    else:
+        credits = _credits(tier, picks, total)
+        for p in tier:
+            currents[p.id] = p.rr_current + credits[p.id]
+
+        def ranked(gained: Callable[[PartnerFacts], float]) -> Callable[[PartnerFacts], Any]:
+            def key(p: PartnerFacts) -> Any:
+                score = gained(p)
+                return ((-_distance(p, lead), score) if nearest else score), _tiebreak(p)
+
+            return key
+
+        winners = sorted(tier, key=ranked(lambda p: currents[p.id]), reverse=True)[:picks]
+        # listed in the order single offers would go (what `who` shows): the credit of one pick
+        winners.sort(key=ranked(lambda p: p.rr_current + p.weight), reverse=True)
+    for p in winners:
+        currents[p.id] -= total
+    return winners
 
 
 class WeightedRotation:
@@ -232,7 +305,13 @@ class WeightedRotation:
                 dropped = Filter.DAILY_CAP
             elif p.id in exclude:
                 dropped = Filter.ALREADY_OFFERED
-            elif p.hours and enforce_hours and not is_open(p.hours, p.timezone, p.holidays, now):
+            elif not p.reachable:  # its offer would be undeliverable at once, and cost a round
+                dropped = Filter.REACHABLE
+            elif (
+                enforce_hours
+                and (p.hours or p.holidays)
+                and not is_open(p.hours, p.timezone, p.holidays, now)
+            ):
                 dropped = Filter.HOURS
             else:
                 dropped = None
@@ -243,25 +322,10 @@ class WeightedRotation:
         chosen: list[PartnerFacts] = []
         while pool and len(chosen) < count:
             top = min(p.priority for p in pool)
-            total = 0
-            winner: PartnerFacts | None = None
-            best: Any = None
-            for p in pool:
-                if p.priority != top:
-                    continue
-                total += p.weight
-                current = currents[p.id] = currents.get(p.id, p.rr_current) + p.weight
-                rank = (-_distance(p, lead), current) if nearest else current
-                if (
-                    winner is None
-                    or rank > best
-                    or (rank == best and _tiebreak(p) > _tiebreak(winner))
-                ):
-                    winner, best = p, rank
-            assert winner is not None
-            currents[winner.id] -= total
-            chosen.append(winner)
-            pool = [p for p in pool if p is not winner]
+            tier = [p for p in pool if p.priority == top]
+            picks = min(count - len(chosen), len(tier))
+            chosen += _turn(tier, picks, currents, lead, nearest=nearest)
+            pool = [p for p in pool if p.priority != top]
         hold_until = None
         if not chosen and options.out_of_hours == "hold":
             openings = [

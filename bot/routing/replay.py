@@ -57,6 +57,7 @@ def unassigned_reason(decision: Decision) -> str:
         Filter.LANGUAGE: "nobody speaks it",
         Filter.CAPACITY: "everyone at capacity",
         Filter.DAILY_CAP: "daily caps reached",
+        Filter.REACHABLE: "no reachable chat",
         Filter.HOURS: "everyone closed",
         Filter.ALREADY_OFFERED: "everyone tried",
     }[top]

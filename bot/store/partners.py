@@ -55,6 +55,17 @@ def _state(*, lock: bool) -> Any:
         .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
         .scalar_subquery()
     )
+    # a declared chat not marked broken: as offering counts the chats an offer is shown in
+    reachable = (
+        select(destinations.c.id)
+        .where(
+            destinations.c.partner_id == partners.c.id,
+            destinations.c.member_id.is_(None),
+            destinations.c.active.is_(True),
+            destinations.c.broken_at.is_(None),
+        )
+        .exists()
+    )
     stmt = (
         select(
             partners.c.id,
@@ -64,6 +75,7 @@ def _state(*, lock: bool) -> Any:
             partners.c.rr_current,
             partners.c.last_offered_at,
             open_leads.label("open_leads"),
+            reachable.label("reachable"),
         )
         .where(
             partners.c.id.in_(bindparam("ids", expanding=True)),
@@ -146,16 +158,17 @@ class PartnerRepo:
             return {}
         rows = await self.conn.execute(_LOCK_STATE if lock else _READ_STATE, {"ids": ids})
         state = {
-            pid: {
-                "status": PartnerStatus(status),
-                "capacity": capacity,
-                "paused_until": paused_until,
-                "rr_current": rr_current,
-                "last_offered_at": last_offered_at,
-                "open_leads": open_leads,
+            row.id: {
+                "status": PartnerStatus(row.status),
+                "capacity": row.capacity,
+                "paused_until": row.paused_until,
+                "rr_current": row.rr_current,
+                "last_offered_at": row.last_offered_at,
+                "open_leads": row.open_leads,
                 "offers_today": 0,
+                "reachable": bool(row.reachable),  # SQLite answers EXISTS with 0 or 1
             }
-            for pid, status, capacity, paused_until, rr_current, last_offered_at, open_leads in rows
+            for row in rows
         }
         capped = [pid for pid in daily_caps if pid in state]
         if capped:

@@ -98,6 +98,8 @@ destinations = Table(
     # declared in leadbot.yaml; it exists once they wrote to the bot there, broken once blocked
     Column("member_id", ForeignKey("members.id", ondelete="CASCADE")),
     UniqueConstraint("platform", "team", "chat_id", "partner_id", name="uq_destinations_target"),
+    # routing asks, for every candidate of every decision, whether it has a chat left
+    Index("ix_destinations_partner", "partner_id"),
 )
 
 members = Table(

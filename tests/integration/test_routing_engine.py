@@ -61,6 +61,18 @@ async def test_skip_and_offer_out_of_hours(services, clock):
     assert "sent outside your working hours" in decision["why"]["closed"]
 
 
+async def test_a_holiday_closes_a_partner_that_gives_no_weekly_hours(services, clock):
+    today = clock.now().date()
+    away = partner("acme", priority=1, holidays=[today.isoformat()])
+    await apply(services, config([away, partner("beta", priority=2)]))
+    stored, _, _ = await services.submit_lead(lead("hol-1"), actor=SYSTEM, source=SRC)
+    assert await offered_slugs(services, stored.id) == ["beta"]
+    async with services.uow() as uow:
+        (decision,) = await uow.leads.get_explanation(stored.id)
+    (acme,) = [c for c in decision["considered"] if c["partner"] == "acme"]
+    assert (acme["filter"], acme["reason"]) == ("hours", "closed today: one of its holidays")
+
+
 async def test_languages_daily_cap_and_paused_until(services, clock):
     partners = [
         partner("german", languages=["de"], weight=5),
@@ -236,3 +248,50 @@ async def test_a_new_leads_insert_stands_in_for_the_policy_version_check(service
     finally:
         event.remove(services.engine.sync_engine, "before_cursor_execute", note)
     assert await offered_slugs(services, stored.id) == ["zeta"]
+
+
+async def test_a_partner_whose_chats_are_all_broken_is_passed_over(services, slack):
+    """Its offer would be undeliverable at once and use up a round: with one round, the lead
+    went to the managers though Beta could take it. Routing leaves it out, says why, and gives
+    it no rotation credit; once its chat is declared again it is back."""
+    document = config([partner("acme", weight=5), partner("beta")], max_rounds=1)
+    await apply(services, document)
+    async with services.uow() as uow:
+        acme = (await uow.partners.ids_by_slug())["acme"]
+        (chat,) = await uow.partners.list_destinations(partner_id=acme)
+        await uow.partners.mark_broken(chat.id, reason="channel_not_found", now=services.ctx.now())
+        await uow.commit()
+    for i in range(3):
+        stored, _, _ = await services.submit_lead(lead(f"br-{i}"), actor=SYSTEM, source=SRC)
+        assert await offered_slugs(services, stored.id) == ["beta"]
+    async with services.uow() as uow:
+        (decision,) = await uow.leads.get_explanation(stored.id)
+        state = await uow.partners.load_state([acme], now=services.ctx.now(), daily_caps={})
+    (considered,) = [c for c in decision["considered"] if c["partner"] == "acme"]
+    assert considered["filter"] == "reachable"
+    assert considered["reason"] == "no chat to send it to: every chat of it is marked broken"
+    assert state[acme]["rr_current"] == 0 and state[acme]["last_offered_at"] is None
+    await deliver_all(services)
+    assert len(slack.offers_to("C-beta")) == 3 and slack.offers_to("C-acme") == []
+
+    await apply(services, document)  # the channel fixed and declared again
+    stored, _, _ = await services.submit_lead(lead("br-9"), actor=SYSTEM, source=SRC)
+    assert await offered_slugs(services, stored.id) == ["acme"]
+
+
+async def test_broadcast_rounds_share_the_leads_by_weight(services):
+    """Two copies of each lead: three equal partners are in two rounds of three each; with
+    weights 3, 2 and 1 the heaviest is in every round (a copy each is the most it can have)
+    and the other two share the second copy two to one."""
+    for weights, expected in (((1, 1, 1), [20, 20, 20]), ((3, 2, 1), [30, 20, 10])):
+        slugs = [f"p{n}-{''.join(map(str, weights))}" for n in range(3)]
+        partners = [partner(s, weight=w) for s, w in zip(slugs, weights, strict=True)]
+        await apply(services, config(partners, mode="broadcast", broadcast_size=2))
+        got = dict.fromkeys(slugs, 0)
+        for i in range(30):
+            stored, _, _ = await services.submit_lead(
+                lead(f"bc-{slugs[0]}-{i}"), actor=SYSTEM, source=SRC
+            )
+            for slug in await offered_slugs(services, stored.id):
+                got[slug] += 1
+        assert list(got.values()) == expected

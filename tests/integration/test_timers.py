@@ -90,6 +90,22 @@ async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clo
     assert offer.expires_at == at(2026, 3, 17, 7, 20)  # Monday is a holiday: Tuesday 08:20
 
 
+async def test_business_hours_clock_skips_a_holiday_without_weekly_hours(services, clock):
+    clock.advance(at(2026, 3, 15, 22, 50) - clock.now())  # Sunday 23:50 in Berlin
+    acme = partner("acme", timezone="Europe/Berlin", holidays=["2026-03-16"])
+    await apply(
+        services,
+        config([acme], business_hours_only=True, offer_timeout="30m", reminder_before="10m"),
+    )
+    _, _, (offer_id,) = await services.submit_lead(lead("b-3"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    async with services.uow() as uow:
+        offer = await uow.offers.get(offer_id)
+    # 10 minutes on Sunday, none on Monday (the holiday), 20 from Tuesday 00:00 Berlin
+    assert offer.expires_at == at(2026, 3, 16, 23, 20)
+    assert offer.remind_at == at(2026, 3, 16, 23, 10)
+
+
 async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, clock):
     await apply(
         services,

@@ -21,8 +21,31 @@ def test_open_in_local_time():
     assert not is_open(HOURS, BERLIN, frozenset(), utc(2026, 3, 8, 10, 0))  # Sunday
 
 
-def test_no_hours_means_always_open():
-    assert is_open({}, BERLIN, frozenset({date(2026, 12, 24)}), utc(2026, 12, 24, 3, 0))
+def test_no_hours_means_open_all_day_except_on_holidays():
+    christmas_eve = frozenset({date(2026, 12, 24)})
+    assert is_open({}, BERLIN, frozenset(), utc(2026, 12, 24, 3, 0))
+    assert is_open({}, BERLIN, christmas_eve, utc(2026, 12, 23, 22, 59))  # 23:59 on the 23rd
+    assert not is_open({}, BERLIN, christmas_eve, utc(2026, 12, 23, 23, 0))  # 00:00 local
+    assert not is_open({}, BERLIN, christmas_eve, utc(2026, 12, 24, 22, 59))
+    assert is_open({}, BERLIN, christmas_eve, utc(2026, 12, 24, 23, 0))  # the 25th
+    # the next opening is the first moment of the next day that is not a holiday
+    both = christmas_eve | {date(2026, 12, 25)}
+    assert next_opening({}, BERLIN, both, utc(2026, 12, 24, 9, 0)) == utc(2026, 12, 25, 23, 0)
+
+
+def test_a_holiday_stops_the_sla_clock_without_weekly_hours():
+    from datetime import timedelta
+
+    from bot.routing.hours import add_working_time
+
+    christmas_eve = frozenset({date(2026, 12, 24)})
+    # 23:30 on the 23rd in Berlin plus an hour: half an hour before midnight, half after the 24th
+    assert add_working_time(
+        {}, BERLIN, christmas_eve, utc(2026, 12, 23, 22, 30), timedelta(hours=1)
+    ) == utc(2026, 12, 24, 23, 30)
+    assert add_working_time(
+        {}, BERLIN, frozenset(), utc(2026, 12, 23, 22, 30), timedelta(hours=1)
+    ) == utc(2026, 12, 23, 23, 30)
 
 
 def test_next_opening_across_a_weekend_and_a_holiday():
@@ -91,3 +114,32 @@ def test_sla_clock_counts_real_time_across_daylight_saving():
     assert add_working_time(
         night, BERLIN, frozenset(), utc(2024, 3, 31, 0, 0), timedelta(hours=3)
     ) == utc(2024, 3, 31, 3, 0)
+
+
+def test_overlapping_and_touching_spans_count_once():
+    from datetime import timedelta
+
+    from bot.policy_file import validate_document
+    from bot.routing.hours import add_working_time
+    from tests.factories import config, partner
+
+    written = {"mon-fri": "08:00-18:00", "mon": ["09:00-10:00", "17:00-19:00"]}
+    validate_document(config([partner("acme", hours=written)]))  # accepted as written
+    overlapping = parse_hours(written)
+    monday_0800 = utc(2026, 3, 2, 7, 0)  # Berlin
+    # Monday 08:00-19:00 is 11 hours: 09:00-10:00 and 17:00-18:00 count once (counted twice,
+    # the window ended at 10:00 on Monday)
+    assert add_working_time(overlapping, BERLIN, frozenset(), monday_0800, timedelta(hours=11)) == (
+        utc(2026, 3, 2, 18, 0)
+    )
+    assert add_working_time(
+        overlapping, BERLIN, frozenset(), monday_0800, timedelta(hours=12)
+    ) == utc(2026, 3, 3, 8, 0)  # Tuesday 09:00
+    touching = parse_hours({"mon-fri": ["08:00-12:00", "12:00-18:00", "10:00-11:00"]})
+    assert add_working_time(
+        touching, BERLIN, frozenset(), utc(2026, 3, 2, 10, 0), timedelta(hours=8)
+    ) == utc(2026, 3, 3, 8, 0)  # 11:00-18:00 Monday is seven hours; the eighth ends Tue 09:00
+    assert is_open(overlapping, BERLIN, frozenset(), utc(2026, 3, 2, 17, 30))  # 18:30 Monday
+    assert next_opening(overlapping, BERLIN, frozenset(), utc(2026, 3, 2, 18, 0)) == utc(
+        2026, 3, 3, 7, 0
+    )
