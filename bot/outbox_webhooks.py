@@ -33,10 +33,10 @@ class WebhookItems:
         async with self._uow() as uow:
             if not await uow.outbox.renew(item, until=lease_until()):
                 return  # not ours any more
-            await uow.commit()
             # the newest configuration, read now: an event queued by an instance that saw it
             # first must not be judged by an older one cached here
             _version, config = await self._ctx.policies.current_config(uow)
+            await uow.commit()
         if url not in {w.url for w in config.webhooks}:
             async with self._uow() as uow:
                 await uow.outbox.finish(item, status="skipped", now=self._ctx.now(), error=GONE)
