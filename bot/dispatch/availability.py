@@ -8,7 +8,7 @@ sets them back to what leadbot.yaml says.)
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Role
@@ -42,31 +42,18 @@ async def pause_partner(
     if isinstance(target, Outcome):
         return target
     partner_id, name = target
-    if until is not None:
+    if until is None:
+        await uow.partners.update(partner_id, status=PartnerStatus.PAUSED, paused_until=None)
+        when = "someone resumes it"
+    else:
         facts = (await ctx.policies.directory(uow)).partners.get(partner_id)
-        zone = facts.timezone if facts is not None else "UTC"
-        return await _pause_until(uow, ctx, partner_id, name, start_of(until, zone), actor, slug)
-    await uow.partners.update(partner_id, status=PartnerStatus.PAUSED, paused_until=None)
+        back = start_of(until, facts.timezone if facts is not None else "UTC")
+        if back <= ctx.now():
+            return Outcome.refused("That date is in the past.")
+        await uow.partners.update(partner_id, status=PartnerStatus.ACTIVE, paused_until=back)
+        when = f"{back:%Y-%m-%d %H:%M} ({back.tzname()})"
     await uow.commit()
-    log.info("%s paused %s", actor.label, slug)
-    return Outcome.done(f"{name} gets no new leads until someone resumes it.")
-
-
-async def _pause_until(
-    uow: UnitOfWork,
-    ctx: Context,
-    partner_id: int,
-    name: str,
-    until: datetime,
-    actor: Actor,
-    slug: str,
-) -> Outcome:
-    if until <= ctx.now():
-        return Outcome.refused("That date is in the past.")
-    await uow.partners.update(partner_id, status=PartnerStatus.ACTIVE, paused_until=until)
-    await uow.commit()
-    log.info("%s paused %s until %s", actor.label, slug, until)
-    when = f"{until:%Y-%m-%d %H:%M} ({until.tzname()})"
+    log.info("%s paused %s until %s", actor.label, slug, when)
     return Outcome.done(f"{name} gets no new leads until {when}.")
 
 
