@@ -152,33 +152,29 @@ class Sweeper:
         return handled
 
     async def _each(
-        self, lead_ids: list[int], handle: Callable[[UnitOfWork, int], Any]
+        self, ids: list[int], handle: Callable[[UnitOfWork, int], Any], *, what: str = "lead"
     ) -> list[Any]:
-        """Handle leads one transaction each; one failing lead does not stop the others."""
+        """Handle leads (or offers) one transaction each; one failing does not stop the others."""
         results = []
-        for lead_id in lead_ids:
+        for item_id in ids:
             try:
                 async with self._uow() as uow:
-                    results.append(await handle(uow, lead_id))
+                    results.append(await handle(uow, item_id))
             except Exception as exc:
                 if database_unavailable(exc):
                     raise
-                log.exception("sweep: lead %s failed", lead_id)
+                log.exception("sweep: %s %s failed", what, item_id)
         return results
 
     async def _pass_on_retired(self) -> int:
         async with self._uow() as uow:
             pending = await uow.offers.list_pending_of_retired(limit=self._batch)
-        done = 0
-        for offer_id, at in pending:
-            try:
-                async with self._uow() as uow:
-                    done += await pass_on_retired(uow, self._ctx, offer_id=offer_id, lead_id=at)
-            except Exception as exc:
-                if database_unavailable(exc):
-                    raise
-                log.exception("sweep: offer %s failed; the next pass retries it", offer_id)
-        return done
+        moved = await self._each(
+            pending,
+            lambda uow, offer_id: pass_on_retired(uow, self._ctx, offer_id=offer_id),
+            what="offer",
+        )
+        return sum(moved)
 
     async def _route_waiting(self) -> int:
         now = self._ctx.now()

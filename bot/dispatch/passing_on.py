@@ -53,10 +53,11 @@ async def pass_on_pending(
     return moved
 
 
-async def pass_on_retired(uow: UnitOfWork, ctx: Context, *, offer_id: int, lead_id: int) -> bool:
+async def pass_on_retired(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
     """A pending offer to a partner taken out of leadbot.yaml is withdrawn and its lead moves
     on (its people were unlinked with it: nobody could answer); True if it did."""
-    lead = await uow.leads.lock(lead_id)
+    offer = await uow.offers.get(offer_id)
+    lead = await uow.leads.lock(offer.lead_id) if offer is not None else None
     if lead is None:
         return False
     settled = await settle_offer(

@@ -9,6 +9,7 @@ from sqlalchemy import Row, bindparam, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.offers import Offer, OfferMode, OfferStatus
+from bot.domain.partners import PartnerStatus
 from bot.store.outbox import OutboxKind
 from bot.store.tables import destinations, leads, offer_messages, offers, outbox, partners
 
@@ -253,16 +254,19 @@ class OfferRepo:
             total += int((await self.conn.execute(stmt)).scalar_one())
         return total
 
-    async def list_pending_of_retired(self, *, limit: int) -> list[tuple[int, int]]:
-        """(offer id, lead id) of pending offers to partners taken out of leadbot.yaml."""
+    async def list_pending_of_retired(self, *, limit: int) -> list[int]:
+        """Pending offers to partners taken out of leadbot.yaml, by lead."""
         stmt = (
-            select(offers.c.id, offers.c.lead_id)
+            select(offers.c.id)
             .join(partners, partners.c.id == offers.c.partner_id)
-            .where(offers.c.status == OfferStatus.PENDING, partners.c.status == "retired")
+            .where(
+                offers.c.status == OfferStatus.PENDING,
+                partners.c.status == PartnerStatus.RETIRED,
+            )
             .order_by(offers.c.lead_id, offers.c.id)
             .limit(limit)
         )
-        return [(r.id, r.lead_id) for r in await self.conn.execute(stmt)]
+        return list((await self.conn.execute(stmt)).scalars())
 
     async def list_pending_at(self, destination_id: int) -> list[tuple[int, int]]:
         """(offer id, lead id) of pending offers shown or queued in this chat, by lead."""
