@@ -137,14 +137,13 @@ async def record_failure(
         return
     offer = await uow.offers.get(item.offer_id)
     assert offer is not None
-    await uow.leads.lock(offer.lead_id)
+    lead = await uow.leads.lock(offer.lead_id)  # settling below touches the offer, not it
+    assert lead is not None
     await uow.outbox.finish(item, status="failed", now=now, error=reason[:500])
     moved = []
     if offer.status is OfferStatus.ACCEPTED:
         # theirs already (a manager's assignment, or the card posted again after Accept), but
         # they may not know it, or not have the contact: nothing to pass on, the managers told
-        lead = await uow.leads.get(offer.lead_id)
-        assert lead is not None
         await _tell_unseen(uow, ctx, lead, offer, destination, reason)
     elif not await uow.offers.count_standing_copies(offer.id):  # no other copy shown or queued
         settled = await settle_offer(
@@ -157,8 +156,6 @@ async def record_failure(
             decline_reason=reason[:64],
         )
         if settled is not None:
-            lead = await uow.leads.get(offer.lead_id)
-            assert lead is not None
             moved.append(lead.public_id)
             if not gone:  # a chat gone is told once, below; one known broken was told before
                 await _tell_undelivered(uow, ctx, lead, offer.partner_id, destination, reason)
@@ -199,6 +196,10 @@ async def _post_again(
     uow.after_commit(ctx.hooks.poke)
 
 
+def _chat(destination: Destination | None) -> str:
+    return f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+
+
 async def _tell_undelivered(
     uow: UnitOfWork,
     ctx: Context,
@@ -208,7 +209,7 @@ async def _tell_undelivered(
     reason: str,
 ) -> None:
     partner = await uow.partners.get_name(partner_id)
-    where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+    where = _chat(destination)
     notice = Notice(
         title=f"Lead {lead.public_id} could not reach {partner}",
         lines=[f"Sending to {where} failed: {reason}", "The lead was passed on."],
@@ -226,7 +227,7 @@ async def _tell_unseen(
     reason: str,
 ) -> None:
     partner = await uow.partners.get_name(offer.partner_id)
-    where = f"{destination.platform} chat {destination.chat_id}" if destination else "its chat"
+    where = _chat(destination)
     how = "assigned to" if offer.mode is OfferMode.MANUAL else "accepted by"
     notice = Notice(
         title=f"Lead {lead.public_id}, {how} {partner}, did not reach them",
