@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.bootstrap import Services
 from bot.command_grammar import VERBS
 from bot.commands import CommandEngine
-from bot.dispatch.chats import is_declared_chat, is_managers_chat
+from bot.dispatch.chats import is_declared_chat
 from bot.dispatch.direct_messages import note_private_chat
 from bot.dispatch.linking import ChatIdentity
 from bot.dispatch.questions import remember_question
@@ -185,22 +185,17 @@ async def _refusal(
     """Commands answered elsewhere than where they were typed."""
     if verb == "dm" and not private:
         return "Send /dm to me in a private chat (tap my name, then Start)."
-    if (
-        actor is not None
-        and actor.is_manager
-        and verb not in ("help", "start")
-        and not private
-        and not await services.run(is_managers_chat, platform="telegram", chat_id=str(chat_id))
-    ):  # a group reply is public: a partner's group must not see the others' numbers
-        return "Ask me in a private chat or in the managers' group."
-    if (
-        actor is not None
-        and actor.partner_id is not None
-        and verb not in ("help", "start", "link")
-        and not private
-        and not await services.run(
-            is_declared_chat, partner_id=actor.partner_id, platform="telegram", chat_id=str(chat_id)
-        )
-    ):  # nor another partner's group, or any other, see this partner's
-        return "Ask me in your own group or in a private chat."
-    return None
+    if private or actor is None or verb in ("help", "start"):
+        return None
+    # a group reply is public: a manager is answered in the managers' group, a partner's people
+    # in its own groups, so that no group sees the numbers of someone else
+    if actor.is_manager:
+        own, elsewhere = None, "Ask me in a private chat or in the managers' group."
+    elif actor.partner_id is not None and verb != "link":
+        own, elsewhere = actor.partner_id, "Ask me in your own group or in a private chat."
+    else:
+        return None
+    here = await services.run(
+        is_declared_chat, partner_id=own, platform="telegram", chat_id=str(chat_id)
+    )
+    return None if here else elsewhere
