@@ -25,7 +25,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.leads import DispatchStatus, Stage, check_stage_move
 from bot.domain.offers import OfferStatus, Outcome
 from bot.store.outage import database_unavailable
-from bot.store.tables import MAX_ROW_ID
+from bot.store.tables import row_id
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,8 @@ async def guarded(work: Awaitable[Outcome | Ask]) -> Outcome | Ask:
 def _ints(parts: list[str]) -> list[int] | None:
     """The row ids a button value carries; None unless each is one (a forged value with an id
     past the column's range would fail binding on PostgreSQL)."""
-    ok = all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts)
-    ids = [int(p) for p in parts] if ok else []
-    return ids if ok and all(i <= MAX_ROW_ID for i in ids) else None
+    ids = [row_id(p) for p in parts]
+    return None if None in ids else [i for i in ids if i is not None]
 
 
 async def press(

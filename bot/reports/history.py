@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.domain.leads import Lead
 from bot.domain.offers import Offer
 from bot.store.events import LeadEvent
-from bot.store.tables import MAX_ROW_ID, leads, partners
+from bot.store.tables import leads, partners, row_id
 from bot.store.uow import UnitOfWork
 
 
@@ -28,8 +28,8 @@ class LeadHistory:
 async def get_lead_history(uow: UnitOfWork, ref: str) -> LeadHistory | None:
     """Look a lead up by public id (or numeric id) and gather its history."""
     lead = await uow.leads.get_by_public_id(ref)
-    if lead is None and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ROW_ID:
-        lead = await uow.leads.get(int(ref))
+    if lead is None and (number := row_id(ref)) is not None:
+        lead = await uow.leads.get(number)
     if lead is None:
         return None
     listed = await uow.partners.list_names()

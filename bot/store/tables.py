@@ -23,6 +23,16 @@ from bot.store.types import UtcDateTime
 # outside (a URL, a cursor) names no row, and binding it would fail
 MAX_ROW_ID = 2**31 - 1
 
+
+def row_id(text: str) -> int | None:
+    """`text` as a row id, if it can be one: ASCII digits, within the id column's range."""
+    digits = text.lstrip("0")  # no int() of an overlong string: a long number is no id
+    if not (text.isascii() and text.isdigit() and len(digits) <= len(str(MAX_ROW_ID))):
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
