@@ -83,14 +83,8 @@ class ConfigRepo:
                 .where(destinations.c.partner_id.in_(retired))
                 .values(active=False)
             )
-            # its people go with it, as a member taken out of the file does (_sync_members)
-            gone = select(members.c.id).where(members.c.partner_id.in_(retired))
-            await self.conn.execute(
-                delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone))
-            )
-            await self.conn.execute(
-                update(members).where(members.c.partner_id.in_(retired)).values(active=False)
-            )
+            # its people go with it, as a member taken out of the file does
+            await self._unlink(select(members.c.id).where(members.c.partner_id.in_(retired)))
         m = config.managers
         await self._sync_destinations(None, m.slack_channel, m.slack_team, m.telegram_chat)
         await self._sync_members(None, m.members, default_role="manager", slack_team=m.slack_team)
@@ -232,9 +226,14 @@ class ConfigRepo:
                     )
         gone = [mid for mid in existing.values() if mid not in keep]
         if gone:
-            await self.conn.execute(
-                update(members).where(members.c.id.in_(gone)).values(active=False)
-            )
-            await self.conn.execute(
-                delete(chat_accounts).where(chat_accounts.c.member_id.in_(gone))
-            )
+            await self._unlink(gone)
+
+    async def _unlink(self, member_ids: Any) -> None:
+        """Members taken out of leadbot.yaml: inactive, and their chat accounts unlinked
+        (`member_ids`: a list, or a query of ids)."""
+        await self.conn.execute(
+            update(members).where(members.c.id.in_(member_ids)).values(active=False)
+        )
+        await self.conn.execute(
+            delete(chat_accounts).where(chat_accounts.c.member_id.in_(member_ids))
+        )
