@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.actors import Actor, Role
+from bot.store.partners import WORKING_CHAT
 from bot.store.tables import chat_accounts, destinations, link_codes, members
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud or typed
@@ -71,9 +72,7 @@ class MemberRepo:
                 members.c.active.is_(True),
                 chat_accounts.c.platform == platform,
                 destinations.c.platform == platform,
-                destinations.c.active.is_(True),
-                destinations.c.broken_at.is_(None),
-                destinations.c.member_id.is_(None),
+                *WORKING_CHAT,
                 *([chat_accounts.c.external_id == user] if user is not None else []),
             )
             .order_by(destinations.c.id, members.c.id)

@@ -30,6 +30,13 @@ class Destination:
     active: bool = True  # false: leadbot.yaml no longer has it (cards there are edited only)
 
 
+# a chat declared in leadbot.yaml, still in it and not marked broken: where cards can go
+WORKING_CHAT = (
+    destinations.c.active.is_(True),
+    destinations.c.broken_at.is_(None),
+    destinations.c.member_id.is_(None),
+)
+
 # the columns `to_destination` reads
 DESTINATION_COLUMNS = (
     destinations.c.id,
@@ -55,15 +62,10 @@ def _state(*, lock: bool) -> Any:
         .where(leads.c.partner_id == partners.c.id, leads.c.status == DispatchStatus.ACCEPTED)
         .scalar_subquery()
     )
-    # a declared chat not marked broken: as offering counts the chats an offer is shown in
+    # a working chat: as offering counts the chats an offer is shown in
     reachable = (
         select(destinations.c.id)
-        .where(
-            destinations.c.partner_id == partners.c.id,
-            destinations.c.member_id.is_(None),
-            destinations.c.active.is_(True),
-            destinations.c.broken_at.is_(None),
-        )
+        .where(destinations.c.partner_id == partners.c.id, *WORKING_CHAT)
         .exists()
     )
     stmt = (
@@ -249,12 +251,7 @@ class PartnerRepo:
             if partner_id is None
             else destinations.c.partner_id == partner_id
         )
-        stmt = select(destinations).where(
-            where,
-            destinations.c.active.is_(True),
-            destinations.c.broken_at.is_(None),
-            destinations.c.member_id.is_(None),
-        )
+        stmt = select(destinations).where(where, *WORKING_CHAT)
         return [
             to_destination(r) for r in await self.conn.execute(stmt.order_by(destinations.c.id))
         ]
