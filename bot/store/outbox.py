@@ -41,6 +41,11 @@ class OutboxItem:
 _ENQUEUE = outbox.insert().returning(outbox.c.id)  # built once: queueing is hot
 
 
+def _url(table: Any) -> Any:
+    """A webhook item's endpoint (in its payload), for comparing in SQL."""
+    return table.c.payload["url"].as_string()
+
+
 @cache
 def _claim_due(*, skip_chats: bool, skip_webhooks: bool) -> Any:
     """The due items a sender may lease, built once per shape (each sender polls it)."""
@@ -64,7 +69,7 @@ def _claim_due(*, skip_chats: bool, skip_webhooks: bool) -> Any:
                     earlier.c.lead_id == outbox.c.lead_id,
                     earlier.c.status == "pending",
                     earlier.c.id < outbox.c.id,
-                    earlier.c.payload["url"].as_string() == outbox.c.payload["url"].as_string(),
+                    _url(earlier) == _url(outbox),
                 ),
             ),
         )
@@ -258,7 +263,7 @@ class OutboxRepo:
                 outbox.c.kind == OutboxKind.WEBHOOK,
                 outbox.c.status == "pending",
                 outbox.c.attempts >= tried,
-                outbox.c.payload["url"].as_string() == url,
+                _url(outbox) == url,
             )
         )
         return int((await self.conn.execute(stmt)).scalar_one())
