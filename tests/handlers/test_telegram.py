@@ -63,6 +63,12 @@ def telegram_config(beta_role: str = "partner_rep", managers: int = MANAGERS) ->
     return doc
 
 
+def menu(call: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A setMyCommands call as (its scope, its commands' names)."""
+    scope = json.loads(str(call["scope"]))
+    return scope, [c["command"] for c in json.loads(str(call["commands"]))]
+
+
 async def send(client: httpx.AsyncClient, update: dict[str, Any], secret: str = SECRET) -> int:
     update["update_id"] = next(updates)
     response = await client.post(
@@ -263,13 +269,10 @@ async def test_start_sets_the_webhook_with_its_secret_and_the_command_lists(tele
     dm = [c["command"] for c in json.loads(str(private["commands"]))]
     assert dm == ["help", "funnel", "open", "dm"]
     # Bob, ACME's admin, also sees availability in ACME's group (Carla, a rep, does not)
-    assert json.loads(str(bob["scope"])) == {
-        "type": "chat_member",
-        "chat_id": ACME,
-        "user_id": 2002,
-    }
-    admin = [c["command"] for c in json.loads(str(bob["commands"]))]
-    assert admin == ["help", "funnel", "open", "pause", "resume", "capacity"]
+    assert menu(bob) == (
+        {"type": "chat_member", "chat_id": ACME, "user_id": 2002},
+        ["help", "funnel", "open", "pause", "resume", "capacity"],
+    )
     assert json.loads(str(managers["scope"])) == {"type": "chat", "chat_id": MANAGERS}
     assert len(json.loads(str(managers["commands"]))) > len(json.loads(str(everyone["commands"])))
 
@@ -285,14 +288,11 @@ async def test_an_admin_who_links_gets_their_menu_at_once_and_a_rep_gets_none(te
     admin_code = await services.run(invite_member, name="Bob", partner_slug="acme")
     await send(client, text(4004, "Bob", 4004, f"/start {admin_code}"))
     assert "you are Bob" in fake.sent_to(4004)[-1]["text"]
-    (menu,) = fake.called("setMyCommands")  # 2002, Bob's other account, already had it
-    assert json.loads(str(menu["scope"])) == {
-        "type": "chat_member",
-        "chat_id": ACME,
-        "user_id": 4004,
-    }
-    admin = [c["command"] for c in json.loads(str(menu["commands"]))]
-    assert admin == ["help", "funnel", "open", "pause", "resume", "capacity"]
+    (bobs,) = fake.called("setMyCommands")  # 2002, Bob's other account, already had it
+    assert menu(bobs) == (
+        {"type": "chat_member", "chat_id": ACME, "user_id": 4004},
+        ["help", "funnel", "open", "pause", "resume", "capacity"],
+    )
 
 
 async def menus_set_again(services: Any) -> asyncio.Task[None]:
