@@ -116,7 +116,8 @@ class OutboxSender:
     async def on_the_wire(self) -> None:
         """Give the express lane the loop turns it needs to put cards just handed to it on the
         wire, before the caller goes on (reads the answer to a new lead, say): the card first.
-        Costs nothing when no card is on its way; never waits for a chat's answer."""
+        Costs nothing when no card is on its way; never waits for a chat's answer, nor for a
+        connection to be opened (every pooled one busy): that card goes out a little later."""
         for _ in range(WIRE_TURNS):
             if not self._express:
                 return
