@@ -116,11 +116,15 @@ class CommandEngine:
             names = await uow.partners.list_names()
         return names.get(actor.partner_id, ("", ""))[0] or None
 
-    async def _partner_arg(self, actor: Actor, args: list[str]) -> tuple[str, list[str]]:
-        """The partner a command is about: the first word, or the actor's own partner."""
-        own = await self._own_slug(actor)
-        if args and not args[0][:1].isdigit() and args[0].lower() != "until":
+    async def _partner_arg(
+        self, actor: Actor, args: list[str], *, named: bool
+    ) -> tuple[str, list[str]]:
+        """The partner a command is about: the first word when the verb's grammar says one is
+        `named` (a slug may start with a digit: the words' count and keywords decide), else
+        the actor's own partner."""
+        if named:
             return args[0].lower(), args[1:]
+        own = await self._own_slug(actor)
         if own is None:
             raise Usage("Name the partner")
         return own, args
@@ -150,7 +154,7 @@ class CommandEngine:
         period: Period | None = None
         target: str | None = None
         for word in words:
-            if word[:1].isdigit():
+            if word[:1].isdigit() and not (target is None and await self._slug_not_period(word)):
                 if period is not None:
                     raise Usage("Give one period")
                 period = parse_period(word, now=self._now())
@@ -187,7 +191,10 @@ class CommandEngine:
                 found = await funnel(uow, period, partner=target)
         # charts are drawn off the event loop, after the transaction has ended
         if by_source:
-            return by_source_report(rows, period)
+            if not rows and target != "all" and not await self._known(target):
+                return _text(f"There is no partner '{target}'")
+            # what a lead costs is the manufacturer's own figure: managers only
+            return by_source_report(rows, period, costs=actor.is_manager)
         if target == "all":
             chart = (
                 await asyncio.to_thread(comparison_chart, everyone, period=period.label)
@@ -212,6 +219,14 @@ class CommandEngine:
                 await uow.commit()
         except Exception:
             log.exception("funnel rollup refresh failed; reading the changed days live")
+
+    async def _slug_not_period(self, word: str) -> bool:
+        """A word starting with a digit is a period, unless it is none and names a partner."""
+        try:
+            parse_period(word, now=self._now())
+        except InvalidInput:
+            return await self._known(word) is not None
+        return False
 
     async def _known(self, slug: str) -> str | None:
         async with self.services.uow() as uow:
@@ -262,7 +277,9 @@ class CommandEngine:
         )
 
     async def _pause(self, actor: Actor, args: list[str]) -> Report:
-        slug, rest = await self._partner_arg(actor, args)
+        slug, rest = await self._partner_arg(
+            actor, args, named=bool(args) and args[0].lower() != "until"
+        )
         until = None  # a day: it starts at midnight in the partner's own time zone
         if rest:
             if len(rest) != 2 or rest[0].lower() != "until":
@@ -275,14 +292,19 @@ class CommandEngine:
         return await self._outcome(outcome)
 
     async def _resume(self, actor: Actor, args: list[str]) -> Report:
-        slug, rest = await self._partner_arg(actor, args)
+        slug, rest = await self._partner_arg(actor, args, named=bool(args))
         if rest:
             raise Usage("'resume' takes only the partner")
         return await self._outcome(await self.services.run(resume_partner, slug=slug, actor=actor))
 
     async def _capacity(self, actor: Actor, args: list[str]) -> Report:
-        slug, rest = await self._partner_arg(actor, args)
-        if len(rest) != 1 or not (rest[0].isascii() and rest[0].isdigit()):
+        def count(word: str) -> bool:
+            return word.isascii() and word.isdigit()
+
+        # 'capacity N' is the actor's own partner; 'capacity 1komma5 N' names one
+        named = len(args) > 1 or (len(args) == 1 and not count(args[0]))
+        slug, rest = await self._partner_arg(actor, args, named=named)
+        if len(rest) != 1 or not count(rest[0]):
             raise Usage("Give the number of open leads, like: capacity acme 12")
         outcome = await self.services.run(
             set_capacity, slug=slug, capacity=int(rest[0]), actor=actor
@@ -321,6 +343,8 @@ class CommandEngine:
             raise Usage("Give a postcode, and a specialty if you like")
         where = args[0].upper().replace(":", "-")
         country, _, postcode = where.rpartition("-")
+        if not postcode:
+            raise Usage("Give a postcode, like DE-80331")
         async with self.services.uow() as uow:
             if not country:
                 directory = await self.services.ctx.policies.directory(uow)

@@ -73,27 +73,24 @@ def overall_report(
     )
 
 
-def by_source_report(rows: list[Funnel], period: Period) -> Report:
+def by_source_report(rows: list[Funnel], period: Period, *, costs: bool = True) -> Report:
     """A line per lead source: how partners took its leads, how fast they reached the person,
-    what they won; cost per lead and ROI where leadbot.yaml gives a cost."""
-    header = ["source", "leads", "accept", "1st contact", "won", "win", "revenue", "cost/lead"]
+    what they won; with `costs`, cost per lead and ROI where leadbot.yaml gives a cost."""
+    header = ["source", "leads", "accept", "1st contact", "won", "win", "revenue"]
+    if costs:
+        header += ["cost/lead", "ROI"]
+
+    def row(f: Funnel) -> list[str]:
+        shown = [f.key, str(f.leads), pct(f.acceptance_rate), minutes(f.contact_p50)]
+        shown += [str(f.won), pct(f.win_rate), f"{f.revenue:,.0f}"]
+        if costs:
+            shown.append("-" if f.cost is None or not f.leads else f"{f.cost / f.leads:,.0f}")
+            shown.append(pct(f.roi))
+        return shown
+
     return Report(
         title=f"Funnel by source, {period.label} (1st contact: median time to first contact)",
-        header=[*header, "ROI"],
-        rows=[
-            [
-                f.key,
-                str(f.leads),
-                pct(f.acceptance_rate),
-                minutes(f.contact_p50),
-                str(f.won),
-                pct(f.win_rate),
-                f"{f.revenue:,.0f}",
-                "-" if f.cost is None or not f.leads else f"{f.cost / f.leads:,.0f}",
-                pct(f.roi),
-            ]
-            for f in rows
-        ]
-        or [["(no leads)", *[""] * len(header)]],
+        header=header,
+        rows=[row(f) for f in rows] or [["(no leads)", *[""] * (len(header) - 1)]],
         shareable=True,
     )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.command_grammar import VERBS
 from bot.commands import CommandEngine
+from bot.dispatch import accept_offer
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus
 from tests.conftest import deliver_all
@@ -198,3 +199,45 @@ async def test_a_person_links_their_chat_account_with_a_one_time_code(engine, se
     assert "expired" in said(await engine.run(None, f"link {late}", identity=other))
     refused = await services.run(invite_member, name="Nobody", partner_slug="acme")
     assert not isinstance(refused, str) and "no member called 'Nobody'" in refused.message
+
+
+async def test_a_partner_whose_slug_starts_with_a_digit_is_named_like_any_other(services):
+    """Slugs may start with a digit (leadbot.yaml: ^[a-z0-9]…): 'pause 1komma5' is that
+    partner, not a missing one; a count or a period still reads as one."""
+    await apply(services, config([partner("acme"), partner("1komma5")]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    assert "gets no new leads" in said(await engine.run(MANAGER, "pause 1komma5"))
+    assert "until 2099-01-01" in said(await engine.run(MANAGER, "pause 1komma5 until 2099-01-01"))
+    assert "gets leads again" in said(await engine.run(MANAGER, "resume 1komma5"))
+    assert "may now hold 4 open leads" in said(await engine.run(MANAGER, "capacity 1komma5 4"))
+    assert (await engine.run(MANAGER, "funnel 1komma5 7d")).title.startswith("Funnel: 1Komma5")
+    admin = await actor_for(services, "U1KOMMA5")
+    assert "1Komma5 may now hold 2" in said(await engine.run(admin, "capacity 2"))  # own
+    assert "Usage: funnel" in said(await engine.run(MANAGER, "funnel 3m"))  # not a partner
+
+
+async def test_funnel_by_source_for_a_partner_that_does_not_exist_says_so(engine):
+    report = await engine.run(MANAGER, "funnel ghost 7d by source")
+    assert "There is no partner 'ghost'" in said(report)
+
+
+async def test_partners_see_their_funnel_by_source_without_what_leads_cost(services):
+    """Cost per lead and ROI are the manufacturer's own figures: managers only."""
+    doc = config([partner("acme")])
+    doc["sources"] = {"test": {"cost_per_lead": 50}}
+    await apply(services, doc)
+    _, _, (offer_id,) = await services.submit_lead(lead("s-1"), actor=SYSTEM, source=SRC)
+    engine = CommandEngine(services, source=Source.SLACK)
+    admin = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=admin, source=SRC)).ok
+    managers = await engine.run(MANAGER, "funnel acme by source")
+    partners = await engine.run(admin, "funnel by source")
+    assert {"cost/lead", "ROI"} <= set(managers.header) and managers.rows[0][7] == "50"
+    assert not {"cost/lead", "ROI"} & set(partners.header)
+    assert partners.rows[0][:2] == ["test", "1"] and len(partners.rows[0]) == len(partners.header)
+    assert "50" not in said(partners)
+
+
+async def test_who_without_a_postcode_asks_for_one(engine):
+    for line in ("who DE-", "who DE:", "who -"):
+        assert "Give a postcode" in said(await engine.run(MANAGER, line)), line
