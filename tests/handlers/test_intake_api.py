@@ -422,3 +422,37 @@ async def test_keyless_look_ups_show_no_names_and_idempotency_is_per_key(api, se
     assert mine.json()["id"] != theirs.json()["id"]
     blank = await api.post("/api/v1/leads", json=lead, headers={"Idempotency-Key": "  "})
     assert blank.status_code == 422
+
+
+async def test_a_retry_after_the_upgrade_finds_the_lead_its_idempotency_key_made_before(
+    api, services, database_url
+):
+    """Before revision 0016 a lead named only by an Idempotency-Key was stored under
+    'idem:<key name>:<header>'; the migration moves it to today's id, so a client's retry of
+    a request sent before the upgrade gets that lead back, not a second one."""
+    from alembic import command
+
+    from bot.domain.actors import Actor, Role, Source
+    from bot.store.db import create_engine
+    from bot.store.migrate import alembic_config, migrate
+    from tests.factories import lead
+
+    by_key = Actor(name="api key website", role=Role.SYSTEM)
+    before, _, _ = await services.submit_lead(
+        lead("idem:website:abc-123", source="website"), actor=by_key, source=Source.API
+    )
+    cut = "idem:website:" + "x" * 115  # 128 characters: maybe cut, so left alone
+    await services.submit_lead(lead(cut, source="website"), actor=by_key, source=Source.API)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0015"))
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    body = {k: v for k, v in LEAD.items() if k != "external_id"}
+    retry = await api.post("/api/v1/leads", json=body, headers={"Idempotency-Key": "abc-123"})
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["id"] == before.public_id
+    async with services.uow() as uow:
+        assert await uow.leads.get_by_external_id(source="website", external_id=cut) is not None
