@@ -90,11 +90,10 @@ class Delivery:
 
     async def process(self, item: OutboxItem) -> float | None:
         """Send one item and record what happened; seconds the chat now waits, if it does."""
-        if item.kind is OutboxKind.WEBHOOK:
-            await self.webhooks.post(
+        if item.kind is OutboxKind.WEBHOOK:  # seconds its endpoint waits, as a chat's
+            return await self.webhooks.post(
                 item, lambda: self._ctx.now() + self._lease, lambda i, e: self._failed(i, None, e)
             )
-            return None
         dest: Destination | None = None
         leased_until = self._ctx.now() + self._lease  # what `_prepare` renews the lease to
         try:
@@ -253,7 +252,8 @@ class Delivery:
         self, item: OutboxItem, dest: Destination | None, exc: DeliveryError
     ) -> float | None:
         """Record a failed try: given up (permanent, or out of patience) or due again later.
-        Returns the seconds the whole chat now waits (an outage or a rate limit), if it does."""
+        Returns the seconds the whole chat (a webhook: its endpoint) now waits (an outage or a
+        rate limit), if it does."""
         now = self._ctx.now()
         platform = dest.platform if dest else item.kind.value
         self._ctx.observe.send_error(platform, permanent=exc.permanent)
@@ -272,7 +272,7 @@ class Delivery:
                 return None
             delay = self.retry.delay(item, exc)
             rate_limited = exc.retry_after is not None
-            whole_chat = (rate_limited or exc.outage) and dest is not None
+            whole_chat = rate_limited or exc.outage
             if whole_chat and dest is not None:  # the chat waits, across instances
                 await self.pacer.hold(uow, dest, delay)
             await uow.outbox.retry_later(

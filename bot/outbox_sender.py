@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 WIRE_TURNS = 2
 
 
+def _lane_key(item: OutboxItem) -> int | str:
+    """A chat's items share a lane, as do a webhook endpoint's (the items without a chat)."""
+    return item.destination_id if item.destination_id is not None else str(item.payload["url"])
+
+
 class OutboxSender:
     """Claims due outbox rows (SKIP LOCKED on PostgreSQL), sends them, records the outcome."""
 
@@ -59,7 +64,8 @@ class OutboxSender:
         self.claim = secrets.token_hex(8)  # express items are queued leased to this sender
         self.lease = lease
         self._express: set[asyncio.Task[None]] = set()
-        self._lanes: dict[int | None, asyncio.Task[None]] = {}  # chat -> its lane under way
+        # a chat's id, or a webhook's URL -> its lane under way
+        self._lanes: dict[int | str, asyncio.Task[None]] = {}
         self._abandoned: list[OutboxItem] = []  # still leased to us; the database went away
         self._wake = asyncio.Event()
         self.webhooks = WebhookItems(uow_factory, ctx)
@@ -162,13 +168,15 @@ class OutboxSender:
                 self._abandoned = abandoned + self._abandoned
                 raise
         async with self._uow() as uow:
+            # a webhook lane still going holds every webhook back (None), a chat's its chat
+            busy = {key if isinstance(key, int) else None for key in self._lanes}
             items = await uow.outbox.claim_due(
-                now=self._ctx.now(), lease=self._lease, limit=self._batch, busy=set(self._lanes)
+                now=self._ctx.now(), lease=self._lease, limit=self._batch, busy=busy
             )
             await uow.commit()
-        lanes: dict[int | None, list[OutboxItem]] = defaultdict(list)
-        for item in items:  # one lane per chat keeps each chat's messages in order
-            lanes[item.destination_id].append(item)
+        lanes: dict[int | str, list[OutboxItem]] = defaultdict(list)
+        for item in items:  # one lane per chat, or webhook endpoint, keeps its order
+            lanes[_lane_key(item)].append(item)
         started = [self._start_lane(key, queued) for key, queued in lanes.items()]
         if started:
             try:
@@ -179,7 +187,7 @@ class OutboxSender:
                 raise
         return len(items)
 
-    def _start_lane(self, key: int | None, items: list[OutboxItem]) -> asyncio.Task[None]:
+    def _start_lane(self, key: int | str, items: list[OutboxItem]) -> asyncio.Task[None]:
         task = asyncio.create_task(self._lane(items))
         self._lanes[key] = task
 
@@ -220,13 +228,14 @@ class OutboxSender:
     async def _put_back(
         self, items: list[OutboxItem], seconds: float, *, maybe_sent: bool = False
     ) -> None:
-        """Items this sender holds but will not try now, due again in `seconds`: a chat that
-        is failing or rate-limited holds its other items; items left when the database went
-        away (`maybe_sent`: one may have gone out before it could be recorded)."""
+        """Items this sender holds but will not try now, due again in `seconds`: a chat (or a
+        webhook endpoint) that is failing or rate-limited holds its other items; items left
+        when the database went away (`maybe_sent`: one may have gone out before it could be
+        recorded)."""
         if not items:
             return
         at = self._ctx.now() + timedelta(seconds=seconds)
-        error = "the database was unavailable" if maybe_sent else "waiting: the chat's last try"
+        error = "the database was unavailable" if maybe_sent else "waiting: its chat's last try"
         async with self._uow() as uow:
             for item in items:
                 await uow.outbox.retry_later(

@@ -15,7 +15,7 @@ from bot.webhooks import WebhookPoster, shown
 DOWN_AFTER = 3  # failed tries in a row before a webhook endpoint counts as down
 GONE = "the webhook is no longer in leadbot.yaml"
 
-Failed = Callable[[OutboxItem, DeliveryError], Awaitable[object]]
+Failed = Callable[[OutboxItem, DeliveryError], Awaitable[float | None]]
 
 
 class WebhookItems:
@@ -26,13 +26,15 @@ class WebhookItems:
 
     async def post(
         self, item: OutboxItem, lease_until: Callable[[], datetime], failed: Failed
-    ) -> None:
-        """Post one event; `failed` records a failed try (and its retry). An event for an
-        endpoint no longer in leadbot.yaml is skipped: it was taken out, or moved."""
+    ) -> float | None:
+        """Post one event; `failed` records a failed try (and its retry), and says how long
+        the endpoint now waits, if it does (no answer, 5xx, 429): returned, so the rest of its
+        events are held too. An event for an endpoint no longer in leadbot.yaml is skipped:
+        it was taken out, or moved."""
         url = str(item.payload.get("url"))
         async with self._uow() as uow:
             if not await uow.outbox.renew(item, until=lease_until()):
-                return  # not ours any more
+                return None  # not ours any more
             # the newest configuration, read now: an event queued by an instance that saw it
             # first must not be judged by an older one cached here
             _version, config = await self._ctx.policies.current_config(uow)
@@ -42,16 +44,16 @@ class WebhookItems:
                 await uow.outbox.finish(item, status="skipped", now=self._ctx.now(), error=GONE)
                 await uow.webhook_outages.mark_up(url)  # if it was down: nobody waits for it
                 await uow.commit()
-            return
+            return None
         if self._poster is None:
             self._poster = WebhookPoster()
         try:
             await self._poster.post(item.payload)
         except DeliveryError as exc:
-            await failed(item, exc)
+            waits = await failed(item, exc)
             if exc.retry_after is None and item.attempts + 1 >= DOWN_AFTER:  # 429: busy, not down
                 await self._down(url, exc.reason)
-            return
+            return waits
         async with self._uow() as uow:
             await uow.outbox.finish(item, status="sent", now=self._ctx.now())
             # back once no event for it is still failing: one CRM refusing one lead's event
@@ -61,6 +63,7 @@ class WebhookItems:
                 if since is not None:
                     await self._tell(uow, _back(url, since, self._ctx.now()))
             await uow.commit()
+        return None
 
     async def _down(self, url: str, reason: str) -> None:
         """Record the outage; whoever records it first tells the managers: once per outage,

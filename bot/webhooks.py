@@ -71,8 +71,10 @@ class WebhookPoster:
         }
         try:
             response = await self._client.post(payload["url"], content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {where}: {type(exc).__name__}", permanent=False) from None
+        except httpx.HTTPError as exc:  # no answer: the endpoint, not this event
+            raise DeliveryError(
+                f"webhook {where}: {type(exc).__name__}", permanent=False, outage=True
+            ) from None
         if response.status_code == 429:
             retry = response.headers.get("retry-after", "")
             raise DeliveryError(
@@ -83,9 +85,14 @@ class WebhookPoster:
                 else 30.0,
             )
         if response.status_code >= 300:
-            # a receiver that is down or failing answers 5xx: keep trying; 4xx too, since a
-            # CRM misconfiguration is fixed by people, and the events must still arrive after
-            raise DeliveryError(f"webhook {where} answered {response.status_code}", permanent=False)
+            # a receiver that is down or failing answers 5xx (the endpoint waits): keep
+            # trying; 4xx too (maybe this event only), since a CRM misconfiguration is fixed
+            # by people, and the events must still arrive after
+            raise DeliveryError(
+                f"webhook {where} answered {response.status_code}",
+                permanent=False,
+                outage=response.status_code >= 500,
+            )
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -103,7 +103,8 @@ async def test_a_receiver_down_for_a_while_gets_every_event_once(services, recei
     receiver.down = 10
     for i in range(2):
         await services.submit_lead(lead(f"wh-d{i}"), actor=SYSTEM, source=SRC)
-    for _ in range(12):  # ten minutes of an outage, retried with backoff
+    # ten failed tries: one probe a pass (the other events wait behind it), backing off
+    for _ in range(30):
         await deliver_all(services)
         clock.advance(timedelta(minutes=1))
     await deliver_all(services)
@@ -385,3 +386,53 @@ async def test_a_lead_nobody_takes_reports_each_step_to_the_crm(services, receiv
     assert by_kind["offer.expired"]["data"]["partner"] == "beta"
     assert by_kind["lead.unassigned"]["data"]["reason"] == "nobody took it in 2 rounds"
     assert {e["lead"]["id"] for e in receiver.events} == {stored.public_id}
+
+
+async def test_an_endpoint_that_hangs_costs_one_timeout_a_pass_not_one_per_event(
+    services, receiver
+):
+    """A CRM that takes connections and never answers: its first event waits out the
+    timeout, the rest of its events are put back behind it (as a chat's outage is), and a
+    second CRM's events go out in the same pass, each in its own lane."""
+    import asyncio
+
+    from bot.webhooks import WebhookPoster
+
+    tried, release = [], asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        tried.append(await request.read())
+        await release.wait()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks/leadbot", hang)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        doc = config([partner("acme")])
+        doc["webhooks"] = [
+            {"url": u, "secret_env": "CRM_WEBHOOK_SECRET", "events": ["lead.created"]}
+            for u in (f"http://127.0.0.1:{port}/hooks/leadbot", receiver.url)
+        ]
+        await apply(services, doc)
+        services.sender.delivery.webhooks._poster = WebhookPoster(timeout=0.2)
+        for i in range(5):
+            await services.submit_lead(lead(f"wh-h{i}"), actor=SYSTEM, source=SRC)
+        await services.sender.drain_once()  # claims every event: 5 for each endpoint
+        assert len(tried) == 1
+        assert len(receiver.events) == 5
+        async with services.uow() as uow:
+            waiting = await uow.execute(
+                select(outbox.c.attempts, outbox.c.last_error).where(
+                    outbox.c.status == "pending", outbox.c.kind == "webhook"
+                )
+            )
+            rows = sorted(waiting.all(), reverse=True)
+        assert [a for a, _ in rows] == [1, 0, 0, 0, 0]  # one try counted, four held
+    finally:
+        release.set()
+        await runner.cleanup()
