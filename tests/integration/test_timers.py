@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.dispatch import accept_offer, set_stage
 from bot.dispatch.reassign import reassign_lead
+from bot.dispatch.reminders import remind_offer
 from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferStatus
 from bot.handlers.presses import press
@@ -52,6 +53,20 @@ async def test_reminder_goes_out_once_before_the_deadline_and_not_after_an_answe
     clock.advance(timedelta(minutes=25))
     assert (await services.scheduler.sweep()).reminded == 0  # answered: no reminder
     assert "reminded" not in await kinds(services, answered.id)
+
+
+async def test_no_reminder_once_the_window_has_closed(services, slack, clock):
+    # after a restart both timers of an offer are overdue and the reminder's (the earlier one)
+    # may run first: the partner must not be told the offer "closes in about 1 min"
+    await apply(services, config([partner("acme")], offer_timeout="30m", reminder_before="10m"))
+    stored, _, (offer_id,) = await services.submit_lead(lead("r-3"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    clock.advance(timedelta(minutes=45))  # down from minute 15 to 45
+    assert not await services.run(remind_offer, offer_id=offer_id)
+    assert (await services.scheduler.sweep()).expired == 1
+    await deliver_all(services)
+    assert slack.notices_to("C-acme") == []
+    assert "reminded" not in await kinds(services, stored.id)
 
 
 async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clock):
