@@ -154,6 +154,25 @@ async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, c
     assert (await kinds(services, stored.id)).count("escalated") == 2
 
 
+async def test_escalation_says_everyone_covering_was_tried_not_that_nobody_covers(
+    services, slack, clock
+):
+    # two partners cover 80331, max_rounds is 3: after both let the window pass nobody is left
+    await apply(services, config([partner("acme"), partner("beta")], max_rounds=3))
+    stored, _, _ = await services.submit_lead(lead("e-2"), actor=SYSTEM, source=SRC)
+    for _ in range(2):
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=31))
+        assert (await services.scheduler.sweep()).expired == 1
+    await deliver_all(services)
+    (notice,) = slack.notices_to("C0MANAGERS")
+    why = next(line for line in notice.lines if line.startswith("Why: "))
+    assert why == "Why: all 2 partners covering DE-80331 were tried"
+    async with services.uow() as uow:
+        events = await uow.events.list_for_lead(stored.id)
+    assert events[-1].data["reason"] == "all 2 partners covering DE-80331 were tried"
+
+
 async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, clock):
     await apply(
         services, config([partner("acme"), partner("beta")], stale_after="48h", max_rounds=3)
