@@ -105,6 +105,21 @@ async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clo
     assert offer.expires_at == at(2026, 3, 17, 7, 20)  # Monday is a holiday: Tuesday 08:20
 
 
+async def test_the_card_shows_the_business_hours_deadline(services, slack, clock):
+    clock.advance(at(2026, 3, 6, 16, 50) - clock.now())  # Friday 17:50 in Berlin
+    acme = partner("acme", hours=BUSINESS, timezone="Europe/Berlin")
+    await apply(
+        services,
+        config([acme], business_hours_only=True, offer_timeout="30m", out_of_hours="offer"),
+    )
+    _, _, (offer_id,) = await services.submit_lead(lead("b-4"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    (card,) = slack.offers_to("C-acme")
+    assert card.deadline == at(2026, 3, 9, 7, 20)  # Monday 08:20 Berlin, not Friday 18:20
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).expires_at == card.deadline
+
+
 async def test_business_hours_clock_skips_a_holiday_without_weekly_hours(services, clock):
     clock.advance(at(2026, 3, 15, 22, 50) - clock.now())  # Sunday 23:50 in Berlin
     acme = partner("acme", timezone="Europe/Berlin", holidays=["2026-03-16"])
