@@ -188,6 +188,24 @@ async def test_escalation_says_everyone_covering_was_tried_not_that_nobody_cover
     assert events[-1].data["reason"] == "all 2 partners covering DE-80331 were tried"
 
 
+async def test_an_offer_withdrawn_with_its_partner_does_not_use_up_a_round(services, slack):
+    # ACME is taken out of leadbot.yaml while its offer is pending: ACME never had its go, so
+    # with max_rounds 1 the lead still goes to Beta, not to the managers
+    both = [partner("acme", priority=1), partner("beta", priority=2)]
+    await apply(services, config(both, max_rounds=1))
+    stored, _, (offer_id,) = await services.submit_lead(lead("w-1"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    await apply(services, config([partner("beta", priority=2)], max_rounds=1))
+    assert (await services.scheduler.sweep()).withdrawn == 1
+    await deliver_all(services)
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.OFFERED
+        offers = await uow.offers.list_for_lead(stored.id)
+    assert [o.status for o in offers] == [OfferStatus.WITHDRAWN, OfferStatus.PENDING]
+    assert len(slack.offers_to("C-beta")) == 1
+    assert slack.notices_to("C0MANAGERS") == []
+
+
 async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, clock):
     await apply(
         services, config([partner("acme"), partner("beta")], stale_after="48h", max_rounds=3)
