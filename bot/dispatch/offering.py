@@ -20,10 +20,18 @@ ROUTABLE = (DispatchStatus.NEW, DispatchStatus.OFFERED)
 
 
 def _summary(lead: Lead, dropped: dict[str, int]) -> str:
+    """Why nobody is left; partners that had their go count as tried, not as not covering."""
+    tried = dropped.pop(Filter.ALREADY_OFFERED, 0)
+    where = f"{lead.country}-{lead.postcode}"
     if set(dropped) <= {Filter.TERRITORY}:
-        return f"no partner covers {lead.country}-{lead.postcode}"
+        if tried == 1:
+            return f"the only partner covering {where} was tried"
+        if tried:
+            return f"all {tried} partners covering {where} were tried"
+        return f"no partner covers {where}"
+    reasons = [f"{n} dropped by the {f} filter" for f, n in dropped.items()]
     return "no eligible partner left: " + ", ".join(
-        f"{n} dropped by the {f} filter" for f, n in dropped.items()
+        reasons + ([f"{tried} already tried"] if tried else [])
     )
 
 
@@ -93,7 +101,7 @@ async def offer_next(
     if not decision.chosen:
         dropped: dict[str, int] = {}
         for v in decision.verdicts:
-            if v.dropped_by and v.dropped_by is not Filter.ALREADY_OFFERED:
+            if v.dropped_by:
                 dropped[v.dropped_by] = dropped.get(v.dropped_by, 0) + 1
         await escalate(uow, ctx, lead, _summary(lead, dropped), actor=actor, source=source)
         return []

@@ -8,11 +8,13 @@ removed, and when a whole Slack workspace goes away.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.dispatch.common import settle_offer
 from bot.dispatch.context import Context
 from bot.dispatch.offering import offer_next
 from bot.domain.actors import Actor, Source
-from bot.domain.offers import OfferStatus
+from bot.domain.offers import OfferStatus, tried_it
 from bot.store.partners import Destination
 from bot.store.uow import UnitOfWork
 
@@ -71,6 +73,15 @@ async def pass_on_retired(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bo
     )
     if settled is None:
         return False  # answered or expired meanwhile
+    same_round = [o for o in await uow.offers.list_for_lead(lead.id) if o.round == settled.round]
+    if settled.round == lead.round and not any(
+        o.status is OfferStatus.PENDING or tried_it(o) for o in same_round
+    ):
+        # nobody had a go in this round: it does not count against max_rounds
+        await uow.leads.cas(
+            lead.id, expect={"round": lead.round}, now=ctx.now(), round=lead.round - 1
+        )
+        lead = replace(lead, round=lead.round - 1)
     await offer_next(uow, ctx, lead, actor=Actor.system(), source=Source.SYSTEM)
     await uow.commit()
     return True

@@ -23,7 +23,8 @@ def deadline_text(deadline: datetime, now: datetime, tz: str) -> str:
 
 
 async def remind_offer(uow: UnitOfWork, ctx: Context, *, offer_id: int) -> bool:
-    """Send the reminder once, only while the offer is pending and the reminder due."""
+    """Send the reminder once, only while the offer is pending, the reminder due and the window
+    still open."""
     offer = await uow.offers.get(offer_id)
     if offer is None:
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.cards import build_offer_card
 from bot.dispatch.context import Context
+from bot.dispatch.windows import offer_window
 from bot.domain.leads import Lead
 from bot.domain.offers import Offer, OfferStatus
 from bot.messaging import OfferCard
@@ -46,8 +47,10 @@ async def render_offer(
         mine = await uow.members.belongs(reader, partner_id=offer.partner_id)
     deadline = offer.expires_at
     if offer.status is OfferStatus.PENDING and deadline is None:
-        policy = await ctx.policies.get(uow, lead.policy_version)
-        deadline = ctx.now() + policy.offer_timeout  # the window starts when this lands
+        # the window starts when this lands, counted as it will be (working hours only, maybe)
+        deadline, _remind = await offer_window(
+            uow, ctx, lead=lead, partner_id=offer.partner_id, start=ctx.now()
+        )
     taken_by = None
     if lead.partner_id is not None and not mine:
         taken_by = await uow.partners.get_name(lead.partner_id)

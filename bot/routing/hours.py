@@ -54,8 +54,11 @@ def next_opening(
             continue
         for start, _end in _spans(hours, day):
             opening = datetime.combine(day, start, tzinfo=zone)
-            if opening >= local:
-                return opening.astimezone(at.tzinfo)
+            # in UTC, and the second time round too: in the hour the clocks go back a wall-clock
+            # comparison took the first 02:45 as after the second 02:30 (a time in the past)
+            for candidate in (opening, opening.replace(fold=1)):
+                if candidate.astimezone(UTC) >= at.astimezone(UTC):
+                    return candidate.astimezone(at.tzinfo)
     return None
 
 

@@ -137,7 +137,8 @@ class OfferRepo:
         return (await self.conn.execute(_DELIVERED, params)).scalar() is not None
 
     async def mark_reminded(self, offer_id: int, *, now: datetime) -> bool:
-        """Compare-and-set: the reminder goes out once, only while pending and due."""
+        """Compare-and-set: the reminder goes out once, only while pending and due, and never
+        once the window has closed (both timers overdue after a restart: the expiry's turn)."""
         stmt = (
             update(offers)
             .where(
@@ -145,6 +146,7 @@ class OfferRepo:
                 offers.c.status == OfferStatus.PENDING,
                 offers.c.reminded_at.is_(None),
                 offers.c.remind_at <= now,
+                offers.c.expires_at > now,
             )
             .values(reminded_at=now)
             .returning(offers.c.id)
@@ -160,7 +162,7 @@ class OfferRepo:
         sweeping together each get different leads; SQLite serialises writers anyway.
         """
         due = (
-            [offers.c.remind_at <= now, offers.c.reminded_at.is_(None)]
+            [offers.c.remind_at <= now, offers.c.reminded_at.is_(None), offers.c.expires_at > now]
             if reminders
             else [offers.c.expires_at <= now]
         )

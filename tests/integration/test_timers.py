@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.dispatch import accept_offer, set_stage
 from bot.dispatch.reassign import reassign_lead
+from bot.dispatch.reminders import remind_offer
 from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferStatus
 from bot.handlers.presses import press
@@ -54,6 +55,20 @@ async def test_reminder_goes_out_once_before_the_deadline_and_not_after_an_answe
     assert "reminded" not in await kinds(services, answered.id)
 
 
+async def test_no_reminder_once_the_window_has_closed(services, slack, clock):
+    # after a restart both timers of an offer are overdue and the reminder's (the earlier one)
+    # may run first: the partner must not be told the offer "closes in about 1 min"
+    await apply(services, config([partner("acme")], offer_timeout="30m", reminder_before="10m"))
+    stored, _, (offer_id,) = await services.submit_lead(lead("r-3"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    clock.advance(timedelta(minutes=45))  # down from minute 15 to 45
+    assert not await services.run(remind_offer, offer_id=offer_id)
+    assert (await services.scheduler.sweep()).expired == 1
+    await deliver_all(services)
+    assert slack.notices_to("C-acme") == []
+    assert "reminded" not in await kinds(services, stored.id)
+
+
 async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clock):
     clock.advance(at(2026, 3, 6, 16, 50) - clock.now())  # Friday 17:50 in Berlin
     acme = partner("acme", hours=BUSINESS, timezone="Europe/Berlin")
@@ -88,6 +103,21 @@ async def test_business_hours_clock_across_a_weekend_and_a_holiday(services, clo
     async with services.uow() as uow:
         offer = await uow.offers.get(offer_id)
     assert offer.expires_at == at(2026, 3, 17, 7, 20)  # Monday is a holiday: Tuesday 08:20
+
+
+async def test_the_card_shows_the_business_hours_deadline(services, slack, clock):
+    clock.advance(at(2026, 3, 6, 16, 50) - clock.now())  # Friday 17:50 in Berlin
+    acme = partner("acme", hours=BUSINESS, timezone="Europe/Berlin")
+    await apply(
+        services,
+        config([acme], business_hours_only=True, offer_timeout="30m", out_of_hours="offer"),
+    )
+    _, _, (offer_id,) = await services.submit_lead(lead("b-4"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    (card,) = slack.offers_to("C-acme")
+    assert card.deadline == at(2026, 3, 9, 7, 20)  # Monday 08:20 Berlin, not Friday 18:20
+    async with services.uow() as uow:
+        assert (await uow.offers.get(offer_id)).expires_at == card.deadline
 
 
 async def test_business_hours_clock_skips_a_holiday_without_weekly_hours(services, clock):
@@ -137,6 +167,43 @@ async def test_escalation_card_has_assign_buttons_and_repeats(services, slack, c
         f"Lead {stored.public_id} is still waiting for a partner"
     ] * 2  # repeated twice, no more
     assert (await kinds(services, stored.id)).count("escalated") == 2
+
+
+async def test_escalation_says_everyone_covering_was_tried_not_that_nobody_covers(
+    services, slack, clock
+):
+    # two partners cover 80331, max_rounds is 3: after both let the window pass nobody is left
+    await apply(services, config([partner("acme"), partner("beta")], max_rounds=3))
+    stored, _, _ = await services.submit_lead(lead("e-2"), actor=SYSTEM, source=SRC)
+    for _ in range(2):
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=31))
+        assert (await services.scheduler.sweep()).expired == 1
+    await deliver_all(services)
+    (notice,) = slack.notices_to("C0MANAGERS")
+    why = next(line for line in notice.lines if line.startswith("Why: "))
+    assert why == "Why: all 2 partners covering DE-80331 were tried"
+    async with services.uow() as uow:
+        events = await uow.events.list_for_lead(stored.id)
+    assert events[-1].data["reason"] == "all 2 partners covering DE-80331 were tried"
+
+
+async def test_an_offer_withdrawn_with_its_partner_does_not_use_up_a_round(services, slack):
+    # ACME is taken out of leadbot.yaml while its offer is pending: ACME never had its go, so
+    # with max_rounds 1 the lead still goes to Beta, not to the managers
+    both = [partner("acme", priority=1), partner("beta", priority=2)]
+    await apply(services, config(both, max_rounds=1))
+    stored, _, (offer_id,) = await services.submit_lead(lead("w-1"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    await apply(services, config([partner("beta", priority=2)], max_rounds=1))
+    assert (await services.scheduler.sweep()).withdrawn == 1
+    await deliver_all(services)
+    async with services.uow() as uow:
+        assert (await uow.leads.get(stored.id)).status is DispatchStatus.OFFERED
+        offers = await uow.offers.list_for_lead(stored.id)
+    assert [o.status for o in offers] == [OfferStatus.WITHDRAWN, OfferStatus.PENDING]
+    assert len(slack.offers_to("C-beta")) == 1
+    assert slack.notices_to("C0MANAGERS") == []
 
 
 async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, clock):

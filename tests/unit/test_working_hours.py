@@ -64,6 +64,19 @@ def test_next_opening_respects_daylight_saving():
     )
 
 
+def test_next_opening_in_the_hour_the_clocks_go_back_is_not_in_the_past():
+    # 2026-10-25, Berlin: 02:00-03:00 happens twice. At 02:30 the second time (01:30 UTC) a
+    # shift opening at 02:45 opens at 02:45 the second time (01:45 UTC), not the first (00:45)
+    night = parse_hours({"sun": "02:45-06:00"})
+    at = utc(2026, 10, 25, 1, 30)
+    assert not is_open(night, BERLIN, frozenset(), at)
+    assert next_opening(night, BERLIN, frozenset(), at) == utc(2026, 10, 25, 1, 45)
+    # the first time round it is the first 02:45
+    assert next_opening(night, BERLIN, frozenset(), utc(2026, 10, 25, 0, 30)) == utc(
+        2026, 10, 25, 0, 45
+    )
+
+
 def test_sla_clock_counts_only_working_hours():
     from datetime import timedelta
 
