@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.domain.leads import STAGE_ORDER, Contact, Lead, Stage
 from bot.domain.offers import Offer, OfferStatus
@@ -97,9 +98,11 @@ def build_offer_card(
     contact: Contact | None = None,
     taken_by: str | None = None,
     responder_id: str | None = None,
+    timezone: str = "UTC",
 ) -> OfferCard:
     """The card for `offer` as it stands now; contact only when this partner has the lead.
-    `responder_id`: the accepting member's user id on the card's platform, if linked there."""
+    `responder_id`: the accepting member's user id on the card's platform, if linked there.
+    `timezone`: the partner's, for the times the card writes out."""
     ref = lead.public_id
     if offer.status is OfferStatus.PENDING:
         return OfferCard(
@@ -111,6 +114,7 @@ def build_offer_card(
             teaser=teaser(lead),
             why_you=why_you,
             deadline=deadline,
+            timezone=timezone,
             mentions=mentions,
             buttons=[
                 Button("Accept", f"o:{offer.id}:a", "primary"),
@@ -118,7 +122,8 @@ def build_offer_card(
             ],
         )
     if offer.status is OfferStatus.ACCEPTED and lead.partner_id == offer.partner_id:
-        at = offer.responded_at.strftime("%H:%M UTC") if offer.responded_at else ""
+        responded = offer.responded_at
+        at = f"{responded.astimezone(ZoneInfo(timezone)):%H:%M %Z}" if responded else ""
         closed = lead.stage in (Stage.WON, Stage.LOST)
         status = f"Accepted by {offer.responder} at {at}"
         if contact is not None and contact.erased:

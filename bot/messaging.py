@@ -35,6 +35,7 @@ class OfferCard:
     teaser: list[tuple[str, str]] = field(default_factory=list)  # (label, value), no personal data
     why_you: str = ""
     deadline: datetime | None = None
+    timezone: str = "UTC"  # the partner's: where a chat writes times out as text (Telegram)
     mentions: list[str] = field(default_factory=list)  # platform user ids to push
     status_line: str = ""
     # who accepted, as named at the start of status_line, and their user id on this platform

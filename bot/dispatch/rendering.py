@@ -51,6 +51,10 @@ async def render_offer(
         deadline, _remind = await offer_window(
             uow, ctx, lead=lead, partner_id=offer.partner_id, start=ctx.now()
         )
+    # times on the card read in the partner's zone (cached: no query on the hot path)
+    facts = (await ctx.policies.directory(uow, at_least=lead.policy_version)).partners.get(
+        offer.partner_id
+    )
     taken_by = None
     if lead.partner_id is not None and not mine:
         taken_by = await uow.partners.get_name(lead.partner_id)
@@ -69,4 +73,5 @@ async def render_offer(
         contact=await uow.leads.get_contact(lead.id) if mine else None,
         taken_by=taken_by,
         responder_id=responder,
+        timezone=facts.timezone if facts is not None else "UTC",
     )

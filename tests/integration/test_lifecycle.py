@@ -10,7 +10,7 @@ from bot.domain.leads import DispatchStatus, Stage
 from bot.domain.offers import OfferStatus
 from bot.messaging import CardState
 from tests.conftest import deliver_all
-from tests.factories import SRC, actor_for, apply, config, lead, partner
+from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 
 
 async def _history(services, lead_id):
@@ -195,3 +195,11 @@ async def test_leads_in_flight_keep_their_policy_version(services, clock):
     assert offer.expires_at - offer.delivered_at == timedelta(minutes=30)
     newer, _, _ = await services.submit_lead(lead("v-2"), actor=actor_for_system(), source=SRC)
     assert newer.policy_version == 2
+
+
+async def test_a_card_carries_the_partners_time_zone_for_the_times_it_writes(services, slack):
+    await apply(services, config([partner("acme", timezone="Europe/Berlin")]))
+    await services.submit_lead(lead("tz-1"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    (card,) = slack.offers_to("C-acme")
+    assert card.timezone == "Europe/Berlin" and card.deadline is not None

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.cards import NO_CONSENT, area, build_offer_card, value_band
 from bot.domain.leads import Contact, DispatchStatus, Lead, Stage
@@ -124,3 +125,20 @@ def test_bands_and_area():
     assert value_band(None) is None and value_band(999) == "under 1k"
     assert value_band(12000) == "10k–25k" and value_band(10**6) == "50k+"
     assert area(make_lead(city=None)) == "DE 803xx"
+
+
+def test_times_on_a_card_are_the_partners_own():
+    """'Accepted at' reads in the partner's time zone, as its reminders do, not in UTC."""
+    card = build_offer_card(
+        offer=make_offer(OfferStatus.ACCEPTED, responder="Bob", responded_at=NOW),
+        lead=make_lead(status=DispatchStatus.ACCEPTED, stage=Stage.ACCEPTED, partner_id=3),
+        partner_name="ACME",
+        why_you="",
+        mentions=[],
+        deadline=None,
+        contact=CONTACT,
+        timezone="America/New_York",
+    )
+    local = NOW.astimezone(ZoneInfo("America/New_York"))
+    assert card.status_line == f"Accepted by Bob at {local:%H:%M %Z}"
+    assert card.status_line != "Accepted by Bob at 09:00 UTC"

@@ -40,3 +40,19 @@ def test_the_slack_mention_replaces_the_responders_name_where_it_stands() -> Non
     _fallback, blocks = offer_blocks(card)
     shown = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
     assert "Accepted by <@U123> at 10:00 UTC" in shown
+
+
+def test_telegram_shows_the_deadline_in_the_partners_time_zone() -> None:
+    """Telegram has no per-reader dates as Slack does: the card says the partner's own time."""
+    from datetime import UTC, datetime
+
+    card = OfferCard(
+        offer_id=1, lead_ref="L1", partner_name="Acme", state=CardState.OPEN, headline="Lead L1",
+        deadline=datetime(2026, 12, 7, 23, 20, tzinfo=UTC), timezone="Europe/Berlin",
+    )  # fmt: skip
+    assert "Answer by 00:20 CET (08 Dec)" in offer_text(card)
+    utc = OfferCard(
+        offer_id=1, lead_ref="L1", partner_name="Acme", state=CardState.OPEN, headline="Lead L1",
+        deadline=datetime(2026, 12, 7, 23, 20, tzinfo=UTC),
+    )  # fmt: skip
+    assert "Answer by 23:20 UTC (07 Dec)" in offer_text(utc)

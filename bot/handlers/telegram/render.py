@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -73,8 +74,9 @@ def offer_text(card: OfferCard) -> str:
     if card.state is CardState.OPEN:
         if card.why_you:
             lines.append(f"<i>Why you:</i> {escape(card.why_you)}")
-        if card.deadline is not None:
-            lines.append(f"Answer by {card.deadline:%H:%M} UTC ({card.deadline:%d %b})")
+        if card.deadline is not None:  # no per-reader dates as Slack has: the partner's own
+            due = card.deadline.astimezone(ZoneInfo(card.timezone))
+            lines.append(f"Answer by {due:%H:%M %Z} ({due:%d %b})")
     if card.status_line:
         lines.append(escape(card.status_line))
     if card.contact is not None:
