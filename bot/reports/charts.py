@@ -59,20 +59,29 @@ def funnel_chart(row: Funnel, *, period: str) -> bytes:
 
 def comparison_chart(rows: list[Funnel], *, period: str, limit: int = 12) -> bytes:
     """Partners side by side: acceptance rate, and median time to accept (minutes)."""
+    return _png(comparison_figure(rows, period=period, limit=limit))
+
+
+def comparison_figure(rows: list[Funnel], *, period: str, limit: int = 12) -> Figure:
+    """The comparison chart's figure: a bar per partner in each of its two panels."""
     shown = rows[:limit]
     names = [r.name[:18] for r in shown][::-1]
     rates = [100 * (r.acceptance_rate or 0) for r in shown][::-1]
     minutes = [(r.accept_p50 or 0) / 60 for r in shown][::-1]
+    # bars at positions, names only as labels: two names cut to the same 18 characters
+    # would otherwise be one category, their bars drawn over each other
+    places = list(range(len(shown)))
     fig = Figure(figsize=(PHONE[0], max(4.0, 1.2 + 0.55 * len(shown)) * 1.6), layout="constrained")
     top, bottom = fig.subplots(2, 1)
-    top.barh(names, rates, color=BLUE)
+    top.barh(places, rates, color=BLUE)
     top.set_xlim(0, 100)
     top.set_title("Acceptance rate (%)", fontsize=14)
-    bottom.barh(names, minutes, color=GREY)
+    bottom.barh(places, minutes, color=GREY)
     bottom.set_title("Median time to accept (min)", fontsize=14)
     for ax in (top, bottom):
+        ax.set_yticks(places, names)
         ax.tick_params(labelsize=12)
         ax.spines[["top", "right"]].set_visible(False)
     more = f" (top {limit} of {len(rows)})" if len(rows) > limit else ""
     fig.suptitle(f"Partners: {period}{more}", fontsize=15)
-    return _png(fig)
+    return fig
