@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -77,6 +78,7 @@ async def standings(uow: UnitOfWork, *, now: datetime) -> list[Standing]:
             partners.c.name,
             partners.c.status,
             partners.c.paused_until,
+            partners.c.timezone,
             partners.c.capacity,
         )
         .where(partners.c.status != PartnerStatus.RETIRED)
@@ -86,6 +88,8 @@ async def standings(uow: UnitOfWork, *, now: datetime) -> list[Standing]:
     for r in await uow.execute(stmt):
         status = str(r.status)
         if r.paused_until is not None and r.paused_until > now:
-            status = f"paused until {r.paused_until:%Y-%m-%d %H:%M}"
+            # in the partner's own time zone, as `pause ... until` answered it
+            back = r.paused_until.astimezone(ZoneInfo(r.timezone))
+            status = f"paused until {back:%Y-%m-%d %H:%M} ({back.tzname()})"
         out.append(Standing(r.slug, r.name, status, used.get(r.id, 0), r.capacity))
     return out

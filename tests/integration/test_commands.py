@@ -148,6 +148,10 @@ async def test_pause_until_a_day_means_its_start_in_the_partners_time_zone(servi
         until = {slug: at for slug, at in rows}
     assert until["acme"] == datetime(2099, 1, 10, 8, tzinfo=UTC)  # 00:00 in Los Angeles
     assert until["beta"] == datetime(2099, 1, 10, tzinfo=UTC)  # beta's own zone: UTC
+    # `partners` names the same moment the same way, not 08:00 with no zone
+    standing = {row[0]: row[1] for row in (await engine.run(MANAGER, "partners")).rows}
+    assert standing["acme"] == "paused until 2099-01-10 00:00 (PST)"
+    assert standing["beta"] == "paused until 2099-01-10 00:00 (UTC)"
 
 
 async def test_open_assign_why_and_who(engine, services):
