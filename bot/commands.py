@@ -342,7 +342,10 @@ class CommandEngine:
         if not 1 <= len(args) <= 2:
             raise Usage("Give a postcode, and a specialty if you like")
         where = args[0].upper().replace(":", "-")
-        country, _, postcode = where.rpartition("-")
+        # a postcode may hold a dash of its own (PL 00-950, PT 1000-001): only letters before
+        # the first dash name a country
+        head, dash, rest = where.partition("-")
+        country, postcode = (head, rest) if dash and (head.isalpha() or not head) else ("", where)
         if not postcode:
             raise Usage("Give a postcode, like DE-80331")
         async with self.services.uow() as uow:

@@ -245,3 +245,13 @@ async def test_partners_see_their_funnel_by_source_without_what_leads_cost(servi
 async def test_who_without_a_postcode_asks_for_one(engine):
     for line in ("who DE-", "who DE:", "who -"):
         assert "Give a postcode" in said(await engine.run(MANAGER, line)), line
+
+
+async def test_who_takes_a_postcode_with_a_dash_of_its_own(services):
+    """Polish (00-950) and Portuguese (1000-001) postcodes hold a dash: 'who PL-00-950' is
+    Poland, postcode 00-950; with one country in leadbot.yaml, 'who 00-950' is enough."""
+    await apply(services, config([partner("acme", territories=["PL:00"])]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    for line in ("who PL-00-950", "who PL:00-950", "who 00-950", "who pl-00-950 heat-pump"):
+        answer = await engine.run(MANAGER, line)
+        assert answer.title == "Who covers PL-00-950" and "1. acme" in said(answer), line
