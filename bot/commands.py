@@ -35,7 +35,7 @@ from bot.reports.funnel_view import (
     partner_report,
     pct,
 )
-from bot.reports.overview import standings, waiting
+from bot.reports.overview import count_waiting, standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 
 log = logging.getLogger(__name__)
@@ -238,12 +238,14 @@ class CommandEngine:
             raise Usage("'open' takes no arguments")
         if not actor.is_manager and actor.partner_id is None:
             return _text("Not for you", "Your account is not linked to a partner.")
+        partner_id = None if actor.is_manager else actor.partner_id
         async with self.services.uow() as uow:
-            items = await waiting(uow, partner_id=None if actor.is_manager else actor.partner_id)
+            items = await waiting(uow, partner_id=partner_id)
+            total = await count_waiting(uow, partner_id=partner_id)
         now = self._now()
         return Report(
             shareable=True,
-            title=f"Open: {len(items)}" + (" (oldest 30)" if len(items) >= 30 else ""),
+            title=f"Open: {total}" + (f" (oldest {len(items)})" if total > len(items) else ""),
             header=["lead", "waiting", "what", "where"],
             rows=[
                 [w.lead, minutes((now - w.since).total_seconds()), w.what, w.postcode]

@@ -22,7 +22,7 @@ from bot.domain.periods import parse_period
 from bot.messaging import Button, Report
 from bot.reports.funnel import Funnel, funnel, funnel_all
 from bot.reports.funnel_view import minutes, pct
-from bot.reports.overview import standings, waiting
+from bot.reports.overview import count_waiting, standings, waiting
 from bot.store.leads import to_lead
 from bot.store.tables import leads, offers
 from bot.store.uow import UnitOfWork
@@ -166,15 +166,16 @@ async def _month(uow: UnitOfWork, ctx: Context, partner_id: int) -> Report:
 
 async def _managers(uow: UnitOfWork, ctx: Context, actor: Actor) -> Home:
     now = ctx.now()
-    items = await waiting(uow, partner_id=None, limit=SHOWN + 1)
+    items = await waiting(uow, partner_id=None, limit=SHOWN)
+    in_all = await count_waiting(uow, partner_id=None)
     entries = [
         HomeEntry(
             title=f"Lead {w.lead}: {w.what}",
             lines=[f"{w.postcode}, waiting {minutes((now - w.since).total_seconds())}"],
         )
-        for w in items[:SHOWN]
+        for w in items
     ]
-    sections = [HomeSection("Waiting", entries, "Nothing is waiting.", len(items) - len(entries))]
+    sections = [HomeSection("Waiting", entries, "Nothing is waiting.", in_all - len(entries))]
     broken = await uow.partners.list_broken()
     if broken:
         sections.append(

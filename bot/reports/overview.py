@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.domain.leads import DispatchStatus
 from bot.domain.offers import OfferStatus
@@ -57,6 +57,18 @@ async def waiting(uow: UnitOfWork, *, partner_id: int | None, limit: int = 30) -
             for r in await uow.execute(unassigned)
         ]
     return sorted(found, key=lambda w: w.since)[:limit]
+
+
+async def count_waiting(uow: UnitOfWork, *, partner_id: int | None) -> int:
+    """How many items `waiting` has in all, however many it lists."""
+    pending = select(func.count()).select_from(offers).where(offers.c.status == OfferStatus.PENDING)
+    if partner_id is not None:
+        pending = pending.where(offers.c.partner_id == partner_id)
+    total = int((await uow.execute(pending)).scalar() or 0)
+    if partner_id is None:
+        unassigned = select(func.count()).where(leads.c.status == DispatchStatus.UNASSIGNED)
+        total += int((await uow.execute(unassigned)).scalar() or 0)
+    return total
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from bot.commands import CommandEngine
 from bot.dispatch import accept_offer
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus
+from bot.reports.home import home_view
 from tests.conftest import deliver_all
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 
@@ -255,3 +256,20 @@ async def test_who_takes_a_postcode_with_a_dash_of_its_own(services):
     for line in ("who PL-00-950", "who PL:00-950", "who 00-950", "who pl-00-950 heat-pump"):
         answer = await engine.run(MANAGER, line)
         assert answer.title == "Who covers PL-00-950" and "1. acme" in said(answer), line
+
+
+async def test_open_counts_everything_waiting_when_it_lists_the_oldest(services):
+    """32 leads wait for acme: 'open' lists the oldest 30 and says 32, not 30; the managers'
+    home tab shows 10 and says 22 more, not 1."""
+    await apply(services, config([partner("acme")]))
+    for n in range(32):
+        await services.submit_lead(lead(f"w-{n}"), actor=SYSTEM, source=SRC)
+    engine = CommandEngine(services, source=Source.SLACK)
+    answer = await engine.run(MANAGER, "open")
+    assert answer.title == "Open: 32 (oldest 30)" and len(answer.rows) == 30
+    mine = await engine.run(await actor_for(services, "UACME"), "open")
+    assert mine.title == "Open: 32 (oldest 30)"
+    async with services.uow() as uow:
+        home = await home_view(uow, services.ctx, actor=MANAGER)
+    (waiting,) = [s for s in home.sections if s.heading == "Waiting"]
+    assert (len(waiting.entries), waiting.more) == (10, 22)
