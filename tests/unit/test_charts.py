@@ -64,3 +64,14 @@ def test_partners_whose_names_start_alike_each_get_their_own_bars() -> None:
         assert [t.get_text() for t in ax.get_yticklabels()] == ["Müller Haustechnik"] * 2
     rates = sorted(bar.get_width() for bar in fig.axes[0].patches)
     assert rates == pytest.approx([100 / 3, 100])
+
+
+def test_a_name_with_dollar_signs_is_drawn_as_written() -> None:
+    """Matplotlib reads text between two `$` as math: '$$ Cash Solar' failed to draw (the
+    funnel answered 'Something went wrong') and 'Sun$hine_$olar' became a formula."""
+    for name in ("$$ Cash Solar", "Sun$hine Heating_$olar"):
+        row = Funnel(key="cash", name=name, offered=2, accepted=1, declined=1)
+        assert size(funnel_chart(row, period="last 30 days"))[0] == 960
+        fig = comparison_figure([row], period="last 30 days")
+        (label,) = fig.axes[0].get_yticklabels()
+        assert label.get_text() == name[:18].replace("$", r"\$")  # shown as a plain "$"
