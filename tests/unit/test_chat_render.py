@@ -40,3 +40,25 @@ def test_the_slack_mention_replaces_the_responders_name_where_it_stands() -> Non
     _fallback, blocks = offer_blocks(card)
     shown = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
     assert "Accepted by <@U123> at 10:00 UTC" in shown
+
+
+def test_a_report_too_long_for_one_message_says_how_many_rows_it_left_out() -> None:
+    """'partners' with 120 partners: Slack (3,000 characters a block) and Telegram (4,096)
+    show the rows that fit, then say how many more there are, instead of a table that
+    silently stops halfway down the partners."""
+    from bot.handlers.slack.blocks import report_blocks
+    from bot.handlers.telegram.render import report_text
+    from bot.messaging import Report
+
+    rows = [[f"partner-{n:03}", "active", "3/10", "75%", "12 min"] for n in range(120)]
+    report = Report(title="Partners", header=["partner", "status", "open", "acc", "med"], rows=rows)
+    _fallback, blocks = report_blocks(report)
+    slack = blocks[1]["text"]["text"]
+    telegram = report_text(report)
+    assert len(slack) <= 3000 and visible_length(telegram) <= LIMIT
+    for text in (slack, telegram):
+        shown = text.count("partner-")
+        assert 20 < shown < 120
+        assert f"... {120 - shown} more rows: too long for one message" in text
+    short = Report(title="Partners", header=["partner"], rows=[["acme"]])
+    assert "more rows" not in report_text(short) + report_blocks(short)[1][1]["text"]["text"]
