@@ -41,6 +41,11 @@ from bot.reports.routing import format_coverage, format_explanation, get_explana
 log = logging.getLogger(__name__)
 
 
+def _postcode_half(word: str) -> bool:
+    """Whether `word` reads as the second half of a postcode ('1AA', 'AB', '55')."""
+    return any(c.isdigit() for c in word) or len(word) <= 2
+
+
 def _text(title: str, *lines: str) -> Report:
     return Report(title=title, rows=[[line] for line in lines])
 
@@ -341,18 +346,27 @@ class CommandEngine:
         return replace(_text(f"Why {public_id} went where it went", *lines), shareable=True)
 
     async def _who(self, _actor: Actor, args: list[str]) -> Report:
-        if not 1 <= len(args) <= 2:
+        if not 1 <= len(args) <= 3:
             raise Usage("Give a postcode, and a specialty if you like")
-        where = args[0].upper().replace(":", "-")
-        # a postcode may hold a dash of its own (PL 00-950, PT 1000-001): only letters before
-        # the first dash name a country
-        head, dash, rest = where.partition("-")
-        country, postcode = (head, rest) if dash and (head.isalpha() or not head) else ("", where)
-        if not postcode:
-            raise Usage("Give a postcode, like DE-80331")
         async with self.services.uow() as uow:
+            version, _policy = await self.services.ctx.policies.current(uow)
+            directory = await self.services.ctx.policies.directory(uow, at_least=version)
+            known = {s for p in directory.partners.values() for s in p.specialties}
+            # a postcode may be two words (GB 'SW1A 1AA', NL '1012 AB'): a second word with a
+            # digit, or of one or two letters, is its second half unless it names a specialty
+            half = len(args) == 2 and args[1].lower() not in known and _postcode_half(args[1])
+            postcode_words, more = (
+                (args[:2], args[2:]) if half or len(args) == 3 else (args[:1], args[1:])
+            )
+            where = " ".join(postcode_words).upper().replace(":", "-")
+            # a postcode may hold a dash of its own (PL 00-950, PT 1000-001): only letters
+            # before the first dash name a country
+            head, dash, rest = where.partition("-")
+            named = dash and (head.isalpha() or not head)
+            country, postcode = (head, rest) if named else ("", where)
+            if not postcode:
+                raise Usage("Give a postcode, like DE-80331")
             if not country:
-                directory = await self.services.ctx.policies.directory(uow)
                 countries = {t.country for p in directory.partners.values() for t in p.territories}
                 if len(countries) != 1:
                     raise Usage("Say which country, like DE-80331")
@@ -364,7 +378,7 @@ class CommandEngine:
                 self.services.ctx,
                 country=country,
                 postcode=postcode,
-                specialty=args[1] if len(args) > 1 else None,
+                specialty=more[0] if more else None,
             )
         who = _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
         return replace(who, shareable=True)

@@ -85,7 +85,7 @@ async def test_bad_input_gets_a_usage_line_never_a_trace(engine, services):
         "capacity acme many": "Usage: capacity",
         "pause acme until tomorrow": "is not a date",
         "assign L1": "Usage: assign",
-        "who XX-1-2 a b": "Usage: who",
+        "who XX-1-2 a b c": "Usage: who",  # a postcode has two words at most
         "open please": "takes no arguments",
         'funnel "unclosed': "There is no partner",  # shlex fails: plain words, no trace
         'funnel ""': "Funnel: all partners",
@@ -273,3 +273,27 @@ async def test_open_counts_everything_waiting_when_it_lists_the_oldest(services)
         home = await home_view(uow, services.ctx, actor=MANAGER)
     (waiting,) = [s for s in home.sections if s.heading == "Waiting"]
     assert (len(waiting.entries), waiting.more) == (10, 22)
+
+
+async def test_who_takes_a_postcode_written_in_two_words(services):
+    """'who GB-SW1A 1AA' is the postcode SW1A 1AA, not SW1A and a specialty '1AA' that
+    acme would be 'dropped by'; a word like 'solar' is still the specialty."""
+    await apply(services, config([partner("acme", territories=["GB:SW1A"])]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    for line in ("who GB-SW1A 1AA", "who SW1A 1AA", "who GB-SW1A 1AA heat-pump", "who SW1A solar"):
+        answer = await engine.run(MANAGER, line)
+        assert "1. acme" in said(answer) and "dropped" not in said(answer), line
+    assert (await engine.run(MANAGER, "who GB-SW1A 1AA")).title == "Who covers GB-SW1A 1AA"
+    biogas = said(await engine.run(MANAGER, "who SW1A 1AA biogas"))
+    assert "acme dropped by specialties: does not do biogas" in biogas
+    # a short word some partner has as its specialty stays the specialty
+    dutch = [
+        partner("acme", territories=["NL:10"], specialties=["pv"]),
+        partner("beta", territories=["NL:10"], specialties=["hp"]),
+    ]
+    await apply(services, config(dutch))
+    both = said(await engine.run(MANAGER, "who 1012 AB"))
+    assert "acme" in both and "beta" in both and "dropped" not in both
+    hp = said(await engine.run(MANAGER, "who 1012 hp"))
+    assert "1. beta" in hp and "acme dropped by specialties: does not do hp" in hp
+    assert "acme dropped" in said(await engine.run(MANAGER, "who 1012 AB hp"))
