@@ -62,12 +62,14 @@ def _summary(key: str, f: Funnel) -> list[str]:
 def overall_report(
     total: Funnel, everyone: list[Funnel], period: Period, chart: bytes | None
 ) -> Report:
-    """A line per partner, then everything, with the comparison chart."""
+    """Everything, then a line per partner, with the comparison chart. The total comes first:
+    a chat cuts a long table at the end (bot/messaging.py lines_within), and with many
+    partners it must not be the total that goes."""
     return Report(
         title=f"Funnel: all partners, {period.label} ({total.leads} leads, "
         f"{total.unassigned} unassigned)",
         header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
-        rows=[_summary(f.key, f) for f in everyone] + [_summary("all", total)],
+        rows=[_summary("all", total)] + [_summary(f.key, f) for f in everyone],
         image_png=chart,
         shareable=True,
     )

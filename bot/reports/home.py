@@ -198,7 +198,7 @@ async def _managers(uow: UnitOfWork, ctx: Context, actor: Actor) -> Home:
         header=["partner", "offered", "accept", "won", "revenue"],
         rows=[
             [key, str(f.offered), pct(f.acceptance_rate), str(f.won), f"{f.revenue:,.0f}"]
-            for key, f in [*((f.key, f) for f in everyone), ("all", total)]
+            for key, f in [("all", total), *((f.key, f) for f in everyone)]
         ],
     )
     return Home(

@@ -108,7 +108,7 @@ async def test_funnel_for_all_and_by_source(engine, services):
     await services.submit_lead(lead("c-1", source="website"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     overall = await engine.run(MANAGER, "funnel all 7d")
-    assert overall.header[0] == "partner" and overall.rows[-1][:2] == ["all", "1"]
+    assert overall.header[0] == "partner" and overall.rows[0][:2] == ["all", "1"]
     assert overall.image_png and overall.image_png.startswith(b"\x89PNG")
     by_source = await engine.run(MANAGER, "funnel 7d by source")
     assert by_source.rows[0][:2] == ["website", "1"]

@@ -62,3 +62,24 @@ def test_a_report_too_long_for_one_message_says_how_many_rows_it_left_out() -> N
         assert f"... {120 - shown} more rows: too long for one message" in text
     short = Report(title="Partners", header=["partner"], rows=[["acme"]])
     assert "more rows" not in report_text(short) + report_blocks(short)[1][1]["text"]["text"]
+
+
+def test_funnel_all_with_many_partners_keeps_its_total_when_cut_for_the_chat() -> None:
+    """80 partners are more lines than one Slack block or Telegram message holds: the table
+    is cut, and the line cut must not be the total of everything."""
+    from datetime import UTC, datetime
+
+    from bot.domain.periods import parse_period
+    from bot.handlers.slack.blocks import report_blocks
+    from bot.handlers.telegram.render import report_text
+    from bot.reports.funnel import Funnel
+    from bot.reports.funnel_view import overall_report
+
+    everyone = [Funnel(key=f"installer-{n:02}", name=f"I{n}", offered=3) for n in range(80)]
+    total = Funnel(key="all", name="All partners", leads=240, offered=240)
+    period = parse_period("30d", now=datetime(2026, 3, 31, tzinfo=UTC))
+    report = overall_report(total, everyone, period, None)
+    for text in (report_blocks(report)[1][1]["text"]["text"], report_text(report)):
+        assert "more rows: too long for one message" in text
+        (line,) = [x for x in text.splitlines() if x.startswith("all ")]
+        assert line.split()[:2] == ["all", "240"]
