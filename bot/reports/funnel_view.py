@@ -8,8 +8,13 @@ from bot.reports.funnel import Funnel, reasons
 
 
 def minutes(seconds: float | None) -> str:
+    """A duration at the precision funnel_sql.bucket keeps: the second below 10 minutes, the
+    minute below 90, a tenth of an hour above."""
     if seconds is None:
         return "-"
+    if round(seconds) < 600:
+        m, s = divmod(round(seconds), 60)
+        return " ".join(([f"{m} min"] if m else []) + ([f"{s} s"] if s or not m else []))
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 

@@ -11,6 +11,7 @@ from bot.dispatch.reassign import reassign_lead
 from bot.domain.leads import Stage
 from bot.domain.periods import parse_period
 from bot.reports.funnel import Funnel, funnel
+from bot.reports.funnel_view import minutes, partner_report
 from tests.conftest import deliver_all
 from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
 
@@ -195,3 +196,22 @@ async def test_a_lead_taken_back_still_counts_as_accepted_by_the_partner(service
     assert (had.offered, had.accepted, had.withdrawn, had.leads) == (1, 1, 0, 0)
     assert had.acceptance_rate == 1 and had.accept_p50 == pytest.approx(180)
     assert (beta.offered, beta.accepted, beta.withdrawn) == (2, 0, 1)  # its copy, then its turn
+
+
+async def test_times_under_ten_minutes_are_shown_to_the_second(services, clock):
+    """The rollup keeps times to the second below 10 minutes, as reports show them: a partner
+    that accepts in 25 s has a median of 25 s, not '0 min'."""
+    await apply(services, config([partner("acme")]))
+    _, _, (offer_id,) = await services.submit_lead(lead("fast"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    clock.advance(timedelta(seconds=25))
+    acme = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=acme, source=SRC)).ok
+    week = parse_period("7d", now=clock.now())
+    async with services.uow() as uow:
+        (row,) = await funnel(uow, week, partner="acme")
+    shown = dict(partner_report(row, week, b"").rows)
+    assert shown["time to accept"] == "median 25 s, p90 25 s"
+    assert [minutes(t) for t in (None, 59.6, 280, 300, 599.4, 600, 5399, 5400)] == [
+        "-", "1 min", "4 min 40 s", "5 min", "9 min 59 s", "10 min", "90 min", "1.5 h"
+    ]  # fmt: skip
