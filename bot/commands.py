@@ -196,10 +196,11 @@ class CommandEngine:
                 found = await funnel(uow, period, partner=target)
         # charts are drawn off the event loop, after the transaction has ended
         if by_source:
-            if not rows and target != "all" and not await self._known(target):
+            name = None if target == "all" else await self._known(target)
+            if target != "all" and name is None:
                 return _text(f"There is no partner '{target}'")
             # what a lead costs is the manufacturer's own figure: managers only
-            return by_source_report(rows, period, costs=actor.is_manager)
+            return by_source_report(rows, period, costs=actor.is_manager, partner=name)
         if target == "all":
             chart = (
                 await asyncio.to_thread(comparison_chart, everyone, period=period.label)

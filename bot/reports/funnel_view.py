@@ -80,9 +80,12 @@ def overall_report(
     )
 
 
-def by_source_report(rows: list[Funnel], period: Period, *, costs: bool = True) -> Report:
+def by_source_report(
+    rows: list[Funnel], period: Period, *, costs: bool = True, partner: str | None = None
+) -> Report:
     """A line per lead source: how partners took its leads, how fast they reached the person,
-    what they won; with `costs`, cost per lead and ROI where leadbot.yaml gives a cost."""
+    what they won; with `costs`, cost per lead and ROI where leadbot.yaml gives a cost.
+    `partner`: the name of the one partner the rows are narrowed to, for the title."""
     header = ["source", "leads", "accept", "1st contact", "won", "win", "revenue"]
     if costs:
         header += ["cost/lead", "ROI"]
@@ -96,7 +99,8 @@ def by_source_report(rows: list[Funnel], period: Period, *, costs: bool = True) 
         return shown
 
     return Report(
-        title=f"Funnel by source, {period.label} (1st contact: median time to first contact)",
+        title=f"Funnel by source{f' for {partner}' if partner else ''}, {period.label} "
+        "(1st contact: median time to first contact)",
         header=header,
         rows=[row(f) for f in rows] or [["(no leads)", *[""] * (len(header) - 1)]],
         shareable=True,

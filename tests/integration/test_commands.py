@@ -239,6 +239,11 @@ async def test_partners_see_their_funnel_by_source_without_what_leads_cost(servi
     partners = await engine.run(admin, "funnel by source")
     assert {"cost/lead", "ROI"} <= set(managers.header) and managers.rows[0][7] == "50"
     assert not {"cost/lead", "ROI"} & set(partners.header)
+    # one partner's rows say whose they are: shared in a chat, they are not everyone's
+    assert managers.title.startswith("Funnel by source for Acme, last 30 days")
+    assert partners.title.startswith("Funnel by source for Acme, last 30 days")
+    everyone = await engine.run(MANAGER, "funnel by source")
+    assert everyone.title.startswith("Funnel by source, last 30 days")
     assert partners.rows[0][:2] == ["test", "1"] and len(partners.rows[0]) == len(partners.header)
     assert "50" not in said(partners)
 
