@@ -176,6 +176,8 @@ class CommandEngine:
                 return _text("Not for you", "Partners see their own funnel only.")
             target = own
         target = target or "all"
+        # everyone's funnel is for managers: a partner whose slug is 'all' sees its own
+        overall = actor.is_manager and target == "all"
         await self._refresh_rollup()
         async with self.services.uow() as uow:
             version, _policy = await self.services.ctx.policies.current(uow)
@@ -186,22 +188,22 @@ class CommandEngine:
                     uow,
                     period,
                     by="source",
-                    partner=None if target == "all" else target,
+                    partner=None if overall else target,
                     costs=costs,
                 )
-            elif target == "all":
+            elif overall:
                 everyone, total = await funnel_all(uow, period, costs=costs)
                 total.name = "All partners"
             else:
                 found = await funnel(uow, period, partner=target)
         # charts are drawn off the event loop, after the transaction has ended
         if by_source:
-            name = None if target == "all" else await self._known(target)
-            if target != "all" and name is None:
+            name = None if overall else await self._known(target)
+            if not overall and name is None:
                 return _text(f"There is no partner '{target}'")
             # what a lead costs is the manufacturer's own figure: managers only
             return by_source_report(rows, period, costs=actor.is_manager, partner=name)
-        if target == "all":
+        if overall:
             chart = (
                 await asyncio.to_thread(comparison_chart, everyone, period=period.label)
                 if everyone

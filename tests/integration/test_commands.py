@@ -302,3 +302,22 @@ async def test_who_takes_a_postcode_written_in_two_words(services):
     hp = said(await engine.run(MANAGER, "who 1012 hp"))
     assert "1. beta" in hp and "acme dropped by specialties: does not do hp" in hp
     assert "acme dropped" in said(await engine.run(MANAGER, "who 1012 AB hp"))
+
+
+async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(services):
+    """leadbot.yaml allows the slug 'all'; its people asking for their funnel got the funnel
+    of all partners (beta's numbers too), and by source every partner's leads."""
+    await apply(services, config([partner("all"), partner("beta", territories=["DE:81"])]))
+    await services.submit_lead(lead("a-1", postcode="81000"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    engine = CommandEngine(services, source=Source.SLACK)
+    admin = await actor_for(services, "UALL")
+    own = await engine.run(admin, "funnel")
+    assert own.title.startswith("Funnel: All, last 30 days") and "beta" not in said(own)
+    assert dict(own.rows)["offered"] == "0"
+    by_source = await engine.run(admin, "funnel by source")
+    assert by_source.title.startswith("Funnel by source for All") and "(no leads)" in said(
+        by_source
+    )
+    managers = await engine.run(MANAGER, "funnel all")
+    assert managers.title.startswith("Funnel: all partners")  # 'all' is everyone for managers
