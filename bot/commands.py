@@ -35,10 +35,15 @@ from bot.reports.funnel_view import (
     partner_report,
     pct,
 )
-from bot.reports.overview import standings, waiting
+from bot.reports.overview import count_waiting, standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 
 log = logging.getLogger(__name__)
+
+
+def _postcode_half(word: str) -> bool:
+    """Whether `word` reads as the second half of a postcode ('1AA', 'AB', '55')."""
+    return any(c.isdigit() for c in word) or len(word) <= 2
 
 
 def _text(title: str, *lines: str) -> Report:
@@ -171,6 +176,8 @@ class CommandEngine:
                 return _text("Not for you", "Partners see their own funnel only.")
             target = own
         target = target or "all"
+        # everyone's funnel is for managers: a partner whose slug is 'all' sees its own
+        overall = actor.is_manager and target == "all"
         await self._refresh_rollup()
         async with self.services.uow() as uow:
             version, _policy = await self.services.ctx.policies.current(uow)
@@ -181,21 +188,22 @@ class CommandEngine:
                     uow,
                     period,
                     by="source",
-                    partner=None if target == "all" else target,
+                    partner=None if overall else target,
                     costs=costs,
                 )
-            elif target == "all":
+            elif overall:
                 everyone, total = await funnel_all(uow, period, costs=costs)
                 total.name = "All partners"
             else:
                 found = await funnel(uow, period, partner=target)
         # charts are drawn off the event loop, after the transaction has ended
         if by_source:
-            if not rows and target != "all" and not await self._known(target):
+            name = None if overall else await self._known(target)
+            if not overall and name is None:
                 return _text(f"There is no partner '{target}'")
             # what a lead costs is the manufacturer's own figure: managers only
-            return by_source_report(rows, period, costs=actor.is_manager)
-        if target == "all":
+            return by_source_report(rows, period, costs=actor.is_manager, partner=name)
+        if overall:
             chart = (
                 await asyncio.to_thread(comparison_chart, everyone, period=period.label)
                 if everyone
@@ -238,12 +246,14 @@ class CommandEngine:
             raise Usage("'open' takes no arguments")
         if not actor.is_manager and actor.partner_id is None:
             return _text("Not for you", "Your account is not linked to a partner.")
+        partner_id = None if actor.is_manager else actor.partner_id
         async with self.services.uow() as uow:
-            items = await waiting(uow, partner_id=None if actor.is_manager else actor.partner_id)
+            items = await waiting(uow, partner_id=partner_id)
+            total = await count_waiting(uow, partner_id=partner_id)
         now = self._now()
         return Report(
             shareable=True,
-            title=f"Open: {len(items)}" + (" (oldest 30)" if len(items) >= 30 else ""),
+            title=f"Open: {total}" + (f" (oldest {len(items)})" if total > len(items) else ""),
             header=["lead", "waiting", "what", "where"],
             rows=[
                 [w.lead, minutes((now - w.since).total_seconds()), w.what, w.postcode]
@@ -339,15 +349,27 @@ class CommandEngine:
         return replace(_text(f"Why {public_id} went where it went", *lines), shareable=True)
 
     async def _who(self, _actor: Actor, args: list[str]) -> Report:
-        if not 1 <= len(args) <= 2:
+        if not 1 <= len(args) <= 3:
             raise Usage("Give a postcode, and a specialty if you like")
-        where = args[0].upper().replace(":", "-")
-        country, _, postcode = where.rpartition("-")
-        if not postcode:
-            raise Usage("Give a postcode, like DE-80331")
         async with self.services.uow() as uow:
+            version, _policy = await self.services.ctx.policies.current(uow)
+            directory = await self.services.ctx.policies.directory(uow, at_least=version)
+            known = {s for p in directory.partners.values() for s in p.specialties}
+            # a postcode may be two words (GB 'SW1A 1AA', NL '1012 AB'): a second word with a
+            # digit, or of one or two letters, is its second half unless it names a specialty
+            half = len(args) == 2 and args[1].lower() not in known and _postcode_half(args[1])
+            postcode_words, more = (
+                (args[:2], args[2:]) if half or len(args) == 3 else (args[:1], args[1:])
+            )
+            where = " ".join(postcode_words).upper().replace(":", "-")
+            # a postcode may hold a dash of its own (PL 00-950, PT 1000-001): only letters
+            # before the first dash name a country
+            head, dash, rest = where.partition("-")
+            named = dash and (head.isalpha() or not head)
+            country, postcode = (head, rest) if named else ("", where)
+            if not postcode:
+                raise Usage("Give a postcode, like DE-80331")
             if not country:
-                directory = await self.services.ctx.policies.directory(uow)
                 countries = {t.country for p in directory.partners.values() for t in p.territories}
                 if len(countries) != 1:
                     raise Usage("Say which country, like DE-80331")
@@ -359,7 +381,7 @@ class CommandEngine:
                 self.services.ctx,
                 country=country,
                 postcode=postcode,
-                specialty=args[1] if len(args) > 1 else None,
+                specialty=more[0] if more else None,
             )
         who = _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
         return replace(who, shareable=True)

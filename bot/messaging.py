@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -97,6 +98,18 @@ class Report:
             return []
         widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
         return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) for r in rows]
+
+    def lines_within(self, fits: Callable[[list[str]], bool]) -> list[str]:
+        """`aligned_lines`, whole rows dropped from the end until `fits` (a chat's length limit)
+        takes them, then a line saying how many were left out: never a silently short table."""
+        lines = self.aligned_lines()
+        if fits(lines):
+            return lines
+        for keep in range(len(lines) - 1, -1, -1):
+            shown = [*lines[:keep], f"... {len(lines) - keep} more rows: too long for one message"]
+            if fits(shown):
+                return shown
+        return []
 
 
 @dataclass(frozen=True)

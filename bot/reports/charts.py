@@ -17,6 +17,12 @@ DPI = 160
 BLUE, GREEN, RED, GREY = "#2f6fde", "#2e9e5b", "#d6453d", "#9aa3ad"
 
 
+def _plain(text: str) -> str:
+    """Text drawn as written: matplotlib reads what is between two `$` as math, so a name
+    like '$$ Solar' would fail to draw and 'Sun$hine_$olar' would come out as a formula."""
+    return text.replace("$", r"\$")
+
+
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     out = io.BytesIO()
@@ -53,26 +59,36 @@ def funnel_chart(row: Funnel, *, period: str) -> bytes:
     ax.tick_params(labelsize=14)
     ax.spines[["top", "right"]].set_visible(False)
     rate = f"{row.acceptance_rate:.0%}" if row.acceptance_rate is not None else "-"
-    ax.set_title(f"{row.name}: {period}\naccepted {rate}, won {row.revenue:,.0f}", fontsize=15)
+    title = f"{_plain(row.name)}: {_plain(period)}\naccepted {rate}, won {row.revenue:,.0f}"
+    ax.set_title(title, fontsize=15)
     return _png(fig)
 
 
 def comparison_chart(rows: list[Funnel], *, period: str, limit: int = 12) -> bytes:
     """Partners side by side: acceptance rate, and median time to accept (minutes)."""
+    return _png(comparison_figure(rows, period=period, limit=limit))
+
+
+def comparison_figure(rows: list[Funnel], *, period: str, limit: int = 12) -> Figure:
+    """The comparison chart's figure: a bar per partner in each of its two panels."""
     shown = rows[:limit]
-    names = [r.name[:18] for r in shown][::-1]
+    names = [_plain(r.name[:18]) for r in shown][::-1]
     rates = [100 * (r.acceptance_rate or 0) for r in shown][::-1]
     minutes = [(r.accept_p50 or 0) / 60 for r in shown][::-1]
+    # bars at positions, names only as labels: two names cut to the same 18 characters
+    # would otherwise be one category, their bars drawn over each other
+    places = list(range(len(shown)))
     fig = Figure(figsize=(PHONE[0], max(4.0, 1.2 + 0.55 * len(shown)) * 1.6), layout="constrained")
     top, bottom = fig.subplots(2, 1)
-    top.barh(names, rates, color=BLUE)
+    top.barh(places, rates, color=BLUE)
     top.set_xlim(0, 100)
     top.set_title("Acceptance rate (%)", fontsize=14)
-    bottom.barh(names, minutes, color=GREY)
+    bottom.barh(places, minutes, color=GREY)
     bottom.set_title("Median time to accept (min)", fontsize=14)
     for ax in (top, bottom):
+        ax.set_yticks(places, names)
         ax.tick_params(labelsize=12)
         ax.spines[["top", "right"]].set_visible(False)
     more = f" (top {limit} of {len(rows)})" if len(rows) > limit else ""
-    fig.suptitle(f"Partners: {period}{more}", fontsize=15)
-    return _png(fig)
+    fig.suptitle(f"Partners: {_plain(period)}{more}", fontsize=15)
+    return fig

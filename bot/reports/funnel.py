@@ -7,7 +7,8 @@ Definitions (the `help` of the `funnel` command says the same):
 - the cohort is the leads *received* in the period; everything that happened to them counts,
   whenever it happened;
 - offered/accepted/declined/expired/undeliverable/withdrawn count offers made by routing;
-  manual assignments by a manager are counted apart as `assigned`;
+  manual assignments by a manager are counted apart as `assigned`; an accepted offer a manager
+  took back (it reads withdrawn) still counts as accepted;
 - acceptance rate = accepted / (accepted + declined + expired): of the offers that reached the
   partner and ran their course;
 - time to accept = card delivered -> accepted; time to first contact = lead received -> first

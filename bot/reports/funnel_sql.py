@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, func, lit
 from sqlalchemy.sql import CompoundSelect, Select, select, union_all
 
 from bot.domain.leads import DispatchStatus, Stage
-from bot.domain.offers import OfferMode, OfferStatus
+from bot.domain.offers import TAKEN_BACK, OfferMode, OfferStatus
 from bot.store.tables import leads, offers
 
 Span = tuple[datetime, datetime]  # [start, end) of received_at
@@ -95,6 +95,17 @@ def _reason(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.nullif(column, literal_column("''")), literal_column("'none'"))
 
 
+def _accepted() -> ColumnElement[bool]:
+    # an accept a manager later took back (the offer now reads withdrawn) was still an accept;
+    # coalesced: a copy withdrawn for another partner's accept has no reason, and NULL would
+    # leave it out of `withdrawn` too
+    taken_back = and_(
+        offers.c.status == OfferStatus.WITHDRAWN,
+        func.coalesce(offers.c.decline_reason, literal_column("''")) == TAKEN_BACK,
+    )
+    return or_(offers.c.status == OfferStatus.ACCEPTED, taken_back)
+
+
 def _holder() -> ColumnElement[Any]:
     return func.coalesce(leads.c.partner_id, literal_column(str(NO_PARTNER)))
 
@@ -105,17 +116,18 @@ def counts(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
     day = day_of(dialect, leads.c.received_at).label("day")
     routed = offers.c.mode != OfferMode.MANUAL
     status = offers.c.status
+    accepted = _accepted()
     offer_side = (
         select(
             day,
             offers.c.partner_id.label("partner_id"),
             leads.c.source,
             _count(routed).label("offered"),
-            _count(and_(routed, status == OfferStatus.ACCEPTED)).label("accepted"),
+            _count(and_(routed, accepted)).label("accepted"),
             _count(and_(routed, status == OfferStatus.DECLINED)).label("declined"),
             _count(and_(routed, status == OfferStatus.EXPIRED)).label("expired"),
             _count(and_(routed, status == OfferStatus.UNDELIVERABLE)).label("undeliverable"),
-            _count(and_(routed, status == OfferStatus.WITHDRAWN)).label("withdrawn"),
+            _count(and_(routed, status == OfferStatus.WITHDRAWN, ~accepted)).label("withdrawn"),
             _count(offers.c.mode == OfferMode.MANUAL).label("assigned"),
             *_zeros(LEAD_COUNTS),
             literal_column("0.0").label("revenue"),
@@ -209,7 +221,7 @@ def times(dialect: str, spans: Sequence[Span], *, by_source: bool = False) -> Co
         .where(
             _received_in(spans),
             offers.c.mode != OfferMode.MANUAL,
-            offers.c.status == OfferStatus.ACCEPTED,
+            _accepted(),
             offers.c.delivered_at.is_not(None),
             offers.c.responded_at.is_not(None),
         )

@@ -8,8 +8,13 @@ from bot.reports.funnel import Funnel, reasons
 
 
 def minutes(seconds: float | None) -> str:
+    """A duration at the precision funnel_sql.bucket keeps: the second below 10 minutes, the
+    minute below 90, a tenth of an hour above."""
     if seconds is None:
         return "-"
+    if round(seconds) < 600:
+        m, s = divmod(round(seconds), 60)
+        return " ".join(([f"{m} min"] if m else []) + ([f"{s} s"] if s or not m else []))
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
@@ -62,20 +67,25 @@ def _summary(key: str, f: Funnel) -> list[str]:
 def overall_report(
     total: Funnel, everyone: list[Funnel], period: Period, chart: bytes | None
 ) -> Report:
-    """A line per partner, then everything, with the comparison chart."""
+    """Everything, then a line per partner, with the comparison chart. The total comes first:
+    a chat cuts a long table at the end (bot/messaging.py lines_within), and with many
+    partners it must not be the total that goes."""
     return Report(
         title=f"Funnel: all partners, {period.label} ({total.leads} leads, "
         f"{total.unassigned} unassigned)",
         header=["partner", "offered", "accept", "median", "contacted", "won", "revenue"],
-        rows=[_summary(f.key, f) for f in everyone] + [_summary("all", total)],
+        rows=[_summary("all", total)] + [_summary(f.key, f) for f in everyone],
         image_png=chart,
         shareable=True,
     )
 
 
-def by_source_report(rows: list[Funnel], period: Period, *, costs: bool = True) -> Report:
+def by_source_report(
+    rows: list[Funnel], period: Period, *, costs: bool = True, partner: str | None = None
+) -> Report:
     """A line per lead source: how partners took its leads, how fast they reached the person,
-    what they won; with `costs`, cost per lead and ROI where leadbot.yaml gives a cost."""
+    what they won; with `costs`, cost per lead and ROI where leadbot.yaml gives a cost.
+    `partner`: the name of the one partner the rows are narrowed to, for the title."""
     header = ["source", "leads", "accept", "1st contact", "won", "win", "revenue"]
     if costs:
         header += ["cost/lead", "ROI"]
@@ -89,7 +99,8 @@ def by_source_report(rows: list[Funnel], period: Period, *, costs: bool = True) 
         return shown
 
     return Report(
-        title=f"Funnel by source, {period.label} (1st contact: median time to first contact)",
+        title=f"Funnel by source{f' for {partner}' if partner else ''}, {period.label} "
+        "(1st contact: median time to first contact)",
         header=header,
         rows=[row(f) for f in rows] or [["(no leads)", *[""] * (len(header) - 1)]],
         shareable=True,

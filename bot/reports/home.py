@@ -22,7 +22,7 @@ from bot.domain.periods import parse_period
 from bot.messaging import Button, Report
 from bot.reports.funnel import Funnel, funnel, funnel_all
 from bot.reports.funnel_view import minutes, pct
-from bot.reports.overview import standings, waiting
+from bot.reports.overview import count_waiting, standings, waiting
 from bot.store.leads import to_lead
 from bot.store.tables import leads, offers
 from bot.store.uow import UnitOfWork
@@ -166,15 +166,16 @@ async def _month(uow: UnitOfWork, ctx: Context, partner_id: int) -> Report:
 
 async def _managers(uow: UnitOfWork, ctx: Context, actor: Actor) -> Home:
     now = ctx.now()
-    items = await waiting(uow, partner_id=None, limit=SHOWN + 1)
+    items = await waiting(uow, partner_id=None, limit=SHOWN)
+    in_all = await count_waiting(uow, partner_id=None)
     entries = [
         HomeEntry(
             title=f"Lead {w.lead}: {w.what}",
             lines=[f"{w.postcode}, waiting {minutes((now - w.since).total_seconds())}"],
         )
-        for w in items[:SHOWN]
+        for w in items
     ]
-    sections = [HomeSection("Waiting", entries, "Nothing is waiting.", len(items) - len(entries))]
+    sections = [HomeSection("Waiting", entries, "Nothing is waiting.", in_all - len(entries))]
     broken = await uow.partners.list_broken()
     if broken:
         sections.append(
@@ -197,7 +198,7 @@ async def _managers(uow: UnitOfWork, ctx: Context, actor: Actor) -> Home:
         header=["partner", "offered", "accept", "won", "revenue"],
         rows=[
             [key, str(f.offered), pct(f.acceptance_rate), str(f.won), f"{f.revenue:,.0f}"]
-            for key, f in [*((f.key, f) for f in everyone), ("all", total)]
+            for key, f in [("all", total), *((f.key, f) for f in everyone)]
         ],
     )
     return Home(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.domain.leads import DispatchStatus
 from bot.domain.offers import OfferStatus
@@ -58,6 +59,18 @@ async def waiting(uow: UnitOfWork, *, partner_id: int | None, limit: int = 30) -
     return sorted(found, key=lambda w: w.since)[:limit]
 
 
+async def count_waiting(uow: UnitOfWork, *, partner_id: int | None) -> int:
+    """How many items `waiting` has in all, however many it lists."""
+    pending = select(func.count()).select_from(offers).where(offers.c.status == OfferStatus.PENDING)
+    if partner_id is not None:
+        pending = pending.where(offers.c.partner_id == partner_id)
+    total = int((await uow.execute(pending)).scalar() or 0)
+    if partner_id is None:
+        unassigned = select(func.count()).where(leads.c.status == DispatchStatus.UNASSIGNED)
+        total += int((await uow.execute(unassigned)).scalar() or 0)
+    return total
+
+
 @dataclass(frozen=True)
 class Standing:
     slug: str
@@ -77,6 +90,7 @@ async def standings(uow: UnitOfWork, *, now: datetime) -> list[Standing]:
             partners.c.name,
             partners.c.status,
             partners.c.paused_until,
+            partners.c.timezone,
             partners.c.capacity,
         )
         .where(partners.c.status != PartnerStatus.RETIRED)
@@ -86,6 +100,8 @@ async def standings(uow: UnitOfWork, *, now: datetime) -> list[Standing]:
     for r in await uow.execute(stmt):
         status = str(r.status)
         if r.paused_until is not None and r.paused_until > now:
-            status = f"paused until {r.paused_until:%Y-%m-%d %H:%M}"
+            # in the partner's own time zone, as `pause ... until` answered it
+            back = r.paused_until.astimezone(ZoneInfo(r.timezone))
+            status = f"paused until {back:%Y-%m-%d %H:%M} ({back.tzname()})"
         out.append(Standing(r.slug, r.name, status, used.get(r.id, 0), r.capacity))
     return out

@@ -12,6 +12,7 @@ from bot.commands import CommandEngine
 from bot.dispatch import accept_offer
 from bot.domain.actors import Actor, Role, Source
 from bot.domain.leads import DispatchStatus
+from bot.reports.home import home_view
 from tests.conftest import deliver_all
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 
@@ -84,7 +85,7 @@ async def test_bad_input_gets_a_usage_line_never_a_trace(engine, services):
         "capacity acme many": "Usage: capacity",
         "pause acme until tomorrow": "is not a date",
         "assign L1": "Usage: assign",
-        "who XX-1-2 a b": "Usage: who",
+        "who XX-1-2 a b c": "Usage: who",  # a postcode has two words at most
         "open please": "takes no arguments",
         'funnel "unclosed': "There is no partner",  # shlex fails: plain words, no trace
         'funnel ""': "Funnel: all partners",
@@ -107,7 +108,7 @@ async def test_funnel_for_all_and_by_source(engine, services):
     await services.submit_lead(lead("c-1", source="website"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
     overall = await engine.run(MANAGER, "funnel all 7d")
-    assert overall.header[0] == "partner" and overall.rows[-1][:2] == ["all", "1"]
+    assert overall.header[0] == "partner" and overall.rows[0][:2] == ["all", "1"]
     assert overall.image_png and overall.image_png.startswith(b"\x89PNG")
     by_source = await engine.run(MANAGER, "funnel 7d by source")
     assert by_source.rows[0][:2] == ["website", "1"]
@@ -148,6 +149,10 @@ async def test_pause_until_a_day_means_its_start_in_the_partners_time_zone(servi
         until = {slug: at for slug, at in rows}
     assert until["acme"] == datetime(2099, 1, 10, 8, tzinfo=UTC)  # 00:00 in Los Angeles
     assert until["beta"] == datetime(2099, 1, 10, tzinfo=UTC)  # beta's own zone: UTC
+    # `partners` names the same moment the same way, not 08:00 with no zone
+    standing = {row[0]: row[1] for row in (await engine.run(MANAGER, "partners")).rows}
+    assert standing["acme"] == "paused until 2099-01-10 00:00 (PST)"
+    assert standing["beta"] == "paused until 2099-01-10 00:00 (UTC)"
 
 
 async def test_open_assign_why_and_who(engine, services):
@@ -234,6 +239,11 @@ async def test_partners_see_their_funnel_by_source_without_what_leads_cost(servi
     partners = await engine.run(admin, "funnel by source")
     assert {"cost/lead", "ROI"} <= set(managers.header) and managers.rows[0][7] == "50"
     assert not {"cost/lead", "ROI"} & set(partners.header)
+    # one partner's rows say whose they are: shared in a chat, they are not everyone's
+    assert managers.title.startswith("Funnel by source for Acme, last 30 days")
+    assert partners.title.startswith("Funnel by source for Acme, last 30 days")
+    everyone = await engine.run(MANAGER, "funnel by source")
+    assert everyone.title.startswith("Funnel by source, last 30 days")
     assert partners.rows[0][:2] == ["test", "1"] and len(partners.rows[0]) == len(partners.header)
     assert "50" not in said(partners)
 
@@ -241,3 +251,73 @@ async def test_partners_see_their_funnel_by_source_without_what_leads_cost(servi
 async def test_who_without_a_postcode_asks_for_one(engine):
     for line in ("who DE-", "who DE:", "who -"):
         assert "Give a postcode" in said(await engine.run(MANAGER, line)), line
+
+
+async def test_who_takes_a_postcode_with_a_dash_of_its_own(services):
+    """Polish (00-950) and Portuguese (1000-001) postcodes hold a dash: 'who PL-00-950' is
+    Poland, postcode 00-950; with one country in leadbot.yaml, 'who 00-950' is enough."""
+    await apply(services, config([partner("acme", territories=["PL:00"])]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    for line in ("who PL-00-950", "who PL:00-950", "who 00-950", "who pl-00-950 heat-pump"):
+        answer = await engine.run(MANAGER, line)
+        assert answer.title == "Who covers PL-00-950" and "1. acme" in said(answer), line
+
+
+async def test_open_counts_everything_waiting_when_it_lists_the_oldest(services):
+    """32 leads wait for acme: 'open' lists the oldest 30 and says 32, not 30; the managers'
+    home tab shows 10 and says 22 more, not 1."""
+    await apply(services, config([partner("acme")]))
+    for n in range(32):
+        await services.submit_lead(lead(f"w-{n}"), actor=SYSTEM, source=SRC)
+    engine = CommandEngine(services, source=Source.SLACK)
+    answer = await engine.run(MANAGER, "open")
+    assert answer.title == "Open: 32 (oldest 30)" and len(answer.rows) == 30
+    mine = await engine.run(await actor_for(services, "UACME"), "open")
+    assert mine.title == "Open: 32 (oldest 30)"
+    async with services.uow() as uow:
+        home = await home_view(uow, services.ctx, actor=MANAGER)
+    (waiting,) = [s for s in home.sections if s.heading == "Waiting"]
+    assert (len(waiting.entries), waiting.more) == (10, 22)
+
+
+async def test_who_takes_a_postcode_written_in_two_words(services):
+    """'who GB-SW1A 1AA' is the postcode SW1A 1AA, not SW1A and a specialty '1AA' that
+    acme would be 'dropped by'; a word like 'solar' is still the specialty."""
+    await apply(services, config([partner("acme", territories=["GB:SW1A"])]))
+    engine = CommandEngine(services, source=Source.SLACK)
+    for line in ("who GB-SW1A 1AA", "who SW1A 1AA", "who GB-SW1A 1AA heat-pump", "who SW1A solar"):
+        answer = await engine.run(MANAGER, line)
+        assert "1. acme" in said(answer) and "dropped" not in said(answer), line
+    assert (await engine.run(MANAGER, "who GB-SW1A 1AA")).title == "Who covers GB-SW1A 1AA"
+    biogas = said(await engine.run(MANAGER, "who SW1A 1AA biogas"))
+    assert "acme dropped by specialties: does not do biogas" in biogas
+    # a short word some partner has as its specialty stays the specialty
+    dutch = [
+        partner("acme", territories=["NL:10"], specialties=["pv"]),
+        partner("beta", territories=["NL:10"], specialties=["hp"]),
+    ]
+    await apply(services, config(dutch))
+    both = said(await engine.run(MANAGER, "who 1012 AB"))
+    assert "acme" in both and "beta" in both and "dropped" not in both
+    hp = said(await engine.run(MANAGER, "who 1012 hp"))
+    assert "1. beta" in hp and "acme dropped by specialties: does not do hp" in hp
+    assert "acme dropped" in said(await engine.run(MANAGER, "who 1012 AB hp"))
+
+
+async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(services):
+    """leadbot.yaml allows the slug 'all'; its people asking for their funnel got the funnel
+    of all partners (beta's numbers too), and by source every partner's leads."""
+    await apply(services, config([partner("all"), partner("beta", territories=["DE:81"])]))
+    await services.submit_lead(lead("a-1", postcode="81000"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    engine = CommandEngine(services, source=Source.SLACK)
+    admin = await actor_for(services, "UALL")
+    own = await engine.run(admin, "funnel")
+    assert own.title.startswith("Funnel: All, last 30 days") and "beta" not in said(own)
+    assert dict(own.rows)["offered"] == "0"
+    by_source = await engine.run(admin, "funnel by source")
+    assert by_source.title.startswith("Funnel by source for All") and "(no leads)" in said(
+        by_source
+    )
+    managers = await engine.run(MANAGER, "funnel all")
+    assert managers.title.startswith("Funnel: all partners")  # 'all' is everyone for managers

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.dispatch import accept_offer, decline_offer, expire_offer, set_stage
+from bot.dispatch.reassign import reassign_lead
 from bot.domain.leads import Stage
 from bot.domain.periods import parse_period
 from bot.reports.funnel import Funnel, funnel
+from bot.reports.funnel_view import minutes, partner_report
 from tests.conftest import deliver_all
-from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
+from tests.factories import MANAGER, SRC, SYSTEM, actor_for, apply, config, lead, partner
 
 MIN, HOUR = timedelta(minutes=1), timedelta(hours=1)
 
@@ -171,3 +173,45 @@ async def test_by_source_with_cost_per_lead_and_roi(services, clock):
         acme_only = by_key(await funnel(uow, march, by="source", partner="acme", costs=costs))
     assert acme_only["fair"].accept_p50 == acme_only["fair"].accept_p90 == pytest.approx(1200)
     assert acme_only["website"].contact_p50 == pytest.approx(3600)
+
+
+async def test_a_lead_taken_back_still_counts_as_accepted_by_the_partner(services, clock):
+    """Broadcast to acme and beta: acme accepts in 3 min (beta's copy is withdrawn), then a
+    manager takes the lead back and it goes to beta. acme's accept stays in its funnel
+    (acceptance rate, time to accept); only the lead moved."""
+    both = [partner("acme"), partner("beta")]
+    await apply(services, config(both, mode="broadcast", broadcast_size=2))
+    stored, _, offer_ids = await services.submit_lead(lead("tb"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    clock.advance(3 * MIN)
+    acme = await actor_for(services, "UACME")
+    async with services.uow() as uow:
+        (mine,) = [i for i in offer_ids if (await uow.offers.get(i)).partner_id == acme.partner_id]
+    assert (await services.run(accept_offer, offer_id=mine, actor=acme, source=SRC)).ok
+    taken = await services.run(reassign_lead, lead_id=stored.id, actor=MANAGER, source=SRC)
+    assert taken.ok and "offered to the next partner" in taken.message
+    async with services.uow() as uow:
+        rows = by_key(await funnel(uow, parse_period("7d", now=clock.now())))
+    had, beta = rows["acme"], rows["beta"]
+    assert (had.offered, had.accepted, had.withdrawn, had.leads) == (1, 1, 0, 0)
+    assert had.acceptance_rate == 1 and had.accept_p50 == pytest.approx(180)
+    assert (beta.offered, beta.accepted, beta.withdrawn) == (2, 0, 1)  # its copy, then its turn
+
+
+async def test_times_under_ten_minutes_are_shown_to_the_second(services, clock):
+    """The rollup keeps times to the second below 10 minutes, as reports show them: a partner
+    that accepts in 25 s has a median of 25 s, not '0 min'."""
+    await apply(services, config([partner("acme")]))
+    _, _, (offer_id,) = await services.submit_lead(lead("fast"), actor=SYSTEM, source=SRC)
+    await deliver_all(services)
+    clock.advance(timedelta(seconds=25))
+    acme = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=acme, source=SRC)).ok
+    week = parse_period("7d", now=clock.now())
+    async with services.uow() as uow:
+        (row,) = await funnel(uow, week, partner="acme")
+    shown = dict(partner_report(row, week, b"").rows)
+    assert shown["time to accept"] == "median 25 s, p90 25 s"
+    assert [minutes(t) for t in (None, 59.6, 280, 300, 599.4, 600, 5399, 5400)] == [
+        "-", "1 min", "4 min 40 s", "5 min", "9 min 59 s", "10 min", "90 min", "1.5 h"
+    ]  # fmt: skip

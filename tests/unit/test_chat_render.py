@@ -56,3 +56,46 @@ def test_telegram_shows_the_deadline_in_the_partners_time_zone() -> None:
         deadline=datetime(2026, 12, 7, 23, 20, tzinfo=UTC),
     )  # fmt: skip
     assert "Answer by 23:20 UTC (07 Dec)" in offer_text(utc)
+
+
+def test_a_report_too_long_for_one_message_says_how_many_rows_it_left_out() -> None:
+    """'partners' with 120 partners: Slack (3,000 characters a block) and Telegram (4,096)
+    show the rows that fit, then say how many more there are, instead of a table that
+    silently stops halfway down the partners."""
+    from bot.handlers.slack.blocks import report_blocks
+    from bot.handlers.telegram.render import report_text
+    from bot.messaging import Report
+
+    rows = [[f"partner-{n:03}", "active", "3/10", "75%", "12 min"] for n in range(120)]
+    report = Report(title="Partners", header=["partner", "status", "open", "acc", "med"], rows=rows)
+    _fallback, blocks = report_blocks(report)
+    slack = blocks[1]["text"]["text"]
+    telegram = report_text(report)
+    assert len(slack) <= 3000 and visible_length(telegram) <= LIMIT
+    for text in (slack, telegram):
+        shown = text.count("partner-")
+        assert 20 < shown < 120
+        assert f"... {120 - shown} more rows: too long for one message" in text
+    short = Report(title="Partners", header=["partner"], rows=[["acme"]])
+    assert "more rows" not in report_text(short) + report_blocks(short)[1][1]["text"]["text"]
+
+
+def test_funnel_all_with_many_partners_keeps_its_total_when_cut_for_the_chat() -> None:
+    """80 partners are more lines than one Slack block or Telegram message holds: the table
+    is cut, and the line cut must not be the total of everything."""
+    from datetime import UTC, datetime
+
+    from bot.domain.periods import parse_period
+    from bot.handlers.slack.blocks import report_blocks
+    from bot.handlers.telegram.render import report_text
+    from bot.reports.funnel import Funnel
+    from bot.reports.funnel_view import overall_report
+
+    everyone = [Funnel(key=f"installer-{n:02}", name=f"I{n}", offered=3) for n in range(80)]
+    total = Funnel(key="all", name="All partners", leads=240, offered=240)
+    period = parse_period("30d", now=datetime(2026, 3, 31, tzinfo=UTC))
+    report = overall_report(total, everyone, period, None)
+    for text in (report_blocks(report)[1][1]["text"]["text"], report_text(report)):
+        assert "more rows: too long for one message" in text
+        (line,) = [x for x in text.splitlines() if x.startswith("all ")]
+        assert line.split()[:2] == ["all", "240"]

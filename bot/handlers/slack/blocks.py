@@ -105,9 +105,12 @@ def notice_blocks(notice: Notice) -> tuple[str, list[Block]]:
 def report_blocks(report: Report) -> tuple[str, list[Block]]:
     """A command's answer: the title, then the table as monospaced text (readable on a phone)."""
     blocks = [_section(f"*{escape(report.title)}*")]
-    lines = [escape(line).replace("```", CLOSED) for line in report.aligned_lines()]
-    while lines and sum(len(x) + 1 for x in lines) > 2900:
-        lines = lines[:-1]  # whole rows only: never half an entity
+
+    def code(lines: list[str]) -> list[str]:
+        return [escape(line).replace("```", CLOSED) for line in lines]
+
+    # whole rows only: never half an entity
+    lines = code(report.lines_within(lambda lines: sum(len(x) + 1 for x in code(lines)) <= 2900))
     if lines:
         blocks.append(_section("```" + "\n".join(lines) + "```"))
     if report.buttons:

@@ -106,12 +106,12 @@ def notice_text(notice: Notice) -> str:
 
 def report_text(report: Report) -> str:
     title = f"<b>{escape(report.title)}</b>"
-    lines = [escape(line) for line in report.aligned_lines()]
-    if not lines:
-        return title
-    while lines and visible_length(title + "\n" + "\n".join(lines)) > LIMIT:
-        lines = lines[:-1]  # whole rows only
-    return title + "\n<pre>" + "\n".join(lines) + "</pre>"
+
+    def table(lines: list[str]) -> str:
+        return title + "\n<pre>" + "\n".join(escape(line) for line in lines) + "</pre>"
+
+    lines = report.lines_within(lambda lines: visible_length(table(lines)) <= LIMIT)
+    return table(lines) if lines else title  # whole rows only
 
 
 def choices_keyboard(ask: Ask) -> InlineKeyboardMarkup:
