@@ -185,3 +185,34 @@ def test_nearest_rank_percentiles_of_a_histogram():
     assert (nearest_rank(histogram, 50), nearest_rank(histogram, 90)) == (600, 1800)
     assert nearest_rank({60: 9, 3600: 1}, 90) == 60
     assert nearest_rank({60: 9, 3600: 2}, 90) == 3600
+
+
+async def test_the_upgrade_that_changed_how_accepts_count_builds_the_rollup_again(
+    services, clock, database_url
+):
+    """Revision 0017: days folded in by an older Leadbot (here: edited by hand) are counted
+    again from the audit log at the first report after the upgrade."""
+    from alembic import command
+
+    from bot.store.db import create_engine
+    from bot.store.migrate import alembic_config, migrate
+
+    await random_history(services, clock, seed=11)
+    clock.advance(timedelta(days=2))
+    await refresh(services, now=clock.now())
+    march = parse_period("2026-03", now=clock.now())
+    async with services.uow() as uow:
+        (right,) = await funnel(uow, march, by="all")
+        await uow.execute(update(funnel_days).values(accepted=funnel_days.c.accepted + 1))
+        await uow.commit()
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0016"))
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    await refresh(services, now=clock.now())
+    async with services.uow() as uow:
+        (again,) = await funnel(uow, march, by="all")
+    assert again == right
