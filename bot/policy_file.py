@@ -194,13 +194,27 @@ class Managers(_Strict):
     """The channel managers: they may run every command."""
 
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+# words the chat commands read in a partner's place: a partner so named could not be asked for
+RESERVED_SLUGS = {"all": "everyone's funnel", "until": "pause … until DATE"}
+_PERIOD_LIKE = re.compile(r"^(\d+d|\d{4}-\d{2})$")  # funnel 30d, funnel 2026-03
+
+
+def _slug(slug: str) -> str:
+    if slug in RESERVED_SLUGS:
+        raise ValueError(f"'{slug}' is a word of the chat commands ({RESERVED_SLUGS[slug]})")
+    if _PERIOD_LIKE.match(slug):
+        raise ValueError(f"'{slug}' reads as a period in 'funnel' (like 30d or 2026-03)")
+    return slug
+
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"), AfterValidator(_slug)]
 
 
 class Partner(_Strict):
     slug: Slug
     """Short unique name used in commands (`acme-heating`): lower-case letters, digits
-    and dashes."""
+    and dashes; not `all`, `until` or a period (`30d`, `2026-03`), which commands read as
+    such."""
     name: str = Field(min_length=1, max_length=200)
     """The company name, as cards and reports show it."""
     territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
@@ -219,7 +233,9 @@ class Partner(_Strict):
     priority: int = Field(1, ge=1)
     """Tier: partners of tier 2 get a lead only when no tier-1 partner is left."""
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
-    """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap."""
+    """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap, and the
+    times its cards and reminders write out (a Telegram card's "Answer by", "Accepted at";
+    Slack shows the deadline in each reader's own)."""
     hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
     """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: open all
     day, every day but its holidays. Spans that overlap (`mon-fri` and an extra `mon`) count

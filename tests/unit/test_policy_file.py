@@ -143,3 +143,14 @@ def test_a_forms_source_and_origins_follow_the_rules_they_meet_later():
     ]
     origins = validate_document(doc).forms[0].allowed_origins
     assert origins == ["https://www.example.com", "http://127.0.0.1:8080"]
+
+
+def test_slugs_the_chat_commands_would_read_as_something_else_are_refused():
+    """A partner called 'all' would be given everyone's funnel; '30d' could not be named."""
+    doc = config([partner(slug) for slug in ("all", "until", "30d", "2026-03", "1komma5")])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert [p.split(":")[1].strip() for p in problems] == [f"partners[{i}].slug" for i in range(4)]
+    assert "a word of the chat commands (everyone's funnel)" in problems[0]
+    assert "reads as a period in 'funnel'" in problems[2]
