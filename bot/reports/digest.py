@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 
 from bot.domain.durations import format_duration
 from bot.domain.leads import DispatchStatus
 from bot.domain.offers import OfferMode, OfferStatus
 from bot.messaging import Notice
+from bot.reports.funnel import nearest_rank
+from bot.reports.funnel_sql import accepted_offer
 from bot.store.tables import leads, offers
 from bot.store.uow import UnitOfWork
 
 
-def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:.0f} min"
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"
 
 
 async def build_digest(
@@ -36,33 +37,36 @@ async def build_digest(
             .where(leads.c.received_at >= start, leads.c.received_at < end)
         )
     ).scalar_one()
+    # as the funnel counts them: an accept a manager took back later was an accept
+    answer = case((accepted_offer(), OfferStatus.ACCEPTED.value), else_=offers.c.status)
     answered = {
-        row[0]: row[1]
+        OfferStatus(row[0]): row[1]
         for row in await uow.execute(
-            select(offers.c.status, func.count())
+            select(answer, func.count())
             .where(
                 offers.c.responded_at >= start,
                 offers.c.responded_at < end,
                 offers.c.mode != OfferMode.MANUAL,
-                offers.c.status.in_(
-                    [OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED]
+                or_(
+                    accepted_offer(),
+                    offers.c.status.in_([OfferStatus.DECLINED, OfferStatus.EXPIRED]),
                 ),
             )
-            .group_by(offers.c.status)
+            .group_by(answer)
         )
     }
-    waits = [
-        r.responded_at - r.delivered_at
-        for r in await uow.execute(
-            select(offers.c.delivered_at, offers.c.responded_at).where(
-                offers.c.responded_at >= start,
-                offers.c.responded_at < end,
-                offers.c.status == OfferStatus.ACCEPTED,
-                offers.c.mode != OfferMode.MANUAL,
-                offers.c.delivered_at.is_not(None),
-            )
+    waits: dict[int, int] = {}  # seconds to accept -> how many, for the nearest-rank median
+    for r in await uow.execute(
+        select(offers.c.delivered_at, offers.c.responded_at).where(
+            offers.c.responded_at >= start,
+            offers.c.responded_at < end,
+            accepted_offer(),
+            offers.c.mode != OfferMode.MANUAL,
+            offers.c.delivered_at.is_not(None),
         )
-    ]
+    ):
+        seconds = round((r.responded_at - r.delivered_at).total_seconds())
+        waits[seconds] = waits.get(seconds, 0) + 1
     stale = (
         await uow.execute(
             select(func.count())
@@ -85,7 +89,8 @@ async def build_digest(
     total = sum(answered.values())
     accepted = answered.get(OfferStatus.ACCEPTED, 0)
     rate = f"{accepted / total:.0%} ({accepted} of {total} answered offers)" if total else "-"
-    median = _minutes(statistics.median(waits)) if waits else "-"
+    p50 = nearest_rank(waits, 50)
+    median = _minutes(p50) if p50 is not None else "-"
     shown = ", ".join(unassigned[:5]) + (" ..." if len(unassigned) > 5 else "")
     return Notice(
         title=f"Leadbot digest for {day}",

@@ -95,7 +95,8 @@ def _reason(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.nullif(column, literal_column("''")), literal_column("'none'"))
 
 
-def _accepted() -> ColumnElement[bool]:
+def accepted_offer() -> ColumnElement[bool]:
+    """An offer its partner accepted (the funnel's and the digest's rule)."""
     # an accept a manager later took back (the offer now reads withdrawn) was still an accept;
     # coalesced: a copy withdrawn for another partner's accept has no reason, and NULL would
     # leave it out of `withdrawn` too
@@ -116,7 +117,7 @@ def counts(dialect: str, spans: Sequence[Span]) -> CompoundSelect[Any]:
     day = day_of(dialect, leads.c.received_at).label("day")
     routed = offers.c.mode != OfferMode.MANUAL
     status = offers.c.status
-    accepted = _accepted()
+    accepted = accepted_offer()
     offer_side = (
         select(
             day,
@@ -221,7 +222,7 @@ def times(dialect: str, spans: Sequence[Span], *, by_source: bool = False) -> Co
         .where(
             _received_in(spans),
             offers.c.mode != OfferMode.MANUAL,
-            _accepted(),
+            accepted_offer(),
             offers.c.delivered_at.is_not(None),
             offers.c.responded_at.is_not(None),
         )

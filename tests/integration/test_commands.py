@@ -304,9 +304,7 @@ async def test_who_takes_a_postcode_written_in_two_words(services):
     assert "acme dropped" in said(await engine.run(MANAGER, "who 1012 AB hp"))
 
 
-async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(
-    services, monkeypatch
-):
+async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(services, monkeypatch):
     """leadbot.yaml allowed the slug 'all' (refused now, but a database may hold one applied
     before); its people asking for their funnel got the funnel of all partners (beta's
     numbers too), and by source every partner's leads."""

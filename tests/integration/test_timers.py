@@ -305,6 +305,37 @@ async def test_daily_digest_once_at_the_local_time(services, slack, clock):
     assert digest.lines[5].startswith("Unassigned now: 1 (L")
 
 
+async def test_the_digest_counts_an_accept_taken_back_later_and_its_median_as_the_funnels(
+    services, slack, clock
+):
+    """As the funnel: an accept a manager took back was an accept, and the median is the
+    nearest-rank one (accepts after 4 and 8 minutes: 4 min, not their mean 6)."""
+    doc = config([partner("acme")])
+    doc["digest"] = {"time": "08:00", "timezone": "Europe/Berlin"}
+    clock.advance(at(2026, 3, 2, 9, 0) - clock.now())
+    await apply(services, doc)
+    bob = await actor_for(services, "UACME")
+    taken = []
+    for i, wait in enumerate((4, 8)):
+        stored, _, (offer_id,) = await services.submit_lead(
+            lead(f"tb-{i}"), actor=SYSTEM, source=SRC
+        )
+        await deliver_all(services)
+        clock.advance(timedelta(minutes=wait))
+        assert (await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)).ok
+        taken.append(stored.id)
+    took_back = await services.run(reassign_lead, lead_id=taken[0], actor=MANAGER, source=SRC)
+    assert took_back.ok, took_back.message
+    clock.advance(at(2026, 3, 3, 7, 0) - clock.now())
+    assert (await services.scheduler.sweep()).digest
+    await deliver_all(services)
+    digest = next(
+        n for n in slack.notices_to("C0MANAGERS") if n.title == "Leadbot digest for 2026-03-03"
+    )
+    assert digest.lines[1] == "Acceptance rate: 100% (2 of 2 answered offers)"
+    assert digest.lines[2] == "Median time to accept: 4 min"
+
+
 async def test_a_digest_missed_while_down_goes_out_when_back(services, slack, clock):
     doc = config([partner("acme")])
     doc["digest"] = {"time": "08:00", "timezone": "Europe/Berlin"}
