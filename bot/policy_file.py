@@ -26,6 +26,7 @@ from bot.domain.hours import parse_hours
 from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
 from bot.domain.partners import parse_territory
 from bot.policy_checks import cross_check
+from bot.text_files import decode_utf8
 
 Duration = Annotated[
     timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)
@@ -357,9 +358,11 @@ def validate_document(
 def load_file(path: Path) -> tuple[LeadbotConfig, dict[str, Any]]:
     """Read and validate a leadbot.yaml; returns the config and the raw document."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_utf8(path, path.read_bytes())
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -72,6 +72,16 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load_file(tmp_path / "nope.yaml")
 
 
+def test_a_file_not_in_utf8_is_a_clear_error_naming_its_line(tmp_path):
+    latin1 = tmp_path / "leadbot.yaml"
+    latin1.write_bytes("partners:\n  - slug: mueller\n    name: Müller Wärme\n".encode("cp1252"))
+    with pytest.raises(ConfigError) as caught:
+        load_file(latin1)
+    assert caught.value.problems == [
+        f"{latin1}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8"
+    ]
+
+
 def test_cross_checks_are_listed_together_with_field_errors():
     doc = config([partner("acme", capacity="lots"), partner("acme")])
     with pytest.raises(ConfigError) as caught:
