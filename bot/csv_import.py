@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.intake_schema import LeadIn, field_errors
+from bot.text_files import decode_utf8
 
 CONTACT_COLUMNS = ("name", "email", "phone", "company", "street")
 LEAD_COLUMNS = (
@@ -55,22 +57,33 @@ def _to_document(raw: dict[str, str], default_source: str) -> dict[str, Any]:
     return doc
 
 
-def read_leads(path: Path, *, default_source: str = "csv") -> Iterator[Row]:
-    """Yield each data row with its file line number, validated (problems listed when bad)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
-        if unknown or not reader.fieldnames:
-            raise ValueError(
-                f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
-                f"the columns are: {', '.join(COLUMNS)}"
-            )
-        for raw in reader:
-            line = reader.line_num
-            if None in raw:
-                yield Row(line, None, ["has more fields than the header"])
-                continue
-            try:
-                yield Row(line, LeadIn.model_validate(_to_document(raw, default_source)), [])
-            except ValidationError as exc:
-                yield Row(line, None, field_errors(exc))
+def read_leads(path: Path, *, default_source: str = "csv") -> list[Row]:
+    """Every data row with its file line number, validated (problems listed when bad).
+
+    The whole file is read before any row is imported: a file that cannot be read to its end
+    (not UTF-8, broken quoting) is refused as a whole (ValueError naming the line), rather than
+    imported up to that line with its rest left out.
+    """
+    reader = csv.DictReader(io.StringIO(decode_utf8(path, path.read_bytes()), newline=""))
+    try:
+        return list(_rows(path, reader, default_source))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _rows(path: Path, reader: csv.DictReader[str], default_source: str) -> Iterator[Row]:
+    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
+    if unknown or not reader.fieldnames:
+        raise ValueError(
+            f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
+            f"the columns are: {', '.join(COLUMNS)}"
+        )
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            yield Row(line, None, ["has more fields than the header"])
+            continue
+        try:
+            yield Row(line, LeadIn.model_validate(_to_document(raw, default_source)), [])
+        except ValidationError as exc:
+            yield Row(line, None, field_errors(exc))

@@ -28,11 +28,17 @@ def import_(
 ) -> None:
     """Import leads; bad rows are reported by line, good ones imported and routed once."""
 
+    try:
+        rows = read_leads(file, default_source=source)
+    except (ValueError, OSError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
     async def action(services: Services) -> tuple[int, int, list[str]]:
         created = repeats = 0
         problems: list[str] = []
         actor = Actor.system("csv import")
-        for row in read_leads(file, default_source=source):
+        for row in rows:
             if row.lead is None:
                 problems += [f"{file}: line {row.line}: {p}" for p in row.problems]
                 continue
@@ -42,11 +48,7 @@ def import_(
             created, repeats = created + new, repeats + (not new)
         return created, repeats, problems
 
-    try:
-        created, repeats, problems = run_with_services(action)
-    except (ValueError, OSError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    created, repeats, problems = run_with_services(action)
     for problem in problems:
         typer.echo(problem, err=True)
     bad_rows = len({p.split(": ")[1] for p in problems})

@@ -112,6 +112,20 @@ def test_leads_import_reports_bad_rows_and_never_duplicates(env, tmp_path):
     assert count(env, leads) == 2
 
 
+def test_a_csv_not_in_utf8_is_refused_whole_naming_its_line(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "excel.csv"  # saved by a spreadsheet as Windows-1252
+    path.write_bytes(
+        "external_id,country,postcode,city\nc-1,DE,80331,Muenchen\nc-2,DE,80469,München\n".encode(
+            "cp1252"
+        )
+    )
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8" in result.output
+    assert count(env, leads) == 0  # not the rows before it: fixed and imported again, all at once
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
