@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,20 +64,32 @@ def read_leads(path: Path, *, default_source: str = "csv") -> list[Row]:
     (not UTF-8, broken quoting) is refused as a whole (ValueError naming the line), rather than
     imported up to that line with its rest left out.
     """
-    reader = csv.DictReader(io.StringIO(decode_utf8(path, path.read_bytes()), newline=""))
+    text = decode_utf8(path, path.read_bytes())
+    # strict: a quote left open is an error, not a field that runs on over the rows after it
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows: list[Row] = []
+    started = 1  # the line the row being read starts on, where a quote may have been opened
     try:
-        return list(_rows(path, reader, default_source))
+        _check_header(path, reader.fieldnames)
+        started = reader.line_num + 1
+        for row in _rows(reader, default_source):
+            rows.append(row)
+            started = reader.line_num + 1
     except csv.Error as exc:
-        raise ValueError(f"{path}: line {reader.line_num}: {exc}") from None
+        raise ValueError(f"{path}: line {started}: {exc}") from None
+    return rows
 
 
-def _rows(path: Path, reader: csv.DictReader[str], default_source: str) -> Iterator[Row]:
-    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
-    if unknown or not reader.fieldnames:
+def _check_header(path: Path, fieldnames: Sequence[str] | None) -> None:
+    unknown = [c for c in fieldnames or [] if c not in COLUMNS]
+    if unknown or not fieldnames:
         raise ValueError(
             f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
             f"the columns are: {', '.join(COLUMNS)}"
         )
+
+
+def _rows(reader: csv.DictReader[str], default_source: str) -> Iterator[Row]:
     for raw in reader:
         line = reader.line_num
         if None in raw:

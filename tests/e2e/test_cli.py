@@ -126,6 +126,16 @@ def test_a_csv_not_in_utf8_is_refused_whole_naming_its_line(env, tmp_path):
     assert count(env, leads) == 0  # not the rows before it: fixed and imported again, all at once
 
 
+def test_a_quote_left_open_in_a_csv_is_refused_not_read_as_one_long_field(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "leads.csv"
+    path.write_text('external_id,country,postcode,need\nc-1,DE,80331,"Heat pump\nc-2,DE,80469,PV\n')
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 2: unexpected end of data" in result.output
+    assert count(env, leads) == 0  # not c-1 with the rows after it as its need
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
