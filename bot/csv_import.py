@@ -87,6 +87,10 @@ def _check_header(path: Path, fieldnames: Sequence[str] | None) -> None:
             f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
             f"the columns are: {', '.join(COLUMNS)}"
         )
+    # a row is read by column name: of a name given twice only the last value would be kept
+    twice = [c for i, c in enumerate(fieldnames) if c in fieldnames[:i]]
+    if twice:
+        raise ValueError(f"{path}: line 1: columns named twice: {', '.join(dict.fromkeys(twice))}")
 
 
 def _rows(reader: csv.DictReader[str], default_source: str) -> Iterator[Row]:

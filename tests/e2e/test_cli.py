@@ -136,6 +136,16 @@ def test_a_quote_left_open_in_a_csv_is_refused_not_read_as_one_long_field(env, t
     assert count(env, leads) == 0  # not c-1 with the rows after it as its need
 
 
+def test_a_column_named_twice_is_refused_not_half_read(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "merged.csv"  # two exports pasted side by side
+    path.write_text("country,postcode,email,postcode,email\nDE,80331,a@example.com,80469,\n")
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 1: columns named twice: postcode, email" in result.output
+    assert count(env, leads) == 0
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
