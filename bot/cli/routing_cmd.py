@@ -62,7 +62,11 @@ def replay_cmd(
     config: Path | None = typer.Option(None, help="A candidate leadbot.yaml to try instead."),
 ) -> None:
     """Run stored leads through the current (or a candidate) policy; nothing is sent."""
-    window = parse_duration(since)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        typer.echo(f"--since: {exc}", err=True)
+        raise typer.Exit(2) from None
 
     async def action(services: Services) -> ReplayReport:
         async with services.uow() as uow:

@@ -130,3 +130,9 @@ def test_geo_import(env, tmp_path):  # noqa: F811
     bad.write_text("DE\t80331\tMünchen\n")
     broken = invoke("geo", "import", str(bad))
     assert broken.exit_code == 2 and "line 1: expected 12 tab-separated columns" in broken.output
+
+
+def test_replay_with_a_bad_since_says_so_and_exits_2(env, tmp_path):  # noqa: F811
+    result = invoke("routing", "replay", "--since", "90x")
+    assert result.exit_code == 2
+    assert "'90x' is not a duration; use a number and s, m, h or d, like 30m" in result.output
