@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.domain.leads import CSV_ID_PREFIX
 from bot.intake_schema import LeadIn, field_errors
 from bot.text_files import decode_utf8
 
@@ -54,7 +57,18 @@ def _to_document(raw: dict[str, str], default_source: str) -> dict[str, Any]:
         else:
             doc[key] = value
     doc.setdefault("source", default_source)
+    # a row without an id of its own is known by its content, so importing the file again
+    # (or a later export that repeats it) finds the lead instead of making a second one
+    doc.setdefault("external_id", row_id(doc))
     return doc
+
+
+def row_id(doc: dict[str, Any]) -> str:
+    """The external id of a CSV row that has none: a digest of everything in it but its source
+    (which the id is scoped by anyway)."""
+    rest = {k: v for k, v in doc.items() if k != "source"}
+    content = json.dumps(rest, sort_keys=True, ensure_ascii=False)  # whatever the column order
+    return CSV_ID_PREFIX + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
 def read_leads(path: Path, *, default_source: str = "csv") -> list[Row]:

@@ -107,6 +107,10 @@ SOURCE_MAX_LENGTH = 64
 
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"
+# external ids Leadbot digests from a CSV row that has none (the person's data, hashed)
+CSV_ID_PREFIX = "csv:"
+# external ids made of the person's data, which go when their data is erased
+DIGEST_ID_PREFIXES = (FORM_ID_PREFIX, CSV_ID_PREFIX)
 # external ids Leadbot makes of an API key and its Idempotency-Key; clients may not send one
 IDEMPOTENCY_PREFIX = "idem:"
 

@@ -112,6 +112,20 @@ def test_leads_import_reports_bad_rows_and_never_duplicates(env, tmp_path):
     assert count(env, leads) == 2
 
 
+def test_reimporting_a_csv_without_external_ids_creates_no_duplicates(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "booth.csv"  # as a trade-show scanner exports it: no ids of its own
+    path.write_text(
+        "country,postcode,name,email\n"
+        "DE,80331,Max Kunde,max@example.com\n"
+        "DE,80469,Eva Muster,eva@example.com\n"
+    )
+    assert "2 imported, 0 already there" in invoke("leads", "import", str(path)).output
+    again = invoke("leads", "import", str(path))
+    assert again.exit_code == 0 and "0 imported, 2 already there" in again.output
+    assert count(env, leads) == 2
+
+
 def test_a_csv_not_in_utf8_is_refused_whole_naming_its_line(env, tmp_path):
     assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
     path = tmp_path / "excel.csv"  # saved by a spreadsheet as Windows-1252
