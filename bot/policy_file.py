@@ -26,6 +26,7 @@ from bot.domain.hours import parse_hours
 from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
 from bot.domain.partners import parse_territory
 from bot.policy_checks import cross_check
+from bot.postcodes import country_problem
 from bot.text_files import decode_utf8
 
 Duration = Annotated[
@@ -42,8 +43,13 @@ def _positive(delta: timedelta) -> timedelta:
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 
 
-def _territory(text: str) -> str:
-    parse_territory(text)
+def _territory(text: str, info: ValidationInfo) -> str:
+    territory = parse_territory(text)
+    # a lead's country must be a real code (UK is refused: it is GB), so a territory in any
+    # other would never match a lead
+    problem = country_problem(territory.country)
+    if problem is not None and not _stored(info):
+        raise ValueError(problem)
     return text
 
 

@@ -153,3 +153,18 @@ def test_a_forms_source_and_origins_follow_the_rules_they_meet_later():
     ]
     origins = validate_document(doc).forms[0].allowed_origins
     assert origins == ["https://www.example.com", "http://127.0.0.1:8080"]
+
+
+def test_a_territory_in_a_country_that_is_no_country_is_refused():
+    """Leads are refused for such a code (UK is GB), so the partner would never get one."""
+    doc = config([partner("acme", territories=["DE:80", "UK:SW1", "XX:80"])])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: partners[0].territories[1]: 'UK' is not a country code"
+        " (ISO 3166-1 alpha-2, like DE) (did you mean GB?)",
+        "leadbot.yaml: partners[0].territories[2]: 'XX' is not a country code"
+        " (ISO 3166-1 alpha-2, like DE)",
+    ]
+    # applied before this rule, it still reads back: the running policy must not stop
+    assert validate_document(doc, stored=True).partners[0].territories[1] == "UK:SW1"
