@@ -25,6 +25,7 @@ from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
 from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
 from bot.domain.partners import parse_territory
+from bot.intake_schema import MAPPABLE_FIELDS
 from bot.policy_checks import cross_check
 from bot.postcodes import country_problem
 from bot.text_files import decode_utf8
@@ -125,6 +126,16 @@ def _origin(text: str, info: ValidationInfo) -> str:
             " (no path)"
         )
     return origin or text
+
+
+def _form_field(target: str, info: ValidationInfo) -> str:
+    # a value mapped to no field of a lead is left out at intake: every lead would lose it
+    if target not in MAPPABLE_FIELDS and not _stored(info):
+        raise ValueError(
+            f"'{target}' is not a field a form may fill; one of:"
+            f" {', '.join(sorted(MAPPABLE_FIELDS))}"
+        )
+    return target
 
 
 class _Strict(BaseModel):
@@ -269,7 +280,7 @@ class Form(_Strict):
     `Origin`: scheme and host, no path); others are refused."""
     redirect: str | None = None
     """The thank-you page a browser is sent to after posting."""
-    fields: dict[str, str] = {}
+    fields: dict[str, Annotated[str, AfterValidator(_form_field)]] = {}
     """Form field name to lead field (`mail: contact.email`, `plz: postcode`). Unmapped, only
     what a person can say passes under its own name (contact, country, postcode, city, need,
     specialties, language, consent); `estimated_value`, `temperature`, `qualification`, `lat`

@@ -168,3 +168,22 @@ def test_a_territory_in_a_country_that_is_no_country_is_refused():
     ]
     # applied before this rule, it still reads back: the running policy must not stop
     assert validate_document(doc, stored=True).partners[0].territories[1] == "UK:SW1"
+
+
+def test_a_form_field_mapped_to_no_field_of_a_lead_is_refused():
+    """At intake a value mapped nowhere is left out: the e-mail of every lead would be lost."""
+    doc = config([partner("acme")])
+    doc["forms"] = [
+        {
+            "key": "f",
+            "source": "website",
+            "fields": {"mail": "contact.e-mail", "plz": "postcode", "id": "external_id"},
+        }
+    ]
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert [p.split(": ", 2)[1] for p in problems] == ["forms[0].fields.mail", "forms[0].fields.id"]
+    assert "'contact.e-mail' is not a field a form may fill" in problems[0]
+    assert "contact.email" in problems[0]  # the fields it may fill are listed
+    assert validate_document(doc, stored=True).forms[0].fields["mail"] == "contact.e-mail"
