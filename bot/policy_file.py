@@ -138,6 +138,13 @@ def _form_field(target: str, info: ValidationInfo) -> str:
     return target
 
 
+def _some_reason(reasons: list[str], info: ValidationInfo) -> list[str]:
+    # Lost is only taken with one of the reasons: with none, no lead could ever be marked lost
+    if not reasons and not _stored(info):
+        raise ValueError("needs at least one reason")
+    return reasons
+
+
 class _Strict(BaseModel):
     # unknown keys are errors; the attribute docstrings are docs/configuration.md
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
@@ -169,7 +176,13 @@ class Policy(_Strict):
     """Within a priority tier: `fair` weighted rotation, or the `nearest` partner by `location`."""
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
     """The reasons a partner may give for Decline."""
-    lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
+    lost_reasons: Annotated[list[str], AfterValidator(_some_reason)] = [
+        "price",
+        "competitor",
+        "no_response",
+        "not_qualified",
+        "timing",
+    ]
     """The reasons a partner may give for Lost."""
 
 

@@ -187,3 +187,12 @@ def test_a_form_field_mapped_to_no_field_of_a_lead_is_refused():
     assert "'contact.e-mail' is not a field a form may fill" in problems[0]
     assert "contact.email" in problems[0]  # the fields it may fill are listed
     assert validate_document(doc, stored=True).forms[0].fields["mail"] == "contact.e-mail"
+
+
+def test_lost_needs_at_least_one_reason_as_decline_does():
+    """Marking a lead Lost needs one of the reasons: with none, no lead could ever be lost."""
+    doc = config([partner("acme")], lost_reasons=[])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == ["leadbot.yaml: policy.lost_reasons: needs at least one reason"]
+    assert validate_document(doc, stored=True).policy.lost_reasons == []  # applied before
