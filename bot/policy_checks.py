@@ -59,14 +59,15 @@ def cross_check(document: dict[str, Any]) -> list[str]:
         problems += _member_problems(
             "managers", managers.get("members"), identities, team=managers.get("slack_team")
         )
-    seen: dict[Any, int] = {}
+    seen: dict[str, int] = {}
     for i, partner in _entries(document.get("partners")):
         slug = partner.get("slug")
-        if isinstance(slug, str) and slug in seen:
-            problems.append(
-                f"partners[{i}].slug: '{slug}' is already used by partners[{seen[slug]}]"
-            )
-        seen.setdefault(slug, i)
+        if isinstance(slug, str):  # any other (a list, a mapping) is a field error already
+            if slug in seen:
+                problems.append(
+                    f"partners[{i}].slug: '{slug}' is already used by partners[{seen[slug]}]"
+                )
+            seen.setdefault(slug, i)
         if partner.get("slack_channel") is None and partner.get("telegram_chat") is None:
             problems.append(
                 f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"

@@ -196,3 +196,12 @@ def test_lost_needs_at_least_one_reason_as_decline_does():
         validate_document(doc, filename="leadbot.yaml")
     assert caught.value.problems == ["leadbot.yaml: policy.lost_reasons: needs at least one reason"]
     assert validate_document(doc, stored=True).policy.lost_reasons == []  # applied before
+
+
+def test_a_slug_that_is_a_list_is_listed_not_a_crash():
+    doc = config([{**partner("acme"), "slug": ["acme"]}, partner("beta", capacity=-1)])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert "leadbot.yaml: partners[0].slug: Input should be a valid string" in problems
+    assert any(p.startswith("leadbot.yaml: partners[1].capacity:") for p in problems)
