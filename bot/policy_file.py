@@ -379,7 +379,8 @@ def validate_document(
         config = LeadbotConfig.model_validate(document, context={"stored": stored})
     except ValidationError as exc:
         problems = [f"{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-    problems += cross_check(document)  # also when fields failed: every problem at once
+    # also when fields failed: every problem at once
+    problems += cross_check(document, stored=stored)
     if problems or config is None:
         raise ConfigError([f"{filename}: {p}" for p in problems])
     return config

@@ -205,3 +205,18 @@ def test_a_slug_that_is_a_list_is_listed_not_a_crash():
     problems = caught.value.problems
     assert "leadbot.yaml: partners[0].slug: Input should be a valid string" in problems
     assert any(p.startswith("leadbot.yaml: partners[1].capacity:") for p in problems)
+
+
+def test_two_forms_with_one_key_are_refused():
+    """Both would be POST /api/v1/forms/<key>: only the first would ever be used."""
+    doc = config([partner("acme")])
+    doc["forms"] = [
+        {"key": "heat-pump", "source": "website"},
+        {"key": "heat-pump", "source": "fair", "redirect": "https://example.com/thanks"},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: forms[1].key: 'heat-pump' is already used by forms[0]"
+    ]
+    assert len(validate_document(doc, stored=True).forms) == 2  # applied before: reads back
