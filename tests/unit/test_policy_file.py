@@ -220,3 +220,12 @@ def test_two_forms_with_one_key_are_refused():
         "leadbot.yaml: forms[1].key: 'heat-pump' is already used by forms[0]"
     ]
     assert len(validate_document(doc, stored=True).forms) == 2  # applied before: reads back
+
+
+def test_a_duration_too_long_for_a_clock_is_listed_not_a_crash():
+    doc = config([partner("acme", capacity=-1)], offer_timeout="99999999999d")
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert "leadbot.yaml: policy.offer_timeout: '99999999999d' is too long" in problems
+    assert any(p.startswith("leadbot.yaml: partners[0].capacity:") for p in problems)
