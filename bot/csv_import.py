@@ -91,7 +91,22 @@ def read_leads(path: Path, *, default_source: str = "csv") -> list[Row]:
             started = reader.line_num + 1
     except csv.Error as exc:
         raise ValueError(f"{path}: line {started}: {exc}") from None
-    return rows
+    return _one_lead_per_id(rows)
+
+
+def _one_lead_per_id(rows: list[Row]) -> list[Row]:
+    """A second row with an id already in the file and other data is refused: it would be
+    taken for a repeat of the first and its data dropped (a row repeated as it is, is one)."""
+    first: dict[tuple[str, str | None], Row] = {}
+    out = []
+    for row in rows:
+        if row.lead is not None:
+            earlier = first.setdefault((row.lead.source, row.lead.external_id), row)
+            if earlier.lead != row.lead:
+                reused = f"'{row.lead.external_id}' is already on line {earlier.line}"
+                row = Row(row.line, None, [f"external_id: {reused}, with other data"])
+        out.append(row)
+    return out
 
 
 def _check_header(path: Path, fieldnames: Sequence[str] | None) -> None:

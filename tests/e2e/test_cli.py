@@ -126,6 +126,23 @@ def test_reimporting_a_csv_without_external_ids_creates_no_duplicates(env, tmp_p
     assert count(env, leads) == 2
 
 
+def test_one_external_id_on_two_different_rows_is_reported_not_dropped(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "crm.csv"
+    path.write_text(
+        "external_id,country,postcode,name\n"
+        "c-1,DE,80331,Max Kunde\n"
+        "c-1,DE,80469,Eva Muster\n"  # another person under the same id: a broken export
+        "c-1,DE,80331,Max Kunde\n"  # the same row again: nothing is lost, it is a repeat
+    )
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}: line 3: external_id: 'c-1' is already on line 2, with other data" in (
+        result.output
+    )
+    assert "1 imported, 1 already there, 1 rejected" in result.output
+
+
 def test_a_csv_not_in_utf8_is_refused_whole_naming_its_line(env, tmp_path):
     assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
     path = tmp_path / "excel.csv"  # saved by a spreadsheet as Windows-1252
