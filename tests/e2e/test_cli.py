@@ -217,6 +217,18 @@ def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
     assert invoke("apikey", "revoke", "website").exit_code == 1
 
 
+def test_a_revoked_keys_name_is_not_offered_back_in_a_loop(env):
+    """Rotating a leaked key: revoke it, then create one under the same name."""
+    assert invoke("apikey", "create", "website").exit_code == 0
+    assert invoke("apikey", "revoke", "website").exit_code == 0
+    again = invoke("apikey", "create", "website")
+    assert again.exit_code == 1
+    assert "revoke it" not in again.output  # it is revoked: revoke says there is no live key
+    assert "error: the API key named 'website' was revoked, and names are not reused:" in (
+        again.output
+    )
+
+
 def test_a_bad_setting_is_named_and_nothing_runs(env, monkeypatch):
     monkeypatch.setenv("LEADBOT_API_RATE", "0")
     result = runner.invoke(app, ["migrate"])  # any command that reads the settings
