@@ -217,6 +217,21 @@ def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
     assert invoke("apikey", "revoke", "website").exit_code == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("", "must not be blank"),
+        ("   ", "must not be blank"),
+        ("k" * 101, "has 101 characters, at most 100"),
+    ],
+)
+def test_an_apikey_name_that_cannot_tell_keys_apart_or_be_stored_is_refused(env, name, says):
+    assert invoke("migrate").exit_code == 0
+    result = invoke("apikey", "create", name)
+    assert result.exit_code == 2 and f"error: the key's name {says}" in result.output
+    assert "lb_" not in result.output and count(env, api_keys) == 0
+
+
 def test_a_revoked_keys_name_is_not_offered_back_in_a_loop(env):
     """Rotating a leaked key: revoke it, then create one under the same name."""
     assert invoke("apikey", "create", "website").exit_code == 0
