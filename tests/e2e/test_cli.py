@@ -296,6 +296,17 @@ def test_report_funnel_prints_the_same_numbers_and_writes_the_chart(env, tmp_pat
     assert invoke("report", "funnel", "--partner", "ghost").exit_code == 1
 
 
+def test_report_funnel_with_a_png_it_cannot_write_says_so(env, tmp_path):
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode\nf-1,DE,80331\n")
+    assert invoke("leads", "import", str(path)).exit_code == 0
+    chart = tmp_path / "no-such-folder" / "funnel.png"
+    result = invoke("report", "funnel", "--png", str(chart))
+    assert result.exit_code == 2
+    assert f"{chart}: cannot write the chart (No such file or directory)" in result.output
+
+
 def test_members_invite_prints_a_code_and_the_ways_to_use_it(env, monkeypatch):
     invoke("config", "apply", str(EXAMPLE))
     monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "acme_leads_bot")
