@@ -25,7 +25,8 @@ def settings() -> Settings:
     except ValidationError as exc:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            typer.echo(f"{name}: {err['msg']}", err=True)  # not the value: it may be a secret
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            typer.echo(f"{name}: {msg}", err=True)  # not the value: it may be a secret
         raise typer.Exit(2) from None
 
 

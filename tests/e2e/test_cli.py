@@ -252,6 +252,23 @@ def test_a_bad_setting_is_named_and_nothing_runs(env, monkeypatch):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://leadbot:s3cr3t-pw@db/leadbot",  # as hosting providers hand it out
+        "postgresql://leadbot:s3cr3t-pw@db/leadbot",  # the sync driver
+        "sqlite:///leadbot.db",
+        "leadbot.db",
+    ],
+)
+def test_a_database_url_leadbot_cannot_use_is_named_not_a_traceback(env, monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2, result.output
+    assert "DATABASE_URL: use sqlite+aiosqlite:///" in result.output
+    assert "Traceback" not in result.output and "s3cr3t" not in result.output
+
+
 def test_migrate(env):
     from bot.store.migrate import head_revision
 
