@@ -269,6 +269,14 @@ def test_a_database_url_leadbot_cannot_use_is_named_not_a_traceback(env, monkeyp
     assert "Traceback" not in result.output and "s3cr3t" not in result.output
 
 
+def test_a_database_that_cannot_be_reached_is_said_not_a_traceback(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/leadbot.db")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: the database in DATABASE_URL cannot be reached")
+    assert "unable to open database file" in result.output
+
+
 def test_migrate(env):
     from bot.store.migrate import head_revision
 

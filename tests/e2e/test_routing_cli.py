@@ -136,3 +136,9 @@ def test_replay_with_a_bad_since_says_so_and_exits_2(env, tmp_path):  # noqa: F8
     result = invoke("routing", "replay", "--since", "90x")
     assert result.exit_code == 2
     assert "'90x' is not a duration; use a number and s, m, h or d, like 30m" in result.output
+
+
+def test_geo_import_of_a_missing_file_names_the_file_not_the_database(env, tmp_path):  # noqa: F811
+    result = invoke("geo", "import", str(tmp_path / "DE.txt"))
+    assert result.exit_code == 2
+    assert "No such file or directory" in result.output and "database" not in result.output
