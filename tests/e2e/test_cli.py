@@ -321,6 +321,14 @@ def test_report_funnel_prints_the_same_numbers_and_writes_the_chart(env, tmp_pat
     assert invoke("report", "funnel", "--partner", "ghost").exit_code == 1
 
 
+def test_members_invite_of_a_partners_member_without_partner_points_to_it(env):
+    invoke("config", "apply", str(EXAMPLE))
+    result = invoke("members", "invite", "Bob Rep")
+    assert result.exit_code == 1
+    assert "'Bob Rep' is a member of acme-heating: add --partner acme-heating" in result.output
+    assert "add them under `members`" not in result.output  # they are there already
+
+
 def test_report_funnel_with_a_png_it_cannot_write_says_so(env, tmp_path):
     invoke("config", "apply", str(EXAMPLE))
     path = tmp_path / "one.csv"
