@@ -64,6 +64,19 @@ def test_config_check_and_apply(env, tmp_path):
     assert "policy version 2" in invoke("config", "apply", str(EXAMPLE)).output
 
 
+def test_config_without_a_file_uses_leadbot_config(env, tmp_path, monkeypatch):
+    """LEADBOT_CONFIG is the file `config apply` applies, as docs/configuration.md says."""
+    (tmp_path / "etc").mkdir()
+    chosen = tmp_path / "etc" / "policy.yaml"
+    chosen.write_text(EXAMPLE.read_text())
+    (tmp_path / "leadbot.yaml").write_text(yaml.safe_dump(config([partner("stale")])))
+    monkeypatch.setenv("LEADBOT_CONFIG", str(chosen))
+    checked = invoke("config", "check")
+    assert checked.exit_code == 0 and checked.output.startswith(f"{chosen}: ok")
+    applied = invoke("config", "apply")
+    assert applied.exit_code == 0 and f"{chosen}: applied as policy version 1" in applied.output
+
+
 def test_holidays_written_as_yaml_dates_are_stored(env, tmp_path):
     path = tmp_path / "leadbot.yaml"
     path.write_text(yaml.safe_dump(config([partner("acme")])) + "")
