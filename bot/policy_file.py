@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,7 +22,7 @@ from pydantic import (
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
-from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
+from bot.domain.leads import source_problem
 from bot.domain.partners import parse_territory
 from bot.intake_schema import MAPPABLE_FIELDS
 from bot.policy_checks import cross_check
@@ -90,13 +89,9 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def _source(name: str, info: ValidationInfo) -> str:
-    if not _stored(info) and not (
-        len(name) <= SOURCE_MAX_LENGTH and re.fullmatch(SOURCE_PATTERN, name)
-    ):
-        raise ValueError(
-            f"'{name}' is not a source name: 1 to {SOURCE_MAX_LENGTH} letters, digits and"
-            " _ . : - (the intake API's rule; its leads would all be refused)"
-        )
+    problem = source_problem(name)
+    if problem is not None and not _stored(info):
+        raise ValueError(f"{problem} (the intake API's rule; its leads would all be refused)")
     return name
 
 

@@ -15,6 +15,7 @@ from bot.csv_import import COLUMNS, read_leads
 from bot.dispatch import assign_lead
 from bot.dispatch.reassign import reassign_lead
 from bot.domain.actors import Actor, Role, Source
+from bot.domain.leads import source_problem
 from bot.domain.offers import Outcome
 from bot.reports.history import LeadHistory, get_lead_history
 
@@ -27,6 +28,10 @@ def import_(
     source: str = typer.Option("csv", help="Source name for rows without a source column."),
 ) -> None:
     """Import leads; bad rows are reported by line, good ones imported and routed once."""
+    problem = source_problem(source)
+    if problem is not None:  # said once, not as a fault of every row that takes it
+        typer.echo(f"--source: {problem}", err=True)
+        raise typer.Exit(2)
 
     try:
         rows = read_leads(file, default_source=source)

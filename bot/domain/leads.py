@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -104,6 +105,14 @@ def check_stage_move(
 # a lead's source: the intake API's rule, and a form's `source` in leadbot.yaml
 SOURCE_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 SOURCE_MAX_LENGTH = 64
+
+
+def source_problem(name: str) -> str | None:
+    """Why `name` cannot be a lead's source, or None when it can."""
+    if len(name) <= SOURCE_MAX_LENGTH and re.fullmatch(SOURCE_PATTERN, name):
+        return None
+    return f"'{name}' is not a source name: 1 to {SOURCE_MAX_LENGTH} letters, digits and _ . : -"
+
 
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"

@@ -191,6 +191,16 @@ def test_a_column_named_twice_is_refused_not_half_read(env, tmp_path):
     assert count(env, leads) == 0
 
 
+def test_a_bad_source_option_is_named_once_not_blamed_on_every_row(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "fair.csv"
+    path.write_text("country,postcode\nDE,80331\nDE,80469\n")
+    result = invoke("leads", "import", str(path), "--source", "trade show 2026")
+    assert result.exit_code == 2
+    assert result.output.startswith("--source: 'trade show 2026' is not a source name")
+    assert "line 2" not in result.output and count(env, leads) == 0
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
