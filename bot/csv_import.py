@@ -110,12 +110,15 @@ def _one_lead_per_id(rows: list[Row]) -> list[Row]:
 
 
 def _check_header(path: Path, fieldnames: Sequence[str] | None) -> None:
-    unknown = [c for c in fieldnames or [] if c not in COLUMNS]
-    if unknown or not fieldnames:
-        raise ValueError(
-            f"{path}: line 1: unknown columns {', '.join(unknown) or '(none given)'}; "
-            f"the columns are: {', '.join(COLUMNS)}"
-        )
+    columns = f"the columns are: {', '.join(COLUMNS)}"
+    if not fieldnames:  # an empty file, or an empty first line
+        raise ValueError(f"{path}: line 1: no header row naming the columns; {columns}")
+    unnamed = [str(i) for i, c in enumerate(fieldnames, start=1) if not c.strip()]
+    if unnamed:  # a spreadsheet's trailing comma, or a column whose heading was left empty
+        raise ValueError(f"{path}: line 1: column {', '.join(unnamed)} has no name; {columns}")
+    unknown = [c for c in fieldnames if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"{path}: line 1: unknown columns {', '.join(unknown)}; {columns}")
     # a row is read by column name: of a name given twice only the last value would be kept
     twice = [c for i, c in enumerate(fieldnames) if c in fieldnames[:i]]
     if twice:

@@ -201,6 +201,23 @@ def test_a_bad_source_option_is_named_once_not_blamed_on_every_row(env, tmp_path
     assert "line 2" not in result.output and count(env, leads) == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("country,postcode,\nDE,80331,\n", "line 1: column 3 has no name"),  # a trailing comma
+        ("country,,postcode\nDE,,80331\n", "line 1: column 2 has no name"),
+        ("", "line 1: no header row naming the columns"),
+        ("\ncountry,postcode\nDE,80331\n", "line 1: no header row naming the columns"),
+    ],
+)
+def test_a_header_without_names_says_which_column_or_that_it_is_missing(env, tmp_path, text, says):
+    path = tmp_path / "leads.csv"
+    path.write_text(text)
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2 and result.output.startswith(f"{path}: {says}"), result.output
+    assert "(none given)" not in result.output
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
