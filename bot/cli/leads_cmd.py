@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.bootstrap import Services
@@ -117,14 +118,21 @@ def reassign(
 
 
 def print_history(h: LeadHistory, console: Console) -> None:
+    # every value is escaped: a lead's text comes from whoever filled in a form, and rich would
+    # read its brackets as markup (and stop at a stray '[/]')
     lead = h.lead
     console.print(
-        f"[bold]Lead {lead.public_id}[/]  {lead.country} {lead.postcode} "
-        f"{lead.city or ''}  needs: {', '.join(lead.specialties) or '-'}"
+        f"[bold]Lead {lead.public_id}[/]  "
+        + escape(
+            f"{lead.country} {lead.postcode} {lead.city or ''}  "
+            f"needs: {', '.join(lead.specialties) or '-'}"
+        )
     )
     console.print(
-        f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
-        f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC"
+        escape(
+            f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
+            f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
     )
     offers = Table(
         "offer",
@@ -141,15 +149,17 @@ def print_history(h: LeadHistory, console: Console) -> None:
     )
     for o in h.offers:
         offers.add_row(
-            str(o.id),
-            str(o.round),
-            h.partner_names.get(o.partner_id, "?"),
-            o.mode,
-            o.status,
-            f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
-            f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
-            o.responder or "-",
-            o.decline_reason or "",
+            *_cells(
+                str(o.id),
+                str(o.round),
+                h.partner_names.get(o.partner_id, "?"),
+                o.mode,
+                o.status,
+                f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
+                f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
+                o.responder or "-",
+                o.decline_reason or "",
+            )
         )
     console.print(offers)
     events = Table(
@@ -157,5 +167,9 @@ def print_history(h: LeadHistory, console: Console) -> None:
     )
     for e in h.events:
         details = ", ".join(f"{k}={v}" for k, v in e.data.items() if v not in (None, ""))
-        events.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details)
+        events.add_row(*_cells(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details))
     console.print(events)
+
+
+def _cells(*values: str) -> list[str]:
+    return [escape(v) for v in values]

@@ -238,6 +238,17 @@ def test_leads_show_prints_the_history(env, tmp_path):
     assert invoke("leads", "show", "LNOTHERE").exit_code == 1
 
 
+def test_leads_show_prints_brackets_in_a_leads_text_as_they_are(env, tmp_path):
+    """A lead's text comes from anyone who can fill in a form: it is not rich markup."""
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode,city\n[bold]x-1[/],DE,80331,München [/] Ost\n")
+    assert invoke("leads", "import", str(path)).exit_code == 0
+    shown = invoke("leads", "show", first_public_id(env))
+    assert shown.exit_code == 0
+    assert "München [/] Ost" in shown.output and "[bold]x-1[/]" in shown.output
+
+
 def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
     created = invoke("apikey", "create", "website")
     assert created.exit_code == 0
