@@ -142,3 +142,13 @@ def test_geo_import_of_a_missing_file_names_the_file_not_the_database(env, tmp_p
     result = invoke("geo", "import", str(tmp_path / "DE.txt"))
     assert result.exit_code == 2
     assert "No such file or directory" in result.output and "database" not in result.output
+
+
+def test_geo_import_of_a_file_not_in_utf8_names_file_and_line(env, tmp_path):  # noqa: F811
+    geonames = tmp_path / "DE.txt"
+    row = "DE\t{}\t{}\tBayern\tBY\tObb\t091\tDachau\t09174\t48.26\t11.43\t4\n"
+    text = row.format("85221", "Dachau") + row.format("80331", "München")
+    geonames.write_bytes(text.encode("cp1252"))
+    result = invoke("geo", "import", str(geonames))
+    assert result.exit_code == 2
+    assert f"{geonames}: line 2: is not UTF-8 text" in result.output
