@@ -29,9 +29,16 @@ from bot.policy_checks import cross_check
 from bot.postcodes import country_problem
 from bot.text_files import decode_utf8
 
-Duration = Annotated[
-    timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)
-]
+
+def _duration(value: Any, info: ValidationInfo) -> Any:
+    # a bare number has no unit: 30 is refused, and 1.5 would be read as 1.5 seconds (floats
+    # were, before this rule: a stored configuration keeps them)
+    if isinstance(value, str | int) or (isinstance(value, float) and not _stored(info)):
+        return parse_duration(str(value))
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _positive(delta: timedelta) -> timedelta:

@@ -229,3 +229,19 @@ def test_a_duration_too_long_for_a_clock_is_listed_not_a_crash():
     problems = caught.value.problems
     assert "leadbot.yaml: policy.offer_timeout: '99999999999d' is too long" in problems
     assert any(p.startswith("leadbot.yaml: partners[0].capacity:") for p in problems)
+
+
+def test_a_duration_without_a_unit_is_refused_also_with_a_decimal_point():
+    """`30` is refused for want of a unit; `1.5` was taken as 1.5 seconds: every offer expired
+    at once, and every lead went straight to the managers."""
+    doc = config([partner("acme")], offer_timeout=1.5, stale_after=2.0)
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: policy.offer_timeout: '1.5' is not a duration; use a number and s, m, h"
+        " or d, like 30m",
+        "leadbot.yaml: policy.stale_after: '2.0' is not a duration; use a number and s, m, h"
+        " or d, like 30m",
+    ]
+    stored = validate_document(doc, stored=True).policy  # applied before: reads back as it was
+    assert stored.offer_timeout.total_seconds() == 1.5
