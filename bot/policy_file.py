@@ -396,13 +396,53 @@ def load_file(path: Path) -> tuple[LeadbotConfig, dict[str, Any]]:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
+    loader = _Loader(text)
     try:
-        document = yaml.safe_load(text)
+        document = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise ConfigError(
             [f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
         ) from None
-    config = validate_document(document, filename=str(path))
+    finally:
+        loader.dispose()
+    repeated = [f"{path}: {problem}" for problem in loader.repeated]
+    try:
+        config = validate_document(document, filename=str(path))
+    except ConfigError as exc:
+        raise ConfigError(repeated + exc.problems) from None
+    if repeated:
+        raise ConfigError(repeated)
     return config, document or {}
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, noting each key given twice in one mapping: YAML keeps the
+    last one silently, and a second `partners:` would drop every partner of the first."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._repeated: list[tuple[int, str]] = []
+
+    @property
+    def repeated(self) -> list[str]:
+        """The keys given twice, in the order of the file (mappings are read outside in)."""
+        return [problem for _line, problem in sorted(self._repeated)]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[str, int] = {}
+        for key, _value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value == "<<":  # merge keys repeat
+                continue
+            line = key.start_mark.line + 1
+            if key.value in first:
+                self._repeated.append(
+                    (
+                        line,
+                        f"line {line}: '{key.value}' is given twice in this mapping (first on"
+                        f" line {first[key.value]}); only the last would count",
+                    )
+                )
+            first.setdefault(key.value, line)
+        return super().construct_mapping(node, deep=deep)

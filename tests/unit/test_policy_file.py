@@ -245,3 +245,25 @@ def test_a_duration_without_a_unit_is_refused_also_with_a_decimal_point():
     ]
     stored = validate_document(doc, stored=True).policy  # applied before: reads back as it was
     assert stored.offer_timeout.total_seconds() == 1.5
+
+
+def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
+    """YAML keeps the last of two equal keys: a second `partners:` would drop every partner of
+    the first (and apply would withdraw their offers)."""
+    path = tmp_path / "leadbot.yaml"
+    path.write_text(
+        "partners:\n"
+        "  - {slug: acme, name: Acme, territories: ['DE:80'], telegram_chat: -1,\n"
+        "     capacity: 5, capacity: 50}\n"
+        "policy: {mode: exclusive}\n"
+        "partners:\n"
+        "  - {slug: beta, name: Beta, territories: ['DE:81'], telegram_chat: -2}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_file(path)
+    assert caught.value.problems == [
+        f"{path}: line 3: 'capacity' is given twice in this mapping (first on line 3);"
+        " only the last would count",
+        f"{path}: line 5: 'partners' is given twice in this mapping (first on line 1);"
+        " only the last would count",
+    ]
