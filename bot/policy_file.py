@@ -227,6 +227,8 @@ class Managers(_Strict):
     """The channel managers: they may run every command."""
 
 
+# as a lead's specialties and language are stored, so that 'Heat-Pump' or 'DE' match them
+Lowered = Annotated[str, AfterValidator(lambda v: v.strip().lower())]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 
@@ -239,9 +241,9 @@ class Partner(_Strict):
     territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
     """Where it takes leads: postcode prefixes (`DE:80`), ranges (`DE:85000-85999`) or a radius
     (`DE:radius:48.137,11.575:40km`)."""
-    specialties: list[str] = []
+    specialties: list[Lowered] = []
     """What it does (`heat-pump`, `solar`): a lead's specialties must all be among them."""
-    languages: list[str] = []
+    languages: list[Lowered] = []
     """Languages it serves (`de`, `en`): a lead with a language goes only to partners speaking it;
     empty: any."""
     capacity: int = Field(10, ge=0)

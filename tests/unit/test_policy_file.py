@@ -267,3 +267,13 @@ def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
         f"{path}: line 5: 'partners' is given twice in this mapping (first on line 1);"
         " only the last would count",
     ]
+
+
+def test_specialties_and_languages_are_matched_in_lower_case_as_leads_give_them():
+    """A lead's specialties are stored lower-cased and its language must be ('de'): a partner
+    written with 'Heat-Pump' or 'DE' was dropped by those filters for every lead."""
+    from bot.routing.directory import partner_facts
+
+    doc = config([partner("acme", specialties=["Heat-Pump", " Solar "], languages=["DE"])])
+    facts = partner_facts(1, validate_document(doc).partners[0])
+    assert facts.specialties == {"heat-pump", "solar"} and facts.languages == {"de"}
