@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -227,7 +228,17 @@ class Managers(_Strict):
     """The channel managers: they may run every command."""
 
 
-# as a lead's specialties and language are stored, so that 'Heat-Pump' or 'DE' match them
+def _language(code: str, info: ValidationInfo) -> str:
+    # lower-cased as a lead's language is given; any code but two letters would never match
+    lowered = code.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", lowered) and not _stored(info):
+        raise ValueError(
+            f"'{code}' is not a language code: two letters, like de (ISO 639-1), as leads give it"
+        )
+    return lowered
+
+
+# as a lead's specialties are stored, so that 'Heat-Pump' matches them
 Lowered = Annotated[str, AfterValidator(lambda v: v.strip().lower())]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
@@ -243,7 +254,7 @@ class Partner(_Strict):
     (`DE:radius:48.137,11.575:40km`)."""
     specialties: list[Lowered] = []
     """What it does (`heat-pump`, `solar`): a lead's specialties must all be among them."""
-    languages: list[Lowered] = []
+    languages: list[Annotated[str, AfterValidator(_language)]] = []
     """Languages it serves (`de`, `en`): a lead with a language goes only to partners speaking it;
     empty: any."""
     capacity: int = Field(10, ge=0)

@@ -277,3 +277,17 @@ def test_specialties_and_languages_are_matched_in_lower_case_as_leads_give_them(
     doc = config([partner("acme", specialties=["Heat-Pump", " Solar "], languages=["DE"])])
     facts = partner_facts(1, validate_document(doc).partners[0])
     assert facts.specialties == {"heat-pump", "solar"} and facts.languages == {"de"}
+
+
+def test_a_language_that_no_lead_can_have_is_refused():
+    """A lead's language is two letters ('de'): 'deutsch' would never match one."""
+    doc = config([partner("acme", languages=["de", "deutsch", "en-GB"])])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: partners[0].languages[1]: 'deutsch' is not a language code: two"
+        " letters, like de (ISO 639-1), as leads give it",
+        "leadbot.yaml: partners[0].languages[2]: 'en-GB' is not a language code: two"
+        " letters, like de (ISO 639-1), as leads give it",
+    ]
+    assert validate_document(doc, stored=True).partners[0].languages[1] == "deutsch"
