@@ -350,7 +350,7 @@ class LeadbotConfig(_Strict):
     """The managers' chats and people."""
     partners: list[Partner] = []
     """The partners leads are routed to."""
-    sources: dict[str, SourceCost] = {}
+    sources: dict[Annotated[str, AfterValidator(_source)], SourceCost] = {}
     """Optional: cost per lead by source name."""
     forms: list[Form] = []
     """Optional: public HTML form endpoints."""

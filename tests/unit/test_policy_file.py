@@ -291,3 +291,16 @@ def test_a_language_that_no_lead_can_have_is_refused():
         " letters, like de (ISO 639-1), as leads give it",
     ]
     assert validate_document(doc, stored=True).partners[0].languages[1] == "deutsch"
+
+
+def test_a_source_name_no_lead_can_have_is_refused_in_sources():
+    """Costs are looked up by a lead's source: a name the intake refuses is never counted."""
+    doc = config([partner("acme")])
+    doc["sources"] = {"website": {"cost_per_lead": 35}, "trade show 2026": {"cost_per_lead": 120}}
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "leadbot.yaml: sources.trade show 2026.[key]: 'trade show 2026' is not a source name"
+    )
+    assert "trade show 2026" in validate_document(doc, stored=True).sources
