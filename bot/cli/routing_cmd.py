@@ -45,11 +45,12 @@ def who(
     country: str = typer.Option("DE", help="Country code of the postcode."),
 ) -> None:
     """Which partners cover a postcode, in the order routing would offer it now."""
+    wanted = specialty.strip().lower() if specialty else None  # as a lead's are stored
 
     async def action(services: Services) -> list[str]:
         async with services.uow() as uow:
             decision = await who_covers(
-                uow, services.ctx, country=country, postcode=postcode, specialty=specialty
+                uow, services.ctx, country=country, postcode=postcode, specialty=wanted
             )
         return format_coverage(decision)
 

@@ -152,3 +152,10 @@ def test_geo_import_of_a_file_not_in_utf8_names_file_and_line(env, tmp_path):  #
     result = invoke("geo", "import", str(geonames))
     assert result.exit_code == 2
     assert f"{geonames}: line 2: is not UTF-8 text" in result.output
+
+
+def test_who_reads_a_specialty_in_any_case_as_leads_are_routed(env):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    lower = invoke("routing", "who", "80331", "heat-pump")
+    upper = invoke("routing", "who", "80331", "Heat-Pump")
+    assert upper.exit_code == 0 and upper.output == lower.output
