@@ -13,6 +13,7 @@ from bot.cli.common import run_with_services
 from bot.dispatch.deciding import lead_facts, routing_options
 from bot.domain.durations import parse_duration
 from bot.policy_file import LeadbotConfig, load_file
+from bot.postcodes import country_problem
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 from bot.routing.directory import build_directory
 from bot.routing.geo import read_geonames
@@ -45,6 +46,10 @@ def who(
     country: str = typer.Option("DE", help="Country code of the postcode."),
 ) -> None:
     """Which partners cover a postcode, in the order routing would offer it now."""
+    problem = country_problem(country)
+    if problem is not None:  # not "Nobody covers it": no lead can come from there
+        typer.echo(f"--country: {problem}", err=True)
+        raise typer.Exit(2)
     wanted = specialty.strip().lower() if specialty else None  # as a lead's are stored
 
     async def action(services: Services) -> list[str]:

@@ -159,3 +159,11 @@ def test_who_reads_a_specialty_in_any_case_as_leads_are_routed(env):  # noqa: F8
     lower = invoke("routing", "who", "80331", "heat-pump")
     upper = invoke("routing", "who", "80331", "Heat-Pump")
     assert upper.exit_code == 0 and upper.output == lower.output
+
+
+def test_who_with_a_country_no_lead_can_have_says_so(env):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    country = invoke("routing", "who", "SW1A1AA", "--country", "UK")
+    assert country.exit_code == 2, country.output
+    assert "--country: 'UK' is not a country code" in country.output and "GB" in country.output
+    assert "Nobody covers it" not in country.output
