@@ -105,7 +105,7 @@ def replay_cmd(
     title = f"Replay of {report.total} leads from the last {since}" + (
         f" with {config}" if config else " with the current policy"
     )
-    console.print(title, soft_wrap=True)
+    console.print(title, soft_wrap=True, markup=False)  # a file name may hold [brackets]
     table = Table("partner", "would get", "share", "actually got", "share")
     for slug, would, would_share, got, got_share in report.rows():
         table.add_row(slug, str(would), f"{would_share:.1%}", str(got), f"{got_share:.1%}")

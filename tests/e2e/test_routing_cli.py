@@ -167,3 +167,12 @@ def test_who_with_a_country_no_lead_can_have_says_so(env):  # noqa: F811
     assert country.exit_code == 2, country.output
     assert "--country: 'UK' is not a country code" in country.output and "GB" in country.output
     assert "Nobody covers it" not in country.output
+
+
+def test_replay_names_a_candidate_file_with_brackets_as_it_is(env, tmp_path):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    candidate = tmp_path / "leadbot[v2].yaml"
+    candidate.write_text(EXAMPLE.read_text())
+    result = invoke("routing", "replay", "--config", str(candidate))
+    assert result.exit_code == 0
+    assert f"with {candidate}" in result.output.replace("\n", "")
