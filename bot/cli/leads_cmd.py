@@ -40,25 +40,25 @@ def import_(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 
-    async def action(services: Services) -> tuple[int, int, list[str]]:
+    rejected = [row for row in rows if row.lead is None]
+    problems = [f"{file}: line {row.line}: {p}" for row in rejected for p in row.problems]
+
+    async def action(services: Services) -> tuple[int, int]:
         created = repeats = 0
-        problems: list[str] = []
         actor = Actor.system("csv import")
         for row in rows:
             if row.lead is None:
-                problems += [f"{file}: line {row.line}: {p}" for p in row.problems]
                 continue
             _lead, new, _offers = await services.submit_lead(
                 row.lead.to_new_lead(), actor=actor, source=Source.CLI
             )
             created, repeats = created + new, repeats + (not new)
-        return created, repeats, problems
+        return created, repeats
 
-    created, repeats, problems = run_with_services(action)
+    created, repeats = run_with_services(action)
     for problem in problems:
         typer.echo(problem, err=True)
-    bad_rows = len({p.split(": ")[1] for p in problems})
-    typer.echo(f"{created} imported, {repeats} already there, {bad_rows} rejected")
+    typer.echo(f"{created} imported, {repeats} already there, {len(rejected)} rejected")
     if problems:
         raise typer.Exit(1)
 

@@ -218,6 +218,14 @@ def test_a_header_without_names_says_which_column_or_that_it_is_missing(env, tmp
     assert "(none given)" not in result.output
 
 
+def test_rejected_rows_are_counted_whatever_the_files_name(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "fair: march.csv"
+    path.write_text("country,postcode\nDE,80331\nDE,8033x\nXX,80469\n")
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 1 and "1 imported, 0 already there, 2 rejected" in result.output
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
