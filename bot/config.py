@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")  # the async drivers Leadbot ships with
 
 
 class Settings(BaseSettings):
@@ -85,3 +89,20 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        # otherwise every command fails on first use with SQLAlchemy's traceback; the URL
+        # itself is never repeated: it may hold the database's password
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:
+            driver = None
+        if driver not in DRIVERS:
+            said = f" (it names '{driver}')" if driver else " (it is not a URL)"
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/leadbot.db or"
+                f" postgresql+asyncpg://user:password@host/database{said}"
+            )
+        return url

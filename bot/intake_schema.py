@@ -180,6 +180,17 @@ class LeadIn(_Incoming):
         )
 
 
+# what a visitor may post under the lead's own names, unmapped: what a person can honestly
+# say about themselves and what they need
+OPEN_FIELDS = {
+    *("country", "postcode", "city", "need", "specialties", "language", "consent"),
+    *(f"contact.{name}" for name in ContactIn.model_fields),
+}
+# what a form's `fields` may map to besides: the site's own judgement (value, temperature...);
+# never the source or the external id, which could hijack a CRM's lead
+MAPPABLE_FIELDS = OPEN_FIELDS | (set(LeadIn.model_fields) - {"contact", "source", "external_id"})
+
+
 def field_errors(exc: ValidationError) -> list[str]:
     """'field: reason' for every problem, with nested paths like contact.email."""
     out = []

@@ -47,8 +47,9 @@ def _member_problems(
     return problems
 
 
-def cross_check(document: dict[str, Any]) -> list[str]:
-    """Problems that no single field shows, as 'path: reason'."""
+def cross_check(document: dict[str, Any], *, stored: bool = False) -> list[str]:
+    """Problems that no single field shows, as 'path: reason'; `stored`: an applied
+    configuration read back (see policy_file._stored)."""
     problems: list[str] = []
     identities: dict[tuple[str, str, str], str] = {}
     policy = document.get("policy")
@@ -59,14 +60,15 @@ def cross_check(document: dict[str, Any]) -> list[str]:
         problems += _member_problems(
             "managers", managers.get("members"), identities, team=managers.get("slack_team")
         )
-    seen: dict[Any, int] = {}
+    seen: dict[str, int] = {}
     for i, partner in _entries(document.get("partners")):
         slug = partner.get("slug")
-        if isinstance(slug, str) and slug in seen:
-            problems.append(
-                f"partners[{i}].slug: '{slug}' is already used by partners[{seen[slug]}]"
-            )
-        seen.setdefault(slug, i)
+        if isinstance(slug, str):  # any other (a list, a mapping) is a field error already
+            if slug in seen:
+                problems.append(
+                    f"partners[{i}].slug: '{slug}' is already used by partners[{seen[slug]}]"
+                )
+            seen.setdefault(slug, i)
         if partner.get("slack_channel") is None and partner.get("telegram_chat") is None:
             problems.append(
                 f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
@@ -74,4 +76,20 @@ def cross_check(document: dict[str, Any]) -> list[str]:
         problems += _member_problems(
             f"partners[{i}]", partner.get("members"), identities, team=partner.get("slack_team")
         )
+    if not stored:  # added since configurations were first applied: those still read back
+        problems += _form_problems(document.get("forms"))
+    return problems
+
+
+def _form_problems(forms: Any) -> list[str]:
+    # a form is found by its key (POST /api/v1/forms/<key>): of two with one key, the second
+    # would never be used
+    problems: list[str] = []
+    keys: dict[str, int] = {}
+    for i, form in _entries(forms):
+        key = form.get("key")
+        if isinstance(key, str) and key in keys:
+            problems.append(f"forms[{i}].key: '{key}' is already used by forms[{keys[key]}]")
+        elif isinstance(key, str):
+            keys[key] = i
     return problems

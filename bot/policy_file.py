@@ -23,13 +23,23 @@ from pydantic import (
 from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
 from bot.domain.hours import parse_hours
-from bot.domain.leads import SOURCE_MAX_LENGTH, SOURCE_PATTERN
+from bot.domain.leads import source_problem
 from bot.domain.partners import parse_territory
+from bot.intake_schema import MAPPABLE_FIELDS
 from bot.policy_checks import cross_check
+from bot.postcodes import country_problem
+from bot.text_files import decode_utf8
 
-Duration = Annotated[
-    timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int) else v)
-]
+
+def _duration(value: Any, info: ValidationInfo) -> Any:
+    # a bare number has no unit: 30 is refused, and 1.5 would be read as 1.5 seconds (floats
+    # were, before this rule: a stored configuration keeps them)
+    if isinstance(value, str | int) or (isinstance(value, float) and not _stored(info)):
+        return parse_duration(str(value))
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _positive(delta: timedelta) -> timedelta:
@@ -41,8 +51,13 @@ def _positive(delta: timedelta) -> timedelta:
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 
 
-def _territory(text: str) -> str:
-    parse_territory(text)
+def _territory(text: str, info: ValidationInfo) -> str:
+    territory = parse_territory(text)
+    # a lead's country must be a real code (UK is refused: it is GB), so a territory in any
+    # other would never match a lead
+    problem = country_problem(territory.country)
+    if problem is not None and not _stored(info):
+        raise ValueError(problem)
     return text
 
 
@@ -82,13 +97,9 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def _source(name: str, info: ValidationInfo) -> str:
-    if not _stored(info) and not (
-        len(name) <= SOURCE_MAX_LENGTH and re.fullmatch(SOURCE_PATTERN, name)
-    ):
-        raise ValueError(
-            f"'{name}' is not a source name: 1 to {SOURCE_MAX_LENGTH} letters, digits and"
-            " _ . : - (the intake API's rule; its leads would all be refused)"
-        )
+    problem = source_problem(name)
+    if problem is not None and not _stored(info):
+        raise ValueError(f"{problem} (the intake API's rule; its leads would all be refused)")
     return name
 
 
@@ -118,6 +129,23 @@ def _origin(text: str, info: ValidationInfo) -> str:
             " (no path)"
         )
     return origin or text
+
+
+def _form_field(target: str, info: ValidationInfo) -> str:
+    # a value mapped to no field of a lead is left out at intake: every lead would lose it
+    if target not in MAPPABLE_FIELDS and not _stored(info):
+        raise ValueError(
+            f"'{target}' is not a field a form may fill; one of:"
+            f" {', '.join(sorted(MAPPABLE_FIELDS))}"
+        )
+    return target
+
+
+def _some_reason(reasons: list[str], info: ValidationInfo) -> list[str]:
+    # Lost is only taken with one of the reasons: with none, no lead could ever be marked lost
+    if not reasons and not _stored(info):
+        raise ValueError("needs at least one reason")
+    return reasons
 
 
 class _Strict(BaseModel):
@@ -151,7 +179,13 @@ class Policy(_Strict):
     """Within a priority tier: `fair` weighted rotation, or the `nearest` partner by `location`."""
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
     """The reasons a partner may give for Decline."""
-    lost_reasons: list[str] = ["price", "competitor", "no_response", "not_qualified", "timing"]
+    lost_reasons: Annotated[list[str], AfterValidator(_some_reason)] = [
+        "price",
+        "competitor",
+        "no_response",
+        "not_qualified",
+        "timing",
+    ]
     """The reasons a partner may give for Lost."""
 
 
@@ -194,12 +228,27 @@ class Managers(_Strict):
     """The channel managers: they may run every command."""
 
 
+def _language(code: str, info: ValidationInfo) -> str:
+    # lower-cased as a lead's language is given; any code but two letters would never match
+    lowered = code.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", lowered) and not _stored(info):
+        raise ValueError(
+            f"'{code}' is not a language code: two letters, like de (ISO 639-1), as leads give it"
+        )
+    return lowered
+
+
+# as a lead's specialties are stored, so that 'Heat-Pump' matches them
+Lowered = Annotated[str, AfterValidator(lambda v: v.strip().lower())]
+
 # words the chat commands read in a partner's place: a partner so named could not be asked for
 RESERVED_SLUGS = {"all": "everyone's funnel", "until": "pause … until DATE"}
 _PERIOD_LIKE = re.compile(r"^(\d+d|\d{4}-\d{2})$")  # funnel 30d, funnel 2026-03
 
 
-def _slug(slug: str) -> str:
+def _slug(slug: str, info: ValidationInfo) -> str:
+    if _stored(info):
+        return slug
     if slug in RESERVED_SLUGS:
         raise ValueError(f"'{slug}' is a word of the chat commands ({RESERVED_SLUGS[slug]})")
     if _PERIOD_LIKE.match(slug):
@@ -220,9 +269,9 @@ class Partner(_Strict):
     territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
     """Where it takes leads: postcode prefixes (`DE:80`), ranges (`DE:85000-85999`) or a radius
     (`DE:radius:48.137,11.575:40km`)."""
-    specialties: list[str] = []
+    specialties: list[Lowered] = []
     """What it does (`heat-pump`, `solar`): a lead's specialties must all be among them."""
-    languages: list[str] = []
+    languages: list[Annotated[str, AfterValidator(_language)]] = []
     """Languages it serves (`de`, `en`): a lead with a language goes only to partners speaking it;
     empty: any."""
     capacity: int = Field(10, ge=0)
@@ -278,7 +327,7 @@ class Form(_Strict):
     `Origin`: scheme and host, no path); others are refused."""
     redirect: str | None = None
     """The thank-you page a browser is sent to after posting."""
-    fields: dict[str, str] = {}
+    fields: dict[str, Annotated[str, AfterValidator(_form_field)]] = {}
     """Form field name to lead field (`mail: contact.email`, `plz: postcode`). Unmapped, only
     what a person can say passes under its own name (contact, country, postcode, city, need,
     specialties, language, consent); `estimated_value`, `temperature`, `qualification`, `lat`
@@ -320,7 +369,7 @@ class LeadbotConfig(_Strict):
     """The managers' chats and people."""
     partners: list[Partner] = []
     """The partners leads are routed to."""
-    sources: dict[str, SourceCost] = {}
+    sources: dict[Annotated[str, AfterValidator(_source)], SourceCost] = {}
     """Optional: cost per lead by source name."""
     forms: list[Form] = []
     """Optional: public HTML form endpoints."""
@@ -364,7 +413,8 @@ def validate_document(
         config = LeadbotConfig.model_validate(document, context={"stored": stored})
     except ValidationError as exc:
         problems = [f"{_path(e['loc'])}: {_message(e)}" for e in exc.errors()]
-    problems += cross_check(document)  # also when fields failed: every problem at once
+    # also when fields failed: every problem at once
+    problems += cross_check(document, stored=stored)
     if problems or config is None:
         raise ConfigError([f"{filename}: {p}" for p in problems])
     return config
@@ -373,16 +423,58 @@ def validate_document(
 def load_file(path: Path) -> tuple[LeadbotConfig, dict[str, Any]]:
     """Read and validate a leadbot.yaml; returns the config and the raw document."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_utf8(path, path.read_bytes())
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
+    loader = _Loader(text)
     try:
-        document = yaml.safe_load(text)
+        document = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise ConfigError(
             [f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
         ) from None
-    config = validate_document(document, filename=str(path))
+    finally:
+        loader.dispose()
+    repeated = [f"{path}: {problem}" for problem in loader.repeated]
+    try:
+        config = validate_document(document, filename=str(path))
+    except ConfigError as exc:
+        raise ConfigError(repeated + exc.problems) from None
+    if repeated:
+        raise ConfigError(repeated)
     return config, document or {}
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, noting each key given twice in one mapping: YAML keeps the
+    last one silently, and a second `partners:` would drop every partner of the first."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._repeated: list[tuple[int, str]] = []
+
+    @property
+    def repeated(self) -> list[str]:
+        """The keys given twice, in the order of the file (mappings are read outside in)."""
+        return [problem for _line, problem in sorted(self._repeated)]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[str, int] = {}
+        for key, _value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value == "<<":  # merge keys repeat
+                continue
+            line = key.start_mark.line + 1
+            if key.value in first:
+                self._repeated.append(
+                    (
+                        line,
+                        f"line {line}: '{key.value}' is given twice in this mapping (first on"
+                        f" line {first[key.value]}); only the last would count",
+                    )
+                )
+            first.setdefault(key.value, line)
+        return super().construct_mapping(node, deep=deep)

@@ -10,9 +10,25 @@ from bot.cli.common import run_with_services
 app = typer.Typer(help="Manage API keys for the intake API.", no_args_is_help=True)
 
 
+NAME_LENGTH = 100  # the api_keys.name column
+
+
+def _name_problem(name: str) -> str | None:
+    # the name is how keys are told apart (revoke, logs, the Idempotency-Key's scope)
+    if not name.strip():
+        return "the key's name must not be blank"
+    if len(name) > NAME_LENGTH:
+        return f"the key's name has {len(name)} characters, at most {NAME_LENGTH}"
+    return None
+
+
 @app.command()
 def create(name: str) -> None:
     """Create a key; it is printed once and only its hash is stored."""
+    problem = _name_problem(name)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
 
     async def action(services: Services) -> str:
         async with services.uow() as uow:

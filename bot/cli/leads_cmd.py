@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.bootstrap import Services
@@ -15,6 +16,7 @@ from bot.csv_import import COLUMNS, read_leads
 from bot.dispatch import assign_lead
 from bot.dispatch.reassign import reassign_lead
 from bot.domain.actors import Actor, Role, Source
+from bot.domain.leads import source_problem
 from bot.domain.offers import Outcome
 from bot.reports.history import LeadHistory, get_lead_history
 
@@ -27,30 +29,36 @@ def import_(
     source: str = typer.Option("csv", help="Source name for rows without a source column."),
 ) -> None:
     """Import leads; bad rows are reported by line, good ones imported and routed once."""
+    problem = source_problem(source)
+    if problem is not None:  # said once, not as a fault of every row that takes it
+        typer.echo(f"--source: {problem}", err=True)
+        raise typer.Exit(2)
 
-    async def action(services: Services) -> tuple[int, int, list[str]]:
+    try:
+        rows = read_leads(file, default_source=source)
+    except (ValueError, OSError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+    rejected = [row for row in rows if row.lead is None]
+    problems = [f"{file}: line {row.line}: {p}" for row in rejected for p in row.problems]
+
+    async def action(services: Services) -> tuple[int, int]:
         created = repeats = 0
-        problems: list[str] = []
         actor = Actor.system("csv import")
-        for row in read_leads(file, default_source=source):
+        for row in rows:
             if row.lead is None:
-                problems += [f"{file}: line {row.line}: {p}" for p in row.problems]
                 continue
             _lead, new, _offers = await services.submit_lead(
                 row.lead.to_new_lead(), actor=actor, source=Source.CLI
             )
             created, repeats = created + new, repeats + (not new)
-        return created, repeats, problems
+        return created, repeats
 
-    try:
-        created, repeats, problems = run_with_services(action)
-    except (ValueError, OSError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    created, repeats = run_with_services(action)
     for problem in problems:
         typer.echo(problem, err=True)
-    bad_rows = len({p.split(": ")[1] for p in problems})
-    typer.echo(f"{created} imported, {repeats} already there, {bad_rows} rejected")
+    typer.echo(f"{created} imported, {repeats} already there, {len(rejected)} rejected")
     if problems:
         raise typer.Exit(1)
 
@@ -110,14 +118,21 @@ def reassign(
 
 
 def print_history(h: LeadHistory, console: Console) -> None:
+    # every value is escaped: a lead's text comes from whoever filled in a form, and rich would
+    # read its brackets as markup (and stop at a stray '[/]')
     lead = h.lead
     console.print(
-        f"[bold]Lead {lead.public_id}[/]  {lead.country} {lead.postcode} "
-        f"{lead.city or ''}  needs: {', '.join(lead.specialties) or '-'}"
+        f"[bold]Lead {lead.public_id}[/]  "
+        + escape(
+            f"{lead.country} {lead.postcode} {lead.city or ''}  "
+            f"needs: {', '.join(lead.specialties) or '-'}"
+        )
     )
     console.print(
-        f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
-        f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC"
+        escape(
+            f"status: {lead.status}   stage: {lead.stage}   partner: {h.partner or '-'}   "
+            f"source: {lead.source}   received: {lead.received_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
     )
     offers = Table(
         "offer",
@@ -134,15 +149,17 @@ def print_history(h: LeadHistory, console: Console) -> None:
     )
     for o in h.offers:
         offers.add_row(
-            str(o.id),
-            str(o.round),
-            h.partner_names.get(o.partner_id, "?"),
-            o.mode,
-            o.status,
-            f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
-            f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
-            o.responder or "-",
-            o.decline_reason or "",
+            *_cells(
+                str(o.id),
+                str(o.round),
+                h.partner_names.get(o.partner_id, "?"),
+                o.mode,
+                o.status,
+                f"{o.delivered_at:%H:%M:%S}" if o.delivered_at else "-",
+                f"{o.responded_at:%H:%M:%S}" if o.responded_at else "-",
+                o.responder or "-",
+                o.decline_reason or "",
+            )
         )
     console.print(offers)
     events = Table(
@@ -150,5 +167,9 @@ def print_history(h: LeadHistory, console: Console) -> None:
     )
     for e in h.events:
         details = ", ".join(f"{k}={v}" for k, v in e.data.items() if v not in (None, ""))
-        events.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details)
+        events.add_row(*_cells(f"{e.at:%H:%M:%S.%f}"[:-3], e.kind, e.actor, e.source, details))
     console.print(events)
+
+
+def _cells(*values: str) -> list[str]:
+    return [escape(v) for v in values]

@@ -54,5 +54,9 @@ def funnel(
         if report.image_png is None:
             typer.echo("no chart for this report", err=True)
             raise typer.Exit(1)
-        png.write_bytes(report.image_png)
+        try:
+            png.write_bytes(report.image_png)
+        except OSError as exc:
+            typer.echo(f"{png}: cannot write the chart ({exc.strerror})", err=True)
+            raise typer.Exit(2) from None
         typer.echo(f"chart written to {png}")

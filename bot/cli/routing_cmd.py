@@ -13,6 +13,7 @@ from bot.cli.common import run_with_services
 from bot.dispatch.deciding import lead_facts, routing_options
 from bot.domain.durations import parse_duration
 from bot.policy_file import LeadbotConfig, load_file
+from bot.postcodes import country_problem
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 from bot.routing.directory import build_directory
 from bot.routing.geo import read_geonames
@@ -45,11 +46,16 @@ def who(
     country: str = typer.Option("DE", help="Country code of the postcode."),
 ) -> None:
     """Which partners cover a postcode, in the order routing would offer it now."""
+    problem = country_problem(country)
+    if problem is not None:  # not "Nobody covers it": no lead can come from there
+        typer.echo(f"--country: {problem}", err=True)
+        raise typer.Exit(2)
+    wanted = specialty.strip().lower() if specialty else None  # as a lead's are stored
 
     async def action(services: Services) -> list[str]:
         async with services.uow() as uow:
             decision = await who_covers(
-                uow, services.ctx, country=country, postcode=postcode, specialty=specialty
+                uow, services.ctx, country=country, postcode=postcode, specialty=wanted
             )
         return format_coverage(decision)
 
@@ -62,7 +68,11 @@ def replay_cmd(
     config: Path | None = typer.Option(None, help="A candidate leadbot.yaml to try instead."),
 ) -> None:
     """Run stored leads through the current (or a candidate) policy; nothing is sent."""
-    window = parse_duration(since)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        typer.echo(f"--since: {exc}", err=True)
+        raise typer.Exit(2) from None
 
     async def action(services: Services) -> ReplayReport:
         async with services.uow() as uow:
@@ -95,7 +105,7 @@ def replay_cmd(
     title = f"Replay of {report.total} leads from the last {since}" + (
         f" with {config}" if config else " with the current policy"
     )
-    console.print(title, soft_wrap=True)
+    console.print(title, soft_wrap=True, markup=False)  # a file name may hold [brackets]
     table = Table("partner", "would get", "share", "actually got", "share")
     for slug, would, would_share, got, got_share in report.rows():
         table.add_row(slug, str(would), f"{would_share:.1%}", str(got), f"{got_share:.1%}")

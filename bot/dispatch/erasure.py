@@ -12,7 +12,7 @@ from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
 from bot.domain.errors import InvalidInput
 from bot.domain.events import EventKind
-from bot.domain.leads import FORM_ID_PREFIX, DispatchStatus, Lead
+from bot.domain.leads import DIGEST_ID_PREFIXES, DispatchStatus, Lead
 from bot.domain.offers import OfferStatus
 from bot.domain.privacy import ErasedBy, Scrubber, normalize_email, phone_to_find, postcode_area
 from bot.store.outbox import OutboxKind
@@ -65,7 +65,7 @@ async def redact_lead(
     await uow.privacy.erase_contact(lead.id, now=now, by=by)
     await uow.privacy.scrub_copies(lead.id, [o.id for o in offers], scrub)
     external_id = lead.external_id  # a CRM's own id stays; one made of the person's data goes
-    if scrub.holds(external_id) or (external_id or "").startswith(FORM_ID_PREFIX):
+    if scrub.holds(external_id) or (external_id or "").startswith(DIGEST_ID_PREFIXES):
         external_id = f"erased:{lead.public_id}"
     await uow.leads.cas(
         lead.id,

@@ -41,12 +41,22 @@ async def invite_member(
     if member_id is None:
         whose = f"partner '{partner_slug}'" if partner_slug else "the managers"
         return Outcome.refused(
-            f"{whose} has no member called '{name}': add them under `members` in leadbot.yaml "
-            "and apply it first."
+            f"{whose} has no member called '{name}': "
+            + _where_else(name, await uow.members.list_owners(name))
         )
     code = await uow.members.create_code(member_id, now=ctx.now(), valid=CODE_VALID)
     await uow.commit()
     return code
+
+
+def _where_else(name: str, owners: list[str | None]) -> str:
+    """Where the member is, when the operator asked under the wrong partner (or none)."""
+    if None in owners:
+        return f"'{name}' is a manager: leave out --partner."
+    if owners:
+        partner = owners[0]
+        return f"'{name}' is a member of {partner}: add --partner {partner}."
+    return "add them under `members` in leadbot.yaml and apply it first."
 
 
 async def link_account(

@@ -12,7 +12,10 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(str(text).strip())
     if not m:
         raise ValueError(f"'{text}' is not a duration; use a number and s, m, h or d, like 30m")
-    return timedelta(**{_UNITS[m[2]]: float(m[1])})
+    try:
+        return timedelta(**{_UNITS[m[2]]: float(m[1])})
+    except OverflowError:  # past timedelta's 999999999 days
+        raise ValueError(f"'{text}' is too long") from None
 
 
 def format_duration(delta: timedelta) -> str:

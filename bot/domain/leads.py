@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -105,8 +106,20 @@ def check_stage_move(
 SOURCE_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 SOURCE_MAX_LENGTH = 64
 
+
+def source_problem(name: str) -> str | None:
+    """Why `name` cannot be a lead's source, or None when it can."""
+    if len(name) <= SOURCE_MAX_LENGTH and re.fullmatch(SOURCE_PATTERN, name):
+        return None
+    return f"'{name}' is not a source name: 1 to {SOURCE_MAX_LENGTH} letters, digits and _ . : -"
+
+
 # external ids Leadbot digests from what a web form posted (the person's data, hashed)
 FORM_ID_PREFIX = "form:"
+# external ids Leadbot digests from a CSV row that has none (the person's data, hashed)
+CSV_ID_PREFIX = "csv:"
+# external ids made of the person's data, which go when their data is erased
+DIGEST_ID_PREFIXES = (FORM_ID_PREFIX, CSV_ID_PREFIX)
 # external ids Leadbot makes of an API key and its Idempotency-Key; clients may not send one
 IDEMPOTENCY_PREFIX = "idem:"
 

@@ -11,20 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.leads import FORM_ID_PREFIX
-from bot.intake_schema import ContactIn, LeadIn
+from bot.intake_schema import MAPPABLE_FIELDS, OPEN_FIELDS
 from bot.policy_file import Form
 
 HONEYPOT, LOADED_AT, SENT_AT = "leadbot_hp", "leadbot_ts", "leadbot_sent"
 MIN_FILL_SECONDS = 3.0
-# what a visitor may post under the lead's own names, unmapped: what a person can honestly
-# say about themselves and what they need
-OPEN_FIELDS = {
-    *("country", "postcode", "city", "need", "specialties", "language", "consent"),
-    *(f"contact.{name}" for name in ContactIn.model_fields),
-}
-# what a form's `fields` may map to besides: the site's own judgement (value, temperature...);
-# never the source or the external id, which could hijack a CRM's lead
-MAPPABLE_FIELDS = OPEN_FIELDS | (set(LeadIn.model_fields) - {"contact", "source", "external_id"})
 
 
 def form_document(form: Form, data: dict[str, list[str]]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.domain.partners import is_digits
+from bot.text_files import decode_utf8
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,12 @@ def read_geonames(path: Path) -> Iterator[Centroid]:
     admin3 name, admin3 code, latitude, longitude, accuracy. Raises ValueError with the line
     number for a malformed row.
     """
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open("rb") as handle:
+        # decoded line by line: allCountries.txt is large, and a line that is not UTF-8 is
+        # named by its number
+        lines = (decode_utf8(path, raw, line=n) for n, raw in enumerate(handle, start=1))
         for number, row in enumerate(
-            csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1
+            csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), start=1
         ):
             if not row or not row[0].strip():
                 continue

@@ -28,8 +28,14 @@ class ApiKeyRepo:
     async def create(self, name: str, *, now: datetime) -> str:
         """Create a key named `name`; returns the key (never stored)."""
         exists = (
-            await self.conn.execute(select(api_keys.c.id).where(api_keys.c.name == name))
+            await self.conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.name == name))
         ).first()
+        if exists and exists.revoked_at is not None:
+            # a name stays with its key (leads sent with an Idempotency-Key are filed under it)
+            raise InvalidInput(
+                f"the API key named '{name}' was revoked, and names are not reused: pick a new"
+                f" name (like {name}-2)"
+            )
         if exists:
             raise InvalidInput(
                 f"an API key named '{name}' already exists; revoke it or pick a new name"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.actors import Actor, Role
 from bot.store.partners import WORKING_CHAT
-from bot.store.tables import chat_accounts, destinations, link_codes, members
+from bot.store.tables import chat_accounts, destinations, link_codes, members, partners
 
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out loud or typed
 
@@ -97,6 +97,16 @@ class MemberRepo:
         )
         stmt = select(members.c.id).where(owner, members.c.name == name, members.c.active.is_(True))
         return (await self.conn.execute(stmt)).scalar()
+
+    async def list_owners(self, name: str) -> list[str | None]:
+        """Whose active members are called `name`: partner slugs, None for the managers."""
+        stmt = (
+            select(partners.c.slug)
+            .select_from(members.outerjoin(partners, members.c.partner_id == partners.c.id))
+            .where(members.c.name == name, members.c.active.is_(True))
+            .order_by(partners.c.slug)
+        )
+        return list((await self.conn.execute(stmt)).scalars())
 
     async def create_code(self, member_id: int, *, now: datetime, valid: timedelta) -> str:
         """A one-time link code for the member; only its hash is stored."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,19 @@ def test_config_check_and_apply(env, tmp_path):
     assert "policy version 2" in invoke("config", "apply", str(EXAMPLE)).output
 
 
+def test_config_without_a_file_uses_leadbot_config(env, tmp_path, monkeypatch):
+    """LEADBOT_CONFIG is the file `config apply` applies, as docs/configuration.md says."""
+    (tmp_path / "etc").mkdir()
+    chosen = tmp_path / "etc" / "policy.yaml"
+    chosen.write_text(EXAMPLE.read_text())
+    (tmp_path / "leadbot.yaml").write_text(yaml.safe_dump(config([partner("stale")])))
+    monkeypatch.setenv("LEADBOT_CONFIG", str(chosen))
+    checked = invoke("config", "check")
+    assert checked.exit_code == 0 and checked.output.startswith(f"{chosen}: ok")
+    applied = invoke("config", "apply")
+    assert applied.exit_code == 0 and f"{chosen}: applied as policy version 1" in applied.output
+
+
 def test_holidays_written_as_yaml_dates_are_stored(env, tmp_path):
     path = tmp_path / "leadbot.yaml"
     path.write_text(yaml.safe_dump(config([partner("acme")])) + "")
@@ -112,6 +126,106 @@ def test_leads_import_reports_bad_rows_and_never_duplicates(env, tmp_path):
     assert count(env, leads) == 2
 
 
+def test_reimporting_a_csv_without_external_ids_creates_no_duplicates(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "booth.csv"  # as a trade-show scanner exports it: no ids of its own
+    path.write_text(
+        "country,postcode,name,email\n"
+        "DE,80331,Max Kunde,max@example.com\n"
+        "DE,80469,Eva Muster,eva@example.com\n"
+    )
+    assert "2 imported, 0 already there" in invoke("leads", "import", str(path)).output
+    again = invoke("leads", "import", str(path))
+    assert again.exit_code == 0 and "0 imported, 2 already there" in again.output
+    assert count(env, leads) == 2
+
+
+def test_one_external_id_on_two_different_rows_is_reported_not_dropped(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "crm.csv"
+    path.write_text(
+        "external_id,country,postcode,name\n"
+        "c-1,DE,80331,Max Kunde\n"
+        "c-1,DE,80469,Eva Muster\n"  # another person under the same id: a broken export
+        "c-1,DE,80331,Max Kunde\n"  # the same row again: nothing is lost, it is a repeat
+    )
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}: line 3: external_id: 'c-1' is already on line 2, with other data" in (
+        result.output
+    )
+    assert "1 imported, 1 already there, 1 rejected" in result.output
+
+
+def test_a_csv_not_in_utf8_is_refused_whole_naming_its_line(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "excel.csv"  # saved by a spreadsheet as Windows-1252
+    path.write_bytes(
+        "external_id,country,postcode,city\nc-1,DE,80331,Muenchen\nc-2,DE,80469,München\n".encode(
+            "cp1252"
+        )
+    )
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8" in result.output
+    assert count(env, leads) == 0  # not the rows before it: fixed and imported again, all at once
+
+
+def test_a_quote_left_open_in_a_csv_is_refused_not_read_as_one_long_field(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "leads.csv"
+    path.write_text('external_id,country,postcode,need\nc-1,DE,80331,"Heat pump\nc-2,DE,80469,PV\n')
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 2: unexpected end of data" in result.output
+    assert count(env, leads) == 0  # not c-1 with the rows after it as its need
+
+
+def test_a_column_named_twice_is_refused_not_half_read(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "merged.csv"  # two exports pasted side by side
+    path.write_text("country,postcode,email,postcode,email\nDE,80331,a@example.com,80469,\n")
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2
+    assert f"{path}: line 1: columns named twice: postcode, email" in result.output
+    assert count(env, leads) == 0
+
+
+def test_a_bad_source_option_is_named_once_not_blamed_on_every_row(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "fair.csv"
+    path.write_text("country,postcode\nDE,80331\nDE,80469\n")
+    result = invoke("leads", "import", str(path), "--source", "trade show 2026")
+    assert result.exit_code == 2
+    assert result.output.startswith("--source: 'trade show 2026' is not a source name")
+    assert "line 2" not in result.output and count(env, leads) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("country,postcode,\nDE,80331,\n", "line 1: column 3 has no name"),  # a trailing comma
+        ("country,,postcode\nDE,,80331\n", "line 1: column 2 has no name"),
+        ("", "line 1: no header row naming the columns"),
+        ("\ncountry,postcode\nDE,80331\n", "line 1: no header row naming the columns"),
+    ],
+)
+def test_a_header_without_names_says_which_column_or_that_it_is_missing(env, tmp_path, text, says):
+    path = tmp_path / "leads.csv"
+    path.write_text(text)
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 2 and result.output.startswith(f"{path}: {says}"), result.output
+    assert "(none given)" not in result.output
+
+
+def test_rejected_rows_are_counted_whatever_the_files_name(env, tmp_path):
+    assert invoke("config", "apply", str(EXAMPLE)).exit_code == 0
+    path = tmp_path / "fair: march.csv"
+    path.write_text("country,postcode\nDE,80331\nDE,8033x\nXX,80469\n")
+    result = invoke("leads", "import", str(path))
+    assert result.exit_code == 1 and "1 imported, 0 already there, 2 rejected" in result.output
+
+
 def test_leads_import_rejects_unknown_columns(env, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("zip,country\n80331,DE\n")
@@ -130,6 +244,17 @@ def test_leads_show_prints_the_history(env, tmp_path):
     assert f"Lead {ref}" in shown.output and "status: offered" in shown.output
     assert "received" in shown.output and "offered" in shown.output and "csv import" in shown.output
     assert invoke("leads", "show", "LNOTHERE").exit_code == 1
+
+
+def test_leads_show_prints_brackets_in_a_leads_text_as_they_are(env, tmp_path):
+    """A lead's text comes from anyone who can fill in a form: it is not rich markup."""
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode,city\n[bold]x-1[/],DE,80331,München [/] Ost\n")
+    assert invoke("leads", "import", str(path)).exit_code == 0
+    shown = invoke("leads", "show", first_public_id(env))
+    assert shown.exit_code == 0
+    assert "München [/] Ost" in shown.output and "[bold]x-1[/]" in shown.output
 
 
 def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
@@ -152,12 +277,70 @@ def test_apikey_create_shows_the_key_once_and_stores_only_a_hash(env):
     assert invoke("apikey", "revoke", "website").exit_code == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("", "must not be blank"),
+        ("   ", "must not be blank"),
+        ("k" * 101, "has 101 characters, at most 100"),
+    ],
+)
+def test_an_apikey_name_that_cannot_tell_keys_apart_or_be_stored_is_refused(env, name, says):
+    assert invoke("migrate").exit_code == 0
+    result = invoke("apikey", "create", name)
+    assert result.exit_code == 2 and f"error: the key's name {says}" in result.output
+    assert "lb_" not in result.output and count(env, api_keys) == 0
+
+
+def test_a_revoked_keys_name_is_not_offered_back_in_a_loop(env):
+    """Rotating a leaked key: revoke it, then create one under the same name."""
+    assert invoke("apikey", "create", "website").exit_code == 0
+    assert invoke("apikey", "revoke", "website").exit_code == 0
+    again = invoke("apikey", "create", "website")
+    assert again.exit_code == 1
+    assert "revoke it" not in again.output  # it is revoked: revoke says there is no live key
+    assert "error: the API key named 'website' was revoked, and names are not reused:" in (
+        again.output
+    )
+
+
 def test_a_bad_setting_is_named_and_nothing_runs(env, monkeypatch):
     monkeypatch.setenv("LEADBOT_API_RATE", "0")
     result = runner.invoke(app, ["migrate"])  # any command that reads the settings
     assert result.exit_code == 2
     assert "LEADBOT_API_RATE: Input should be greater than 0" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://leadbot:s3cr3t-pw@db/leadbot",  # as hosting providers hand it out
+        "postgresql://leadbot:s3cr3t-pw@db/leadbot",  # the sync driver
+        "sqlite:///leadbot.db",
+        "leadbot.db",
+    ],
+)
+def test_a_database_url_leadbot_cannot_use_is_named_not_a_traceback(env, monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2, result.output
+    assert "DATABASE_URL: use sqlite+aiosqlite:///" in result.output
+    assert "Traceback" not in result.output and "s3cr3t" not in result.output
+
+
+# aiosqlite's thread of the connection that failed answers its stop on the command's loop,
+# closed by then: harmless in a process that ends, but a thread exception under pytest
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_database_that_cannot_be_reached_is_said_not_a_traceback(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/leadbot.db")
+    result = runner.invoke(app, ["migrate"])
+    for thread in threading.enumerate():  # so its exception is this test's, not the next one's
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=5)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: the database in DATABASE_URL cannot be reached")
+    assert "unable to open database file" in result.output
 
 
 def test_migrate(env):
@@ -202,6 +385,25 @@ def test_report_funnel_prints_the_same_numbers_and_writes_the_chart(env, tmp_pat
     assert bad.exit_code == 1 and "'fortnight' is not a partner or a period" in bad.output
     assert "Usage: funnel [partner|all]" in bad.output
     assert invoke("report", "funnel", "--partner", "ghost").exit_code == 1
+
+
+def test_members_invite_of_a_partners_member_without_partner_points_to_it(env):
+    invoke("config", "apply", str(EXAMPLE))
+    result = invoke("members", "invite", "Bob Rep")
+    assert result.exit_code == 1
+    assert "'Bob Rep' is a member of acme-heating: add --partner acme-heating" in result.output
+    assert "add them under `members`" not in result.output  # they are there already
+
+
+def test_report_funnel_with_a_png_it_cannot_write_says_so(env, tmp_path):
+    invoke("config", "apply", str(EXAMPLE))
+    path = tmp_path / "one.csv"
+    path.write_text("external_id,country,postcode\nf-1,DE,80331\n")
+    assert invoke("leads", "import", str(path)).exit_code == 0
+    chart = tmp_path / "no-such-folder" / "funnel.png"
+    result = invoke("report", "funnel", "--png", str(chart))
+    assert result.exit_code == 2
+    assert f"{chart}: cannot write the chart (No such file or directory)" in result.output
 
 
 def test_members_invite_prints_a_code_and_the_ways_to_use_it(env, monkeypatch):

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.store.db import create_engine
-from bot.store.tables import lead_contacts, outbox
+from bot.store.tables import lead_contacts, leads, outbox
 from tests.e2e.test_cli import EXAMPLE, invoke
 
 ROWS = """country,postcode,specialties,name,email,phone,external_id
@@ -36,6 +36,19 @@ def outbox_rows(url: str) -> int:
         try:
             async with engine.connect() as conn:
                 return len(list(await conn.execute(outbox.select())))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def external_ids(url: str) -> list[str]:
+    async def go() -> list[str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                stmt = leads.select().order_by(leads.c.id)
+                return [r.external_id for r in await conn.execute(stmt)]
         finally:
             await engine.dispose()
 
@@ -97,3 +110,13 @@ def test_bad_or_unmatched_input_is_refused_and_changes_nothing(imported, args, c
     result = invoke("erase", *args)
     assert result.exit_code == code and says in result.output, result.output
     assert contact_rows(imported) == before
+
+
+def test_the_digest_id_of_a_csv_row_without_one_goes_with_the_person(imported, tmp_path):
+    path = tmp_path / "booth.csv"
+    path.write_text("country,postcode,name,email\nDE,80469,Ida Booth,ida@example.com\n")
+    assert "1 imported" in invoke("leads", "import", str(path)).output
+    assert external_ids(imported)[-1].startswith("csv:")  # made of her row
+    assert invoke("erase", "--email", "ida@example.com").exit_code == 0
+    assert external_ids(imported)[-1].startswith("erased:")
+    assert external_ids(imported)[:3] == ["t-1", "t-2", "t-3"]  # others' ids stay

@@ -130,3 +130,49 @@ def test_geo_import(env, tmp_path):  # noqa: F811
     bad.write_text("DE\t80331\tMünchen\n")
     broken = invoke("geo", "import", str(bad))
     assert broken.exit_code == 2 and "line 1: expected 12 tab-separated columns" in broken.output
+
+
+def test_replay_with_a_bad_since_says_so_and_exits_2(env, tmp_path):  # noqa: F811
+    result = invoke("routing", "replay", "--since", "90x")
+    assert result.exit_code == 2
+    assert "'90x' is not a duration; use a number and s, m, h or d, like 30m" in result.output
+
+
+def test_geo_import_of_a_missing_file_names_the_file_not_the_database(env, tmp_path):  # noqa: F811
+    result = invoke("geo", "import", str(tmp_path / "DE.txt"))
+    assert result.exit_code == 2
+    assert "No such file or directory" in result.output and "database" not in result.output
+
+
+def test_geo_import_of_a_file_not_in_utf8_names_file_and_line(env, tmp_path):  # noqa: F811
+    geonames = tmp_path / "DE.txt"
+    row = "DE\t{}\t{}\tBayern\tBY\tObb\t091\tDachau\t09174\t48.26\t11.43\t4\n"
+    text = row.format("85221", "Dachau") + row.format("80331", "München")
+    geonames.write_bytes(text.encode("cp1252"))
+    result = invoke("geo", "import", str(geonames))
+    assert result.exit_code == 2
+    assert f"{geonames}: line 2: is not UTF-8 text" in result.output
+
+
+def test_who_reads_a_specialty_in_any_case_as_leads_are_routed(env):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    lower = invoke("routing", "who", "80331", "heat-pump")
+    upper = invoke("routing", "who", "80331", "Heat-Pump")
+    assert upper.exit_code == 0 and upper.output == lower.output
+
+
+def test_who_with_a_country_no_lead_can_have_says_so(env):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    country = invoke("routing", "who", "SW1A1AA", "--country", "UK")
+    assert country.exit_code == 2, country.output
+    assert "--country: 'UK' is not a country code" in country.output and "GB" in country.output
+    assert "Nobody covers it" not in country.output
+
+
+def test_replay_names_a_candidate_file_with_brackets_as_it_is(env, tmp_path):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    candidate = tmp_path / "leadbot[v2].yaml"
+    candidate.write_text(EXAMPLE.read_text())
+    result = invoke("routing", "replay", "--config", str(candidate))
+    assert result.exit_code == 0
+    assert f"with {candidate}" in result.output.replace("\n", "")

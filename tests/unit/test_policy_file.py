@@ -72,6 +72,16 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load_file(tmp_path / "nope.yaml")
 
 
+def test_a_file_not_in_utf8_is_a_clear_error_naming_its_line(tmp_path):
+    latin1 = tmp_path / "leadbot.yaml"
+    latin1.write_bytes("partners:\n  - slug: mueller\n    name: Müller Wärme\n".encode("cp1252"))
+    with pytest.raises(ConfigError) as caught:
+        load_file(latin1)
+    assert caught.value.problems == [
+        f"{latin1}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8"
+    ]
+
+
 def test_cross_checks_are_listed_together_with_field_errors():
     doc = config([partner("acme", capacity="lots"), partner("acme")])
     with pytest.raises(ConfigError) as caught:
@@ -154,3 +164,155 @@ def test_slugs_the_chat_commands_would_read_as_something_else_are_refused():
     assert [p.split(":")[1].strip() for p in problems] == [f"partners[{i}].slug" for i in range(4)]
     assert "a word of the chat commands (everyone's funnel)" in problems[0]
     assert "reads as a period in 'funnel'" in problems[2]
+    validate_document(doc, stored=True)  # applied before the rule: still read back
+
+
+def test_a_territory_in_a_country_that_is_no_country_is_refused():
+    """Leads are refused for such a code (UK is GB), so the partner would never get one."""
+    doc = config([partner("acme", territories=["DE:80", "UK:SW1", "XX:80"])])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: partners[0].territories[1]: 'UK' is not a country code"
+        " (ISO 3166-1 alpha-2, like DE) (did you mean GB?)",
+        "leadbot.yaml: partners[0].territories[2]: 'XX' is not a country code"
+        " (ISO 3166-1 alpha-2, like DE)",
+    ]
+    # applied before this rule, it still reads back: the running policy must not stop
+    assert validate_document(doc, stored=True).partners[0].territories[1] == "UK:SW1"
+
+
+def test_a_form_field_mapped_to_no_field_of_a_lead_is_refused():
+    """At intake a value mapped nowhere is left out: the e-mail of every lead would be lost."""
+    doc = config([partner("acme")])
+    doc["forms"] = [
+        {
+            "key": "f",
+            "source": "website",
+            "fields": {"mail": "contact.e-mail", "plz": "postcode", "id": "external_id"},
+        }
+    ]
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert [p.split(": ", 2)[1] for p in problems] == ["forms[0].fields.mail", "forms[0].fields.id"]
+    assert "'contact.e-mail' is not a field a form may fill" in problems[0]
+    assert "contact.email" in problems[0]  # the fields it may fill are listed
+    assert validate_document(doc, stored=True).forms[0].fields["mail"] == "contact.e-mail"
+
+
+def test_lost_needs_at_least_one_reason_as_decline_does():
+    """Marking a lead Lost needs one of the reasons: with none, no lead could ever be lost."""
+    doc = config([partner("acme")], lost_reasons=[])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == ["leadbot.yaml: policy.lost_reasons: needs at least one reason"]
+    assert validate_document(doc, stored=True).policy.lost_reasons == []  # applied before
+
+
+def test_a_slug_that_is_a_list_is_listed_not_a_crash():
+    doc = config([{**partner("acme"), "slug": ["acme"]}, partner("beta", capacity=-1)])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert "leadbot.yaml: partners[0].slug: Input should be a valid string" in problems
+    assert any(p.startswith("leadbot.yaml: partners[1].capacity:") for p in problems)
+
+
+def test_two_forms_with_one_key_are_refused():
+    """Both would be POST /api/v1/forms/<key>: only the first would ever be used."""
+    doc = config([partner("acme")])
+    doc["forms"] = [
+        {"key": "heat-pump", "source": "website"},
+        {"key": "heat-pump", "source": "fair", "redirect": "https://example.com/thanks"},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: forms[1].key: 'heat-pump' is already used by forms[0]"
+    ]
+    assert len(validate_document(doc, stored=True).forms) == 2  # applied before: reads back
+
+
+def test_a_duration_too_long_for_a_clock_is_listed_not_a_crash():
+    doc = config([partner("acme", capacity=-1)], offer_timeout="99999999999d")
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    problems = caught.value.problems
+    assert "leadbot.yaml: policy.offer_timeout: '99999999999d' is too long" in problems
+    assert any(p.startswith("leadbot.yaml: partners[0].capacity:") for p in problems)
+
+
+def test_a_duration_without_a_unit_is_refused_also_with_a_decimal_point():
+    """`30` is refused for want of a unit; `1.5` was taken as 1.5 seconds: every offer expired
+    at once, and every lead went straight to the managers."""
+    doc = config([partner("acme")], offer_timeout=1.5, stale_after=2.0)
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: policy.offer_timeout: '1.5' is not a duration; use a number and s, m, h"
+        " or d, like 30m",
+        "leadbot.yaml: policy.stale_after: '2.0' is not a duration; use a number and s, m, h"
+        " or d, like 30m",
+    ]
+    stored = validate_document(doc, stored=True).policy  # applied before: reads back as it was
+    assert stored.offer_timeout.total_seconds() == 1.5
+
+
+def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
+    """YAML keeps the last of two equal keys: a second `partners:` would drop every partner of
+    the first (and apply would withdraw their offers)."""
+    path = tmp_path / "leadbot.yaml"
+    path.write_text(
+        "partners:\n"
+        "  - {slug: acme, name: Acme, territories: ['DE:80'], telegram_chat: -1,\n"
+        "     capacity: 5, capacity: 50}\n"
+        "policy: {mode: exclusive}\n"
+        "partners:\n"
+        "  - {slug: beta, name: Beta, territories: ['DE:81'], telegram_chat: -2}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_file(path)
+    assert caught.value.problems == [
+        f"{path}: line 3: 'capacity' is given twice in this mapping (first on line 3);"
+        " only the last would count",
+        f"{path}: line 5: 'partners' is given twice in this mapping (first on line 1);"
+        " only the last would count",
+    ]
+
+
+def test_specialties_and_languages_are_matched_in_lower_case_as_leads_give_them():
+    """A lead's specialties are stored lower-cased and its language must be ('de'): a partner
+    written with 'Heat-Pump' or 'DE' was dropped by those filters for every lead."""
+    from bot.routing.directory import partner_facts
+
+    doc = config([partner("acme", specialties=["Heat-Pump", " Solar "], languages=["DE"])])
+    facts = partner_facts(1, validate_document(doc).partners[0])
+    assert facts.specialties == {"heat-pump", "solar"} and facts.languages == {"de"}
+
+
+def test_a_language_that_no_lead_can_have_is_refused():
+    """A lead's language is two letters ('de'): 'deutsch' would never match one."""
+    doc = config([partner("acme", languages=["de", "deutsch", "en-GB"])])
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    assert caught.value.problems == [
+        "leadbot.yaml: partners[0].languages[1]: 'deutsch' is not a language code: two"
+        " letters, like de (ISO 639-1), as leads give it",
+        "leadbot.yaml: partners[0].languages[2]: 'en-GB' is not a language code: two"
+        " letters, like de (ISO 639-1), as leads give it",
+    ]
+    assert validate_document(doc, stored=True).partners[0].languages[1] == "deutsch"
+
+
+def test_a_source_name_no_lead_can_have_is_refused_in_sources():
+    """Costs are looked up by a lead's source: a name the intake refuses is never counted."""
+    doc = config([partner("acme")])
+    doc["sources"] = {"website": {"cost_per_lead": 35}, "trade show 2026": {"cost_per_lead": 120}}
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "leadbot.yaml: sources.trade show 2026.[key]: 'trade show 2026' is not a source name"
+    )
+    assert "trade show 2026" in validate_document(doc, stored=True).sources
