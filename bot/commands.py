@@ -381,7 +381,7 @@ class CommandEngine:
                 self.services.ctx,
                 country=country,
                 postcode=postcode,
-                specialty=more[0] if more else None,
+                specialty=more[0].lower() if more else None,  # as leads give them
             )
         who = _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
         return replace(who, shareable=True)

@@ -325,3 +325,7 @@ async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(ser
     )
     managers = await engine.run(MANAGER, "funnel all")
     assert managers.title.startswith("Funnel: all partners")  # 'all' is everyone for managers
+
+
+async def test_who_reads_a_specialty_in_any_case_as_leads_are_routed(engine):
+    assert "1. acme" in said(await engine.run(MANAGER, "who DE-80331 Heat-Pump"))
