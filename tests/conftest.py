@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from bot.bootstrap import Services, build
@@ -19,7 +20,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.messaging import NO_PACE
 from bot.store.db import create_engine, is_sqlite
-from bot.store.migrate import migrate
+from bot.store.migrate import alembic_config, migrate
 from bot.store.tables import metadata
 from tests.fakes import RecordingMessenger
 
@@ -113,6 +114,18 @@ async def deliver_all(services: Services, *, rounds: int = 50) -> None:
         if await services.sender.drain_once() == 0:
             return
     raise AssertionError("the outbox did not drain")
+
+
+async def upgrade_from(database_url: str, revision: str) -> None:
+    """Run the migrations after `revision` again, as an upgrade from it would (the data there
+    stands for what an older Leadbot left)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+        await migrate(engine)
+    finally:
+        await engine.dispose()
 
 
 def unpaced(services: Services) -> Services:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bot.handlers.http import create_app
-from tests.conftest import deliver_all
+from tests.conftest import deliver_all, upgrade_from
 from tests.factories import SRC, apply, config, partner
 
 LEAD = {
@@ -430,11 +430,7 @@ async def test_a_retry_after_the_upgrade_finds_the_lead_its_idempotency_key_made
     """Before revision 0016 a lead named only by an Idempotency-Key was stored under
     'idem:<key name>:<header>'; the migration moves it to today's id, so a client's retry of
     a request sent before the upgrade gets that lead back, not a second one."""
-    from alembic import command
-
     from bot.domain.actors import Actor, Role, Source
-    from bot.store.db import create_engine
-    from bot.store.migrate import alembic_config, migrate
     from tests.factories import lead
 
     by_key = Actor(name="api key website", role=Role.SYSTEM)
@@ -443,13 +439,7 @@ async def test_a_retry_after_the_upgrade_finds_the_lead_its_idempotency_key_made
     )
     cut = "idem:website:" + "x" * 115  # 128 characters: maybe cut, so left alone
     await services.submit_lead(lead(cut, source="website"), actor=by_key, source=Source.API)
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn, conn.begin():
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0015"))
-        await migrate(engine)
-    finally:
-        await engine.dispose()
+    await upgrade_from(database_url, "0015")
     body = {k: v for k, v in LEAD.items() if k != "external_id"}
     retry = await api.post("/api/v1/leads", json=body, headers={"Idempotency-Key": "abc-123"})
     assert retry.status_code == 200, retry.text

@@ -15,7 +15,7 @@ from bot.domain.periods import parse_period
 from bot.reports import rollup
 from bot.reports.funnel import Funnel, funnel, funnel_all, nearest_rank
 from bot.store.rollup_tables import funnel_days, funnel_rollup_state, funnel_times
-from tests.conftest import deliver_all
+from tests.conftest import deliver_all, upgrade_from
 from tests.factories import SRC, SYSTEM, actor_for, apply, config, lead, partner
 
 START = datetime(2026, 3, 1, 8, tzinfo=UTC)
@@ -192,10 +192,6 @@ async def test_the_upgrade_that_changed_how_accepts_count_builds_the_rollup_agai
 ):
     """Revision 0017: days folded in by an older Leadbot (here: edited by hand) are counted
     again from the audit log at the first report after the upgrade."""
-    from alembic import command
-
-    from bot.store.db import create_engine
-    from bot.store.migrate import alembic_config, migrate
 
     await random_history(services, clock, seed=11)
     clock.advance(timedelta(days=2))
@@ -205,13 +201,7 @@ async def test_the_upgrade_that_changed_how_accepts_count_builds_the_rollup_agai
         (right,) = await funnel(uow, march, by="all")
         await uow.execute(update(funnel_days).values(accepted=funnel_days.c.accepted + 1))
         await uow.commit()
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn, conn.begin():
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0016"))
-        await migrate(engine)
-    finally:
-        await engine.dispose()
+    await upgrade_from(database_url, "0016")
     await refresh(services, now=clock.now())
     async with services.uow() as uow:
         (again,) = await funnel(uow, march, by="all")

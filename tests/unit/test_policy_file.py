@@ -11,6 +11,14 @@ from tests.factories import config, partner
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "leadbot.yaml"
 
 
+def refused(doc: dict) -> list[str]:
+    """The problems of a document that must be refused, as `config check leadbot.yaml` lists
+    them."""
+    with pytest.raises(ConfigError) as caught:
+        validate_document(doc, filename="leadbot.yaml")
+    return caught.value.problems
+
+
 def test_the_shipped_example_is_valid():
     cfg, _ = load_file(EXAMPLE)
     assert len(cfg.partners) >= 4
@@ -32,9 +40,8 @@ def test_every_problem_is_listed_with_its_path():
         ],
         offer_timeout="soon",
     )
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert "leadbot.yaml: partners[2].territories[1]: 'DE:8x' is not a postcode prefix" in problems
     assert any(p.startswith("leadbot.yaml: partners[2].timezone: 'Mars/Base'") for p in problems)
     assert any(p.startswith("leadbot.yaml: partners[2].weight:") for p in problems)
@@ -51,9 +58,8 @@ def test_cross_checks_duplicate_slugs_identities_and_missing_chats():
             partner("beta", members=[{"name": "Ada again", "slack": "U0ADA"}]),
         ]
     )
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc)
-    text = "\n".join(caught.value.problems)
+    problems = refused(doc)
+    text = "\n".join(problems)
     assert "partners[1].slug: 'acme' is already used by partners[0]" in text
     assert "partners[1]: needs a slack_channel or a telegram_chat" in text
     assert "partners[2].members[0].slack: U0ADA is already managers.members[0]" in text
@@ -64,7 +70,8 @@ def test_yaml_syntax_errors_give_a_line(tmp_path):
     bad.write_text("policy:\n  mode: [exclusive\n")
     with pytest.raises(ConfigError) as caught:
         load_file(bad)
-    assert "line 3" in caught.value.problems[0] or "line 2" in caught.value.problems[0]
+    problems = caught.value.problems
+    assert "line 3" in problems[0] or "line 2" in problems[0]
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -77,16 +84,14 @@ def test_a_file_not_in_utf8_is_a_clear_error_naming_its_line(tmp_path):
     latin1.write_bytes("partners:\n  - slug: mueller\n    name: Müller Wärme\n".encode("cp1252"))
     with pytest.raises(ConfigError) as caught:
         load_file(latin1)
-    assert caught.value.problems == [
-        f"{latin1}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8"
-    ]
+    problems = caught.value.problems
+    assert problems == [f"{latin1}: line 3: is not UTF-8 text (byte 0xfc); save the file as UTF-8"]
 
 
 def test_cross_checks_are_listed_together_with_field_errors():
     doc = config([partner("acme", capacity="lots"), partner("acme")])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc)
-    text = "\n".join(caught.value.problems)
+    problems = refused(doc)
+    text = "\n".join(problems)
     assert "partners[0].capacity:" in text
     assert "partners[1].slug: 'acme' is already used by partners[0]" in text
 
@@ -101,9 +106,8 @@ def test_holidays_are_dates():
 def test_impossible_values_are_refused():
     doc = config([partner("acme", name="x" * 201)], offer_timeout="0s")
     doc["digest"] = {"time": "25:70"}
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc)
-    text = "\n".join(caught.value.problems)
+    problems = refused(doc)
+    text = "\n".join(problems)
     assert "policy.offer_timeout: must be longer than zero" in text
     assert "digest.time:" in text and "partners[0].name:" in text
 
@@ -116,9 +120,8 @@ def test_telegram_dm_is_true_by_default_and_only_true_or_false():
     assert off.partners[0].members[0].telegram_dm is False
     for bad in ("off", 0, "false"):
         doc = config([partner("acme", members=[{**member, "telegram_dm": bad}])])
-        with pytest.raises(ConfigError) as caught:
-            validate_document(doc, filename="leadbot.yaml")
-        assert caught.value.problems == [
+        problems = refused(doc)
+        assert problems == [
             f"leadbot.yaml: partners[0].members[0].telegram_dm: must be true or false, not {bad!r}"
         ]
 
@@ -129,9 +132,8 @@ def test_a_forms_source_and_origins_follow_the_rules_they_meet_later():
     doc["forms"] = [
         {"key": "f", "source": "web site", "allowed_origins": ["https://x.com/contact", "x.com"]}
     ]
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert [p.split(": ")[1] for p in problems] == [
         "forms[0].source",
         "forms[0].allowed_origins[0]",
@@ -158,9 +160,8 @@ def test_a_forms_source_and_origins_follow_the_rules_they_meet_later():
 def test_slugs_the_chat_commands_would_read_as_something_else_are_refused():
     """A partner called 'all' would be given everyone's funnel; '30d' could not be named."""
     doc = config([partner(slug) for slug in ("all", "until", "30d", "2026-03", "1komma5")])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert [p.split(":")[1].strip() for p in problems] == [f"partners[{i}].slug" for i in range(4)]
     assert "a word of the chat commands (everyone's funnel)" in problems[0]
     assert "reads as a period in 'funnel'" in problems[2]
@@ -170,9 +171,8 @@ def test_slugs_the_chat_commands_would_read_as_something_else_are_refused():
 def test_a_territory_in_a_country_that_is_no_country_is_refused():
     """Leads are refused for such a code (UK is GB), so the partner would never get one."""
     doc = config([partner("acme", territories=["DE:80", "UK:SW1", "XX:80"])])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    assert caught.value.problems == [
+    problems = refused(doc)
+    assert problems == [
         "leadbot.yaml: partners[0].territories[1]: 'UK' is not a country code"
         " (ISO 3166-1 alpha-2, like DE) (did you mean GB?)",
         "leadbot.yaml: partners[0].territories[2]: 'XX' is not a country code"
@@ -192,9 +192,8 @@ def test_a_form_field_mapped_to_no_field_of_a_lead_is_refused():
             "fields": {"mail": "contact.e-mail", "plz": "postcode", "id": "external_id"},
         }
     ]
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert [p.split(": ", 2)[1] for p in problems] == ["forms[0].fields.mail", "forms[0].fields.id"]
     assert "'contact.e-mail' is not a field a form may fill" in problems[0]
     assert "contact.email" in problems[0]  # the fields it may fill are listed
@@ -204,17 +203,15 @@ def test_a_form_field_mapped_to_no_field_of_a_lead_is_refused():
 def test_lost_needs_at_least_one_reason_as_decline_does():
     """Marking a lead Lost needs one of the reasons: with none, no lead could ever be lost."""
     doc = config([partner("acme")], lost_reasons=[])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    assert caught.value.problems == ["leadbot.yaml: policy.lost_reasons: needs at least one reason"]
+    problems = refused(doc)
+    assert problems == ["leadbot.yaml: policy.lost_reasons: needs at least one reason"]
     assert validate_document(doc, stored=True).policy.lost_reasons == []  # applied before
 
 
 def test_a_slug_that_is_a_list_is_listed_not_a_crash():
     doc = config([{**partner("acme"), "slug": ["acme"]}, partner("beta", capacity=-1)])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert "leadbot.yaml: partners[0].slug: Input should be a valid string" in problems
     assert any(p.startswith("leadbot.yaml: partners[1].capacity:") for p in problems)
 
@@ -226,19 +223,15 @@ def test_two_forms_with_one_key_are_refused():
         {"key": "heat-pump", "source": "website"},
         {"key": "heat-pump", "source": "fair", "redirect": "https://example.com/thanks"},
     ]
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    assert caught.value.problems == [
-        "leadbot.yaml: forms[1].key: 'heat-pump' is already used by forms[0]"
-    ]
+    problems = refused(doc)
+    assert problems == ["leadbot.yaml: forms[1].key: 'heat-pump' is already used by forms[0]"]
     assert len(validate_document(doc, stored=True).forms) == 2  # applied before: reads back
 
 
 def test_a_duration_too_long_for_a_clock_is_listed_not_a_crash():
     doc = config([partner("acme", capacity=-1)], offer_timeout="99999999999d")
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    problems = caught.value.problems
+    problems = refused(doc)
+    problems = problems
     assert "leadbot.yaml: policy.offer_timeout: '99999999999d' is too long" in problems
     assert any(p.startswith("leadbot.yaml: partners[0].capacity:") for p in problems)
 
@@ -247,9 +240,8 @@ def test_a_duration_without_a_unit_is_refused_also_with_a_decimal_point():
     """`30` is refused for want of a unit; `1.5` was taken as 1.5 seconds: every offer expired
     at once, and every lead went straight to the managers."""
     doc = config([partner("acme")], offer_timeout=1.5, stale_after=2.0)
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    assert caught.value.problems == [
+    problems = refused(doc)
+    assert problems == [
         "leadbot.yaml: policy.offer_timeout: '1.5' is not a duration; use a number and s, m, h"
         " or d, like 30m",
         "leadbot.yaml: policy.stale_after: '2.0' is not a duration; use a number and s, m, h"
@@ -273,7 +265,8 @@ def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
     )
     with pytest.raises(ConfigError) as caught:
         load_file(path)
-    assert caught.value.problems == [
+    problems = caught.value.problems
+    assert problems == [
         f"{path}: line 3: 'capacity' is given twice in this mapping (first on line 3);"
         " only the last would count",
         f"{path}: line 5: 'partners' is given twice in this mapping (first on line 1);"
@@ -294,9 +287,8 @@ def test_specialties_and_languages_are_matched_in_lower_case_as_leads_give_them(
 def test_a_language_that_no_lead_can_have_is_refused():
     """A lead's language is two letters ('de'): 'deutsch' would never match one."""
     doc = config([partner("acme", languages=["de", "deutsch", "en-GB"])])
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    assert caught.value.problems == [
+    problems = refused(doc)
+    assert problems == [
         "leadbot.yaml: partners[0].languages[1]: 'deutsch' is not a language code: two"
         " letters, like de (ISO 639-1), as leads give it",
         "leadbot.yaml: partners[0].languages[2]: 'en-GB' is not a language code: two"
@@ -309,9 +301,8 @@ def test_a_source_name_no_lead_can_have_is_refused_in_sources():
     """Costs are looked up by a lead's source: a name the intake refuses is never counted."""
     doc = config([partner("acme")])
     doc["sources"] = {"website": {"cost_per_lead": 35}, "trade show 2026": {"cost_per_lead": 120}}
-    with pytest.raises(ConfigError) as caught:
-        validate_document(doc, filename="leadbot.yaml")
-    (problem,) = caught.value.problems
+    problems = refused(doc)
+    (problem,) = problems
     assert problem.startswith(
         "leadbot.yaml: sources.trade show 2026.[key]: 'trade show 2026' is not a source name"
     )
