@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -62,6 +63,17 @@ def who(
     typer.echo("\n".join(run_with_services(action)))
 
 
+EVERYTHING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _start(now: datetime, window: timedelta) -> datetime:
+    """`window` back from now; a window longer than the calendar reaches back to 1970."""
+    try:
+        return max(now - window, EVERYTHING)
+    except OverflowError:
+        return EVERYTHING
+
+
 @app.command("replay")
 def replay_cmd(
     since: str = typer.Option("90d", help="How far back, like 30d or 90d."),
@@ -79,7 +91,7 @@ def replay_cmd(
             version, _policy = await services.ctx.policies.current(uow)
             current: LeadbotConfig = await services.ctx.policies.config(uow, version)
             candidate = load_file(config)[0] if config else current
-            stored = await uow.leads.list_since(services.ctx.now() - window)
+            stored = await uow.leads.list_since(_start(services.ctx.now(), window))
             names = await uow.partners.list_names()
             ids = await uow.partners.ids_by_slug()
             open_leads = await uow.partners.open_counts()

@@ -92,5 +92,10 @@ def read_geonames(path: Path) -> Iterator[Centroid]:
                 raise ValueError(
                     f"{path}: line {number}: latitude/longitude are not numbers"
                 ) from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # nan fails these too
+                raise ValueError(
+                    f"{path}: line {number}: latitude/longitude {row[9]},{row[10]} are not a"
+                    " place on Earth (-90..90, -180..180)"
+                )
             postcode = row[1].replace(" ", "").replace("-", "").upper()
             yield Centroid(row[0].strip().upper(), postcode, lat, lon, row[2])

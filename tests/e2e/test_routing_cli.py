@@ -176,3 +176,22 @@ def test_replay_names_a_candidate_file_with_brackets_as_it_is(env, tmp_path):  #
     result = invoke("routing", "replay", "--config", str(candidate))
     assert result.exit_code == 0
     assert f"with {candidate}" in result.output.replace("\n", "")
+
+
+def test_geo_import_refuses_a_place_off_the_globe(env, tmp_path):  # noqa: F811
+    """A latitude of 999 (or nan) would put every lead of that postcode nowhere near a partner
+    with a radius, or break the distance; the file is refused naming the line."""
+    geonames = tmp_path / "DE.txt"
+    row = "DE\t{}\tDachau\tBayern\tBY\tObb\t091\tDachau\t09174\t{}\t{}\t4\n"
+    for lat, lon in (("999", "11.43"), ("48.26", "-181"), ("nan", "11.43"), ("48.26", "inf")):
+        geonames.write_text(row.format("85221", "48.26", "11.43") + row.format("80331", lat, lon))
+        result = invoke("geo", "import", str(geonames))
+        assert result.exit_code == 2, (lat, lon, result.output)
+        assert f"{geonames}: line 2: latitude/longitude" in result.output
+
+
+def test_replay_since_longer_than_the_calendar_replays_everything(env):  # noqa: F811
+    invoke("config", "apply", str(EXAMPLE))
+    result = invoke("routing", "replay", "--since", "1000000d")
+    assert result.exit_code == 0, result.output
+    assert "Replay of 0 leads" in result.output
