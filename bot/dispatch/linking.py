@@ -39,9 +39,9 @@ async def invite_member(
         partner_id = found[0]
     member_id = await uow.members.find(name, partner_id=partner_id)
     if member_id is None:
-        whose = f"partner '{partner_slug}'" if partner_slug else "the managers"
+        whose = f"Partner '{partner_slug}' has" if partner_slug else "The managers have"
         return Outcome.refused(
-            f"{whose} has no member called '{name}': "
+            f"{whose} no member called '{name}': "
             + _where_else(name, await uow.members.list_owners(name))
         )
     code = await uow.members.create_code(member_id, now=ctx.now(), valid=CODE_VALID)

@@ -415,4 +415,7 @@ def test_members_invite_prints_a_code_and_the_ways_to_use_it(env, monkeypatch):
     assert f"/lead link {code}" in result.output
     assert f"https://t.me/acme_leads_bot?start={code}" in result.output
     missing = invoke("members", "invite", "Nobody", "--partner", "acme-heating")
-    assert missing.exit_code == 1 and "no member called 'Nobody'" in missing.output
+    assert missing.exit_code == 1
+    assert "Partner 'acme-heating' has no member called 'Nobody'" in missing.output
+    nobody = invoke("members", "invite", "Nobody")
+    assert "The managers have no member called 'Nobody'" in nobody.output
