@@ -8,15 +8,16 @@ from bot.cards import area
 from bot.dispatch.common import notify_managers, notify_partner
 from bot.dispatch.context import Context
 from bot.domain.actors import Actor, Source
-from bot.domain.durations import format_duration
 from bot.domain.events import EventKind
 from bot.domain.leads import DispatchStatus
 from bot.messaging import Button, Notice
 from bot.store.uow import UnitOfWork
 
 
-def _hours(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 3600:.0f} h"
+def _idle(delta: timedelta) -> str:
+    """How long a lead has waited, as people say it: hours up to two days, then days."""
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours // 24:.0f} days"
 
 
 async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | None:
@@ -44,7 +45,8 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
             title=f"Lead {lead.public_id}: any news?",
             lines=[
                 what,
-                f"No update for {format_duration(policy.stale_after)} (stage: "
+                # its real wait: after downtime it is longer than stale_after
+                f"No update for {_idle(idle)} (stage: "
                 f"{lead.stage}). Tap Contacted, Qualified, ... on the card.",
             ],
             lead_ref=lead.public_id,
@@ -69,7 +71,7 @@ async def check_stale(uow: UnitOfWork, ctx: Context, *, lead_id: int) -> str | N
             title=f"Lead {lead.public_id} is stuck with {partner}",
             lines=[
                 what,
-                f"No update for {_hours(idle)} despite a nudge (stage: {lead.stage}).",
+                f"No update for {_idle(idle)} despite a nudge (stage: {lead.stage}).",
                 f"Take it back with the button, or: leadbot leads reassign {lead.public_id}",
             ],
             lead_ref=lead.public_id,

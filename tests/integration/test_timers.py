@@ -251,6 +251,27 @@ async def test_stale_lead_nudge_then_managers_then_take_back(services, slack, cl
         assert (await uow.leads.get(stored.id)).partner_id == offers[1].partner_id
 
 
+async def test_a_nudge_after_downtime_says_how_long_the_lead_really_waited(services, slack, clock):
+    """Nobody swept for five days (Leadbot was down): the partner is told five days, not the
+    48 h of stale_after."""
+    await apply(services, config([partner("acme")], stale_after="48h"))
+    _, _, (offer_id,) = await services.submit_lead(lead("st-d"), actor=SYSTEM, source=SRC)
+    bob = await actor_for(services, "UACME")
+    assert (await services.run(accept_offer, offer_id=offer_id, actor=bob, source=SRC)).ok
+    clock.advance(timedelta(days=5, hours=2))
+    assert (await services.scheduler.sweep()).stale == {"nudged": 1}
+    await deliver_all(services)
+    nudge = slack.notices_to("C-acme")[-1]
+    assert nudge.lines[1].startswith("No update for 5 days (stage: accepted)")
+    clock.advance(timedelta(hours=30))
+    assert (await services.scheduler.sweep()).stale == {}  # 30 h since the nudge: not yet
+    clock.advance(timedelta(hours=18))
+    assert (await services.scheduler.sweep()).stale == {"alerted": 1}
+    await deliver_all(services)
+    alert = slack.notices_to("C0MANAGERS")[-1]
+    assert alert.lines[1].startswith("No update for 7 days despite a nudge")
+
+
 async def test_a_stage_change_resets_the_stale_clock(services, clock):
     await apply(services, config([partner("acme")], stale_after="48h"))
     stored, _, (offer_id,) = await services.submit_lead(lead("st-2"), actor=SYSTEM, source=SRC)
