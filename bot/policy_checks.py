@@ -17,10 +17,24 @@ def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _member_problems(
-    where: str, members: Any, identities: dict[tuple[str, str, str], str], *, team: Any
+    where: str,
+    members: Any,
+    identities: dict[tuple[str, str, str], str],
+    *,
+    team: Any,
+    stored: bool,
 ) -> list[str]:
     problems = []
+    names: dict[str, int] = {}
     for j, member in _entries(members):
+        name = member.get("name")
+        if isinstance(name, str) and name in names and not stored:
+            problems.append(
+                f"{where}.members[{j}].name: '{name}' is already {where}.members[{names[name]}]"
+                " (members invite and cards find people by name)"
+            )
+        if isinstance(name, str):
+            names.setdefault(name, j)
         if member.get("slack") is None and member.get("telegram") is None:
             problems.append(f"{where}.members[{j}]: needs a slack or a telegram id")
         if member.get("slack_team") is not None and member.get("slack") is None:
@@ -58,7 +72,11 @@ def cross_check(document: dict[str, Any], *, stored: bool = False) -> list[str]:
     managers = document.get("managers")
     if isinstance(managers, dict):
         problems += _member_problems(
-            "managers", managers.get("members"), identities, team=managers.get("slack_team")
+            "managers",
+            managers.get("members"),
+            identities,
+            team=managers.get("slack_team"),
+            stored=stored,
         )
     seen: dict[str, int] = {}
     for i, partner in _entries(document.get("partners")):
@@ -74,7 +92,11 @@ def cross_check(document: dict[str, Any], *, stored: bool = False) -> list[str]:
                 f"partners[{i}]: needs a slack_channel or a telegram_chat to receive offers"
             )
         problems += _member_problems(
-            f"partners[{i}]", partner.get("members"), identities, team=partner.get("slack_team")
+            f"partners[{i}]",
+            partner.get("members"),
+            identities,
+            team=partner.get("slack_team"),
+            stored=stored,
         )
     if not stored:  # added since configurations were first applied: those still read back
         problems += _form_problems(document.get("forms"))

@@ -213,12 +213,23 @@ class Member(_Strict):
     themselves with `/dm on|off`)."""
 
 
+def _slack_channel(channel: str, info: ValidationInfo) -> str:
+    # Slack answers with, and buttons carry, the channel's ID: a name would match nothing
+    if channel.startswith("#") and not _stored(info):
+        raise ValueError(
+            f"'{channel}' is the channel's name: give its ID (like C0123ABCD: the channel's"
+            " details in Slack show it at the bottom)"
+        )
+    return channel
+
+
 ChatId = Annotated[str, Field(min_length=1, max_length=64)]
+SlackChannel = Annotated[ChatId, AfterValidator(_slack_channel)]
 TeamId = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class Managers(_Strict):
-    slack_channel: ChatId | None = None
+    slack_channel: SlackChannel | None = None
     """The managers' Slack channel: escalations, undeliverable leads, the digest."""
     slack_team: TeamId | None = None
     """The workspace that channel is in, when it is not the home workspace."""
@@ -300,7 +311,7 @@ class Partner(_Strict):
     """Paused: it gets no offers (also from the chat with `pause`)."""
     paused_until: date | None = None
     """Paused until this day."""
-    slack_channel: ChatId | None = None
+    slack_channel: SlackChannel | None = None
     """Its Slack channel (in the home workspace, shared by Slack Connect, or in its own
     workspace)."""
     slack_team: TeamId | None = None

@@ -307,3 +307,28 @@ def test_a_source_name_no_lead_can_have_is_refused_in_sources():
         "leadbot.yaml: sources.trade show 2026.[key]: 'trade show 2026' is not a source name"
     )
     assert "trade show 2026" in validate_document(doc, stored=True).sources
+
+
+def test_a_slack_channel_given_by_its_name_is_refused_asking_for_its_id():
+    doc = config([partner("acme", slack_channel="#acme-leads")])
+    doc["managers"] = {**doc["managers"], "slack_channel": "#managers"}
+    problems = refused(doc)
+    assert problems == [
+        f"leadbot.yaml: {where}.slack_channel: '{name}' is the channel's name: give its ID"
+        " (like C0123ABCD: the channel's details in Slack show it at the bottom)"
+        for where, name in (("managers", "#managers"), ("partners[0]", "#acme-leads"))
+    ]
+    assert validate_document(doc, stored=True).partners[0].slack_channel == "#acme-leads"
+
+
+def test_two_members_of_one_partner_with_one_name_are_refused():
+    """`members invite NAME --partner` and the card's responder find people by name; two
+    partners may each have a Bob."""
+    bob = {"name": "Bob", "slack": "U1", "role": "partner_rep"}
+    acme = partner("acme", members=[bob, {"name": "Bob", "telegram": 42}])
+    beta = partner("beta", members=[{**bob, "slack": "U2"}])
+    assert refused(config([acme, beta])) == [
+        "leadbot.yaml: partners[0].members[1].name: 'Bob' is already partners[0].members[0]"
+        " (members invite and cards find people by name)"
+    ]
+    validate_document(config([acme, beta]), stored=True)
