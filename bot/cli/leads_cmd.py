@@ -36,7 +36,10 @@ def import_(
 
     try:
         rows = read_leads(file, default_source=source)
-    except (ValueError, OSError) as exc:
+    except OSError as exc:  # as config check says it: the path, then why
+        typer.echo(f"{file}: cannot be read ({exc.strerror})", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 

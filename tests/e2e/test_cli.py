@@ -233,6 +233,13 @@ def test_leads_import_rejects_unknown_columns(env, tmp_path):
     assert result.exit_code == 2 and "unknown columns zip" in result.output
 
 
+def test_leads_import_of_a_missing_file_names_it_as_config_check_does(env, tmp_path):
+    missing = tmp_path / "fair.csv"
+    result = invoke("leads", "import", str(missing))
+    assert result.exit_code == 2
+    assert f"{missing}: cannot be read (No such file or directory)" in result.output
+
+
 def test_leads_show_prints_the_history(env, tmp_path):
     invoke("config", "apply", str(EXAMPLE))
     path = tmp_path / "one.csv"
