@@ -41,9 +41,11 @@ def is_open(hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime
 
 
 def next_opening(
-    hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime, *, days: int = 21
+    hours: WeeklyHours, tz: str, holidays: frozenset[date], at: datetime, *, days: int = 366
 ) -> datetime | None:
-    """The first moment at or after `at` when the partner is open (None if not within `days`)."""
+    """The first moment at or after `at` when the partner is open (None if not within `days`:
+    a year, so weeks of company holidays still end in an opening). Walked only for a partner
+    closed now."""
     if is_open(hours, tz, holidays, at):
         return at
     zone = ZoneInfo(tz)

@@ -57,6 +57,16 @@ def test_next_opening_across_a_weekend_and_a_holiday():
     assert next_opening(HOURS, BERLIN, frozenset(), at_work) == at_work
 
 
+def test_next_opening_after_a_closure_of_several_weeks():
+    """Four weeks of company holidays in August: a held lead waits for the first working day
+    after them, and a reminder moves there, instead of finding no opening at all."""
+    from datetime import timedelta
+
+    closed = frozenset(date(2026, 8, 1) + timedelta(days=n) for n in range(30))
+    friday_evening = utc(2026, 7, 31, 17, 0)  # 19:00 in Berlin
+    assert next_opening(HOURS, BERLIN, closed, friday_evening) == utc(2026, 8, 31, 6, 0)
+
+
 def test_next_opening_respects_daylight_saving():
     # Berlin switches to UTC+2 on 2026-03-29; Monday 30 March opens at 06:00 UTC
     assert next_opening(HOURS, BERLIN, frozenset(), utc(2026, 3, 28, 12, 0)) == utc(
