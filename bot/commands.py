@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from bot.bootstrap import Services
-from bot.command_grammar import MAX_LINE, MAX_WORD, VERBS, WHO, Usage
+from bot.command_grammar import MAX_LINE, MAX_WORD, VERBS, WHO, Usage, parse_where
 from bot.dispatch import assign_lead
 from bot.dispatch.availability import pause_partner, resume_partner, set_capacity
 from bot.dispatch.direct_messages import set_direct_messages
@@ -39,11 +39,6 @@ from bot.reports.overview import count_waiting, standings, waiting
 from bot.reports.routing import format_coverage, format_explanation, get_explanation, who_covers
 
 log = logging.getLogger(__name__)
-
-
-def _postcode_half(word: str) -> bool:
-    """Whether `word` reads as the second half of a postcode ('1AA', 'AB', '55')."""
-    return any(c.isdigit() for c in word) or len(word) <= 2
 
 
 def _text(title: str, *lines: str) -> Report:
@@ -349,41 +344,22 @@ class CommandEngine:
         return replace(_text(f"Why {public_id} went where it went", *lines), shareable=True)
 
     async def _who(self, _actor: Actor, args: list[str]) -> Report:
-        if not 1 <= len(args) <= 3:
-            raise Usage("Give a postcode, and a specialty if you like")
         async with self.services.uow() as uow:
             version, _policy = await self.services.ctx.policies.current(uow)
-            directory = await self.services.ctx.policies.directory(uow, at_least=version)
-            known = {s for p in directory.partners.values() for s in p.specialties}
-            # a postcode may be two words (GB 'SW1A 1AA', NL '1012 AB'): a second word with a
-            # digit, or of one or two letters, is its second half unless it names a specialty
-            half = len(args) == 2 and args[1].lower() not in known and _postcode_half(args[1])
-            postcode_words, more = (
-                (args[:2], args[2:]) if half or len(args) == 3 else (args[:1], args[1:])
+            partners = (await self.services.ctx.policies.directory(uow, at_least=version)).partners
+            where = parse_where(
+                args,
+                specialties={s for p in partners.values() for s in p.specialties},
+                countries={t.country for p in partners.values() for t in p.territories},
             )
-            where = " ".join(postcode_words).upper().replace(":", "-")
-            # a postcode may hold a dash of its own (PL 00-950, PT 1000-001): only letters
-            # before the first dash name a country
-            head, dash, rest = where.partition("-")
-            named = dash and (head.isalpha() or not head)
-            country, postcode = (head, rest) if named else ("", where)
-            if not postcode:
-                raise Usage("Give a postcode, like DE-80331")
-            if not country:
-                countries = {t.country for p in directory.partners.values() for t in p.territories}
-                if len(countries) != 1:
-                    raise Usage("Say which country, like DE-80331")
-                (country,) = countries
-            if len(country) != 2 or not country.isalpha():
-                raise Usage(f"'{country[:10]}' is not a country code")
             decision = await who_covers(
                 uow,
                 self.services.ctx,
-                country=country,
-                postcode=postcode,
-                specialty=more[0].lower() if more else None,  # as leads give them
+                country=where.country,
+                postcode=where.postcode,
+                specialty=where.specialty,
             )
-        who = _text(f"Who covers {country}-{postcode}", *format_coverage(decision))
+        who = _text(f"Who covers {where.country}-{where.postcode}", *format_coverage(decision))
         return replace(who, shareable=True)
 
     async def _link(
