@@ -63,7 +63,7 @@ def _member_problems(
 
 def cross_check(document: dict[str, Any], *, stored: bool = False) -> list[str]:
     """Problems that no single field shows, as 'path: reason'; `stored`: an applied
-    configuration read back (see policy_file._stored)."""
+    configuration read back (see policy_fields._stored)."""
     problems: list[str] = []
     identities: dict[tuple[str, str, str], str] = {}
     policy = document.get("policy")

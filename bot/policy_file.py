@@ -1,151 +1,41 @@
-"""The leadbot.yaml schema: validation that lists every problem with its path."""
+"""The leadbot.yaml schema: validation that lists every problem with its path (what each field
+accepts: bot/policy_fields.py)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
 )
 
-from bot.domain.durations import parse_duration
 from bot.domain.errors import ConfigError
-from bot.domain.hours import parse_hours
-from bot.domain.leads import source_problem
-from bot.domain.partners import parse_territory
-from bot.intake_schema import MAPPABLE_FIELDS
 from bot.policy_checks import cross_check
-from bot.postcodes import country_problem
+from bot.policy_fields import (
+    Duration,
+    FormTarget,
+    Language,
+    Location,
+    Lowered,
+    Origin,
+    PositiveDuration,
+    Reasons,
+    SlackChannel,
+    Slug,
+    SourceName,
+    TeamId,
+    Territory,
+    TimeZone,
+    TrueOrFalse,
+    WeeklyHoursText,
+)
 from bot.text_files import decode_utf8
-
-
-def _duration(value: Any, info: ValidationInfo) -> Any:
-    # a bare number has no unit: 30 is refused, and 1.5 would be read as 1.5 seconds (floats
-    # were, before this rule: a stored configuration keeps them)
-    if isinstance(value, str | int) or (isinstance(value, float) and not _stored(info)):
-        return parse_duration(str(value))
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-def _positive(delta: timedelta) -> timedelta:
-    if delta.total_seconds() <= 0:
-        raise ValueError("must be longer than zero")
-    return delta
-
-
-PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
-
-
-def _territory(text: str, info: ValidationInfo) -> str:
-    territory = parse_territory(text)
-    # a lead's country must be a real code (UK is refused: it is GB), so a territory in any
-    # other would never match a lead
-    problem = country_problem(territory.country)
-    if problem is not None and not _stored(info):
-        raise ValueError(problem)
-    return text
-
-
-def _timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{name}' is not a known time zone, like Europe/Berlin") from None
-    return name
-
-
-def _location(text: str) -> str:
-    parse_location(text)
-    return text
-
-
-def parse_location(text: str) -> tuple[float, float]:
-    """'48.137,11.575' -> (48.137, 11.575); ValueError otherwise."""
-    try:
-        lat, lon = (float(part) for part in text.split(","))
-    except ValueError:
-        raise ValueError(f"'{text}' is not a location; write it like '48.137,11.575'") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError(f"'{text}' has coordinates out of range")
-    return lat, lon
-
-
-def _hours(spec: dict[str, Any]) -> dict[str, Any]:
-    parse_hours(spec)
-    return spec
-
-
-def _stored(info: ValidationInfo) -> bool:
-    """Whether this is an applied configuration read back: rules added since it was applied
-    must not make it unreadable (the running policy would stop), so they apply when applying."""
-    return bool(info.context and info.context.get("stored"))
-
-
-def _source(name: str, info: ValidationInfo) -> str:
-    problem = source_problem(name)
-    if problem is not None and not _stored(info):
-        raise ValueError(f"{problem} (the intake API's rule; its leads would all be refused)")
-    return name
-
-
-def as_origin(text: str) -> str | None:
-    """'HTTPS://WWW.Example.com:443/' -> 'https://www.example.com': as a browser's Origin
-    header reads (scheme and host in lower case, no default port, no trailing slash); None
-    when it is not one (no http(s) scheme or host, or a path, query or user)."""
-    try:
-        parts = urlsplit(text.strip())
-        port, host = parts.port, (parts.hostname or "").encode("idna").decode()  # as browsers
-    except (ValueError, UnicodeError):
-        return None
-    scheme = parts.scheme.lower()
-    extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
-    if scheme not in ("http", "https") or not host or extra:
-        return None
-    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
-    default = (scheme, port) in (("https", 443), ("http", 80))
-    return f"{scheme}://{host}" + (f":{port}" if port and not default else "")
-
-
-def _origin(text: str, info: ValidationInfo) -> str:
-    origin = as_origin(text)
-    if origin is None and not _stored(info):
-        raise ValueError(
-            f"'{text}' is not an origin: write a scheme and host, like https://www.example.com"
-            " (no path)"
-        )
-    return origin or text
-
-
-def _form_field(target: str, info: ValidationInfo) -> str:
-    # a value mapped to no field of a lead is left out at intake: every lead would lose it
-    if target not in MAPPABLE_FIELDS and not _stored(info):
-        raise ValueError(
-            f"'{target}' is not a field a form may fill; one of:"
-            f" {', '.join(sorted(MAPPABLE_FIELDS))}"
-        )
-    return target
-
-
-def _some_reason(reasons: list[str], info: ValidationInfo) -> list[str]:
-    # Lost is only taken with one of the reasons: with none, no lead could ever be marked lost
-    if not reasons and not _stored(info):
-        raise ValueError("needs at least one reason")
-    return reasons
 
 
 class _Strict(BaseModel):
@@ -179,7 +69,7 @@ class Policy(_Strict):
     """Within a priority tier: `fair` weighted rotation, or the `nearest` partner by `location`."""
     decline_reasons: list[str] = ["not_my_area", "no_capacity", "not_a_fit", "duplicate", "spam"]
     """The reasons a partner may give for Decline."""
-    lost_reasons: Annotated[list[str], AfterValidator(_some_reason)] = [
+    lost_reasons: Reasons = [
         "price",
         "competitor",
         "no_response",
@@ -187,12 +77,6 @@ class Policy(_Strict):
         "timing",
     ]
     """The reasons a partner may give for Lost."""
-
-
-def _true_or_false(value: Any) -> Any:
-    if not isinstance(value, bool):  # YAML's true/false (yes/no); never "off" or 0 by accident
-        raise ValueError(f"must be true or false, not {value!r}")
-    return value
 
 
 class Member(_Strict):
@@ -208,24 +92,9 @@ class Member(_Strict):
     role: Literal["manager", "partner_admin", "partner_rep"] | None = None
     """`partner_admin` may pause the partner and change its capacity; `partner_rep` (the default in
     a partner) handles leads; under `managers` everyone is a `manager`."""
-    telegram_dm: Annotated[bool, BeforeValidator(_true_or_false)] = True
+    telegram_dm: TrueOrFalse = True
     """A direct message with each new offer once they have started the bot (they may switch it
     themselves with `/dm on|off`)."""
-
-
-def _slack_channel(channel: str, info: ValidationInfo) -> str:
-    # Slack answers with, and buttons carry, the channel's ID: a name would match nothing
-    if channel.startswith("#") and not _stored(info):
-        raise ValueError(
-            f"'{channel}' is the channel's name: give its ID (like C0123ABCD: the channel's"
-            " details in Slack show it at the bottom)"
-        )
-    return channel
-
-
-ChatId = Annotated[str, Field(min_length=1, max_length=64)]
-SlackChannel = Annotated[ChatId, AfterValidator(_slack_channel)]
-TeamId = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class Managers(_Strict):
@@ -239,37 +108,6 @@ class Managers(_Strict):
     """The channel managers: they may run every command."""
 
 
-def _language(code: str, info: ValidationInfo) -> str:
-    # lower-cased as a lead's language is given; any code but two letters would never match
-    lowered = code.strip().lower()
-    if not re.fullmatch(r"[a-z]{2}", lowered) and not _stored(info):
-        raise ValueError(
-            f"'{code}' is not a language code: two letters, like de (ISO 639-1), as leads give it"
-        )
-    return lowered
-
-
-# as a lead's specialties are stored, so that 'Heat-Pump' matches them
-Lowered = Annotated[str, AfterValidator(lambda v: v.strip().lower())]
-
-# words the chat commands read in a partner's place: a partner so named could not be asked for
-RESERVED_SLUGS = {"all": "everyone's funnel", "until": "pause … until DATE"}
-_PERIOD_LIKE = re.compile(r"^(\d+d|\d{4}-\d{2})$")  # funnel 30d, funnel 2026-03
-
-
-def _slug(slug: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return slug
-    if slug in RESERVED_SLUGS:
-        raise ValueError(f"'{slug}' is a word of the chat commands ({RESERVED_SLUGS[slug]})")
-    if _PERIOD_LIKE.match(slug):
-        raise ValueError(f"'{slug}' reads as a period in 'funnel' (like 30d or 2026-03)")
-    return slug
-
-
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"), AfterValidator(_slug)]
-
-
 class Partner(_Strict):
     slug: Slug
     """Short unique name used in commands (`acme-heating`): lower-case letters, digits
@@ -277,12 +115,12 @@ class Partner(_Strict):
     such."""
     name: str = Field(min_length=1, max_length=200)
     """The company name, as cards and reports show it."""
-    territories: list[Annotated[str, AfterValidator(_territory)]] = Field(min_length=1)
+    territories: list[Territory] = Field(min_length=1)
     """Where it takes leads: postcode prefixes (`DE:80`), ranges (`DE:85000-85999`) or a radius
     (`DE:radius:48.137,11.575:40km`)."""
     specialties: list[Lowered] = []
     """What it does (`heat-pump`, `solar`): a lead's specialties must all be among them."""
-    languages: list[Annotated[str, AfterValidator(_language)]] = []
+    languages: list[Language] = []
     """Languages it serves (`de`, `en`): a lead with a language goes only to partners speaking it;
     empty: any."""
     capacity: int = Field(10, ge=0)
@@ -292,11 +130,11 @@ class Partner(_Strict):
     all in a row."""
     priority: int = Field(1, ge=1)
     """Tier: partners of tier 2 get a lead only when no tier-1 partner is left."""
-    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    timezone: TimeZone = "UTC"
     """Its time zone (`Europe/Berlin`), for working hours, holidays and the daily cap, and the
     times its cards and reminders write out (a Telegram card's "Answer by", "Accepted at";
     Slack shows the deadline in each reader's own)."""
-    hours: Annotated[dict[str, str | list[str]], AfterValidator(_hours)] = {}
+    hours: WeeklyHoursText = {}
     """Working hours by day (`mon-fri: "08:00-18:00"`, `sat: ["09:00-12:00"]`); empty: open all
     day, every day but its holidays. Spans that overlap (`mon-fri` and an extra `mon`) count
     once."""
@@ -305,7 +143,7 @@ class Partner(_Strict):
     `out_of_hours: offer`, and with `business_hours_only` its offer windows do not count them."""
     daily_cap: int | None = Field(None, ge=1)
     """Most offers per local day."""
-    location: Annotated[str, AfterValidator(_location)] | None = None
+    location: Location | None = None
     """Where it is (`48.262,11.434`), for `prefer: nearest`."""
     paused: bool = False
     """Paused: it gets no offers (also from the chat with `pause`)."""
@@ -331,14 +169,14 @@ class SourceCost(_Strict):
 class Form(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     """The form's address: `POST /api/v1/forms/<key>`."""
-    source: Annotated[str, AfterValidator(_source)]
+    source: SourceName
     """The source its leads are recorded under (letters, digits and `_ . : -`, up to 64)."""
-    allowed_origins: list[Annotated[str, AfterValidator(_origin)]] = []
+    allowed_origins: list[Origin] = []
     """The web pages allowed to post to it (`https://www.example.com`, as browsers send it in
     `Origin`: scheme and host, no path); others are refused."""
     redirect: str | None = None
     """The thank-you page a browser is sent to after posting."""
-    fields: dict[str, Annotated[str, AfterValidator(_form_field)]] = {}
+    fields: dict[str, FormTarget] = {}
     """Form field name to lead field (`mail: contact.email`, `plz: postcode`). Unmapped, only
     what a person can say passes under its own name (contact, country, postcode, city, need,
     specialties, language, consent); `estimated_value`, `temperature`, `qualification`, `lat`
@@ -369,7 +207,7 @@ class Webhook(_Strict):
 class Digest(_Strict):
     time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     """When the managers' daily digest goes out (`HH:MM`)."""
-    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    timezone: TimeZone = "UTC"
     """The time zone of that time."""
 
 
@@ -380,7 +218,7 @@ class LeadbotConfig(_Strict):
     """The managers' chats and people."""
     partners: list[Partner] = []
     """The partners leads are routed to."""
-    sources: dict[Annotated[str, AfterValidator(_source)], SourceCost] = {}
+    sources: dict[SourceName, SourceCost] = {}
     """Optional: cost per lead by source name."""
     forms: list[Form] = []
     """Optional: public HTML form endpoints."""
@@ -413,7 +251,7 @@ def validate_document(
 ) -> LeadbotConfig:
     """Validate a parsed YAML document; ConfigError lists every problem as 'file: path: reason'.
     `stored`: an applied configuration read back, which the rules added since it was applied
-    leave as it is (see `_stored`)."""
+    leave as it is (see `policy_fields._stored`)."""
     if document is None:
         document = {}
     if not isinstance(document, dict):

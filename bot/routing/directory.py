@@ -21,7 +21,8 @@ from bot.domain.partners import (
     parse_territory,
     with_live,
 )
-from bot.policy_file import LeadbotConfig, Partner, parse_location
+from bot.policy_fields import parse_location
+from bot.policy_file import LeadbotConfig, Partner
 from bot.routing.index import TerritoryIndex
 
 

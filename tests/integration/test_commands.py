@@ -308,9 +308,9 @@ async def test_a_partner_whose_slug_is_all_sees_its_own_funnel_not_everyones(ser
     """leadbot.yaml allowed the slug 'all' (refused now, but a database may hold one applied
     before); its people asking for their funnel got the funnel of all partners (beta's
     numbers too), and by source every partner's leads."""
-    from bot import policy_file
+    from bot import policy_fields
 
-    monkeypatch.setattr(policy_file, "RESERVED_SLUGS", {})
+    monkeypatch.setattr(policy_fields, "RESERVED_SLUGS", {})
     await apply(services, config([partner("all"), partner("beta", territories=["DE:81"])]))
     await services.submit_lead(lead("a-1", postcode="81000"), actor=SYSTEM, source=SRC)
     await deliver_all(services)
