@@ -4,6 +4,7 @@ the free text, the audit log, the queued webhooks and the cards; the counts stay
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -115,8 +116,11 @@ async def test_erase_by_email_removes_the_person_everywhere_and_keeps_the_counts
     assert card.stage == "contacted" and card.buttons  # the lead goes on being worked
 
     everything = await dump(services)
-    for value in SECRETS + ["80331"]:
+    for value in SECRETS:
         assert value.lower() not in everything, value
+    # the full postcode as a value of its own: random tokens and digests (claims, event ids)
+    # may hold these five digits by chance (a red CI run on PostgreSQL)
+    assert not re.search(r"(?<![0-9a-z])80331(?![0-9a-z])", everything)
     assert "erika@example.org" in everything  # somebody else's lead is untouched
     async with services.uow() as uow:
         kept = await uow.leads.get(first.id)
